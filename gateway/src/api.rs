@@ -1,0 +1,845 @@
+//! The resolved API: what a written definition becomes once it is validated and compiled.
+//!
+//! Built once per load from an [`ApiSpec`]; every problem found is collected and reported with the
+//! file and JSON pointer. Requests only ever see a [`ResolvedApi`], never the written form.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use regex::Regex;
+
+use crate::load_error::{pointer_join, LoadError, LoadErrors};
+use crate::router::Router;
+use crate::spec::extensions::{
+    GatewayResponseExt, IntegrationExt, IntegrationResponseExt, IntegrationType,
+    PassthroughBehavior, ResponseType,
+};
+use crate::spec::{ApiKind, ApiSpec, MethodResponseSpec, RouteMethod};
+
+/// REST integrations may wait 50 ms to 29 s; HTTP API ones up to 30 s (facts §2).
+pub const REST_TIMEOUT_MS: (u64, u64) = (50, 29_000);
+pub const HTTP_API_TIMEOUT_MS: (u64, u64) = (50, 30_000);
+
+/// A deployed stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub variables: IndexMap<String, String>,
+}
+
+/// Where a mapped parameter value comes from (`method.request.header.X`, `'static'`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamSource {
+    Static(String),
+    Path(String),
+    Query(String),
+    MultiQuery(String),
+    Header(String),
+    MultiHeader(String),
+    StageVariable(String),
+    Context(String),
+    /// `method.request.body` / `integration.response.body` and their JSONPath forms: evaluated
+    /// by the mapping-template stage.
+    Body(Option<String>),
+    IntegrationResponseHeader(String),
+    IntegrationResponseMultiHeader(String),
+}
+
+impl ParamSource {
+    /// Parse a REST mapping expression. `side` is `method.request` or `integration.response`.
+    pub fn parse(expr: &str, side: &str) -> Option<ParamSource> {
+        let e = expr.trim();
+        if e.len() >= 2 && e.starts_with('\'') && e.ends_with('\'') {
+            return Some(ParamSource::Static(e[1..e.len() - 1].to_string()));
+        }
+        if let Some(n) = e.strip_prefix("stageVariables.") {
+            return Some(ParamSource::StageVariable(n.to_string()));
+        }
+        if let Some(n) = e.strip_prefix("context.") {
+            return Some(ParamSource::Context(n.to_string()));
+        }
+        let rest = e.strip_prefix(side)?.strip_prefix('.')?;
+        if rest == "body" {
+            return Some(ParamSource::Body(None));
+        }
+        if let Some(p) = rest.strip_prefix("body.") {
+            return Some(ParamSource::Body(Some(p.to_string())));
+        }
+        let (kind, name) = rest.split_once('.')?;
+        if name.is_empty() {
+            return None;
+        }
+        let name = name.to_string();
+        Some(match (side, kind) {
+            ("method.request", "path") => ParamSource::Path(name),
+            ("method.request", "querystring") => ParamSource::Query(name),
+            ("method.request", "multivaluequerystring") => ParamSource::MultiQuery(name),
+            ("method.request", "header") => ParamSource::Header(name),
+            ("method.request", "multivalueheader") => ParamSource::MultiHeader(name),
+            ("integration.response", "header") => ParamSource::IntegrationResponseHeader(name),
+            ("integration.response", "multivalueheader") => {
+                ParamSource::IntegrationResponseMultiHeader(name)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Where a mapped integration request parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamTarget {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestParameter {
+    pub target: ParamTarget,
+    pub name: String,
+    pub source: ParamSource,
+}
+
+/// One integration response rule (a `responses` entry).
+#[derive(Debug, Clone)]
+pub struct IntegrationResponseRule {
+    /// The map key as written (`default`, `2\d{2}`, ...).
+    pub key: String,
+    /// `None` for `default`.
+    pub pattern: Option<Regex>,
+    pub status: u16,
+    /// `method.response.header.X` → source.
+    pub headers: Vec<(String, ParamSource)>,
+    pub templates: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationResponses {
+    pub rules: Vec<IntegrationResponseRule>,
+}
+
+impl IntegrationResponses {
+    /// The rule for a selection value: the first pattern that matches the whole value, else the
+    /// `default` entry, else `None` (API Gateway answers 500 then).
+    pub fn select(&self, value: &str) -> Option<&IntegrationResponseRule> {
+        self.rules
+            .iter()
+            .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(value)))
+            .or_else(|| self.rules.iter().find(|r| r.pattern.is_none()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MockIntegration {
+    pub request_templates: IndexMap<String, String>,
+    pub passthrough: PassthroughBehavior,
+    pub responses: IntegrationResponses,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpProxyIntegration {
+    /// The endpoint with `{param}` and `${stageVariables.x}` placeholders still in it.
+    pub uri: String,
+    /// `None` means `ANY`: use the client's method.
+    pub method: Option<http::Method>,
+    pub timeout: Duration,
+    pub request_parameters: Vec<RequestParameter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LambdaIntegration {
+    /// The function's logical id (or name, for a bare OpenAPI file).
+    pub function: String,
+    pub proxy: bool,
+    pub payload_format_version: String,
+    pub timeout: Duration,
+    pub http_method: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Integration {
+    Mock(MockIntegration),
+    HttpProxy(HttpProxyIntegration),
+    Lambda(LambdaIntegration),
+    /// HTTP (non-proxy) integrations need the mapping-template stage.
+    Http { uri: String },
+    /// AWS service integrations (`arn:aws:apigateway:region:service:...`).
+    AwsService { uri: String },
+}
+
+impl Integration {
+    pub fn label(&self) -> String {
+        match self {
+            Integration::Mock(_) => "MOCK".into(),
+            Integration::HttpProxy(h) => format!("HTTP_PROXY {}", h.uri),
+            Integration::Lambda(l) if l.proxy => format!("AWS_PROXY {}", l.function),
+            Integration::Lambda(l) => format!("AWS {}", l.function),
+            Integration::Http { uri } => format!("HTTP {uri}"),
+            Integration::AwsService { uri } => format!("AWS {uri}"),
+        }
+    }
+}
+
+/// One servable route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: RouteMethod,
+    /// Resource path as defined (`/orders/{id}`), or `$default`.
+    pub resource_path: String,
+    /// HTTP API route key (`GET /orders/{id}` or `$default`).
+    pub route_key: String,
+    pub operation_name: Option<String>,
+    pub integration: Integration,
+    pub method_responses: IndexMap<String, MethodResponseSpec>,
+    /// Pointer of the operation in its file, for diagnostics.
+    pub pointer: String,
+}
+
+/// An API ready to serve.
+#[derive(Debug, Clone)]
+pub struct ResolvedApi {
+    /// The API's name: its logical id in a template, or the file stem of a bare OpenAPI file.
+    pub name: String,
+    /// A stable 10-character id in API Gateway's style, derived from the name.
+    pub api_id: String,
+    pub kind: ApiKind,
+    pub source: PathBuf,
+    pub stage: Stage,
+    pub routes: Vec<Route>,
+    pub router: Router,
+    pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
+    pub binary_media_types: Vec<String>,
+    /// Things that load but that this version does not act on yet, or that AWS would warn about.
+    pub warnings: Vec<String>,
+}
+
+/// Inputs to [`resolve`] beyond the written API.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    pub name: String,
+    pub stage: Option<Stage>,
+    /// Function name → logical id, for Lambda integration URIs in a template. `None` for a bare
+    /// OpenAPI file, where the function name in the ARN is used as is.
+    pub functions: Option<HashMap<String, String>>,
+}
+
+/// API Gateway ids are 10 lowercase alphanumerics; derive one from the name so it is stable
+/// across restarts (FNV-1a, then base 36).
+pub fn api_id_for(name: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(h % 36) as usize] as char;
+            h /= 36;
+            if h == 0 {
+                h = 0x9e3779b97f4a7c15;
+            }
+            c
+        })
+        .collect()
+}
+
+/// Validate and compile a written API.
+pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, LoadErrors> {
+    let file = spec.file.as_path();
+    let mut errors = LoadErrors::default();
+    let mut warnings = Vec::new();
+    let mut router = Router::new();
+    let mut routes = Vec::new();
+
+    for op in &spec.operations {
+        let Some(integration_ext) = &op.integration else {
+            errors.push(LoadError::new(
+                file,
+                op.pointer.clone(),
+                "no x-amazon-apigateway-integration: API Gateway cannot deploy a method without an integration",
+            ));
+            continue;
+        };
+        let is_default = op.is_default_route || op.path == "$default" || op.path == "/$default";
+        let resource_path = if is_default {
+            "$default".to_string()
+        } else {
+            op.path.clone()
+        };
+        let route_key = if is_default {
+            "$default".to_string()
+        } else {
+            format!("{} {}", op.method, op.path)
+        };
+        let integration = match resolve_integration(
+            spec,
+            &op.integration_pointer,
+            integration_ext,
+            op,
+            opts,
+            &mut warnings,
+        ) {
+            Ok(i) => i,
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
+        let id = routes.len();
+        let inserted = if is_default {
+            if spec.kind == ApiKind::Rest {
+                Err("the $default route exists only on HTTP APIs".to_string())
+            } else {
+                router.set_default_route(id).map_err(|e| e.to_string())
+            }
+        } else {
+            router.insert(op.method, &op.path, id).map_err(|e| e.to_string())
+        };
+        if let Err(m) = inserted {
+            errors.push(LoadError::new(file, op.pointer.clone(), m));
+            continue;
+        }
+        routes.push(Route {
+            method: op.method,
+            resource_path,
+            route_key,
+            operation_name: op.operation_id.clone(),
+            integration,
+            method_responses: op.responses.clone(),
+            pointer: op.pointer.clone(),
+        });
+    }
+
+    let mut gateway_responses = HashMap::new();
+    for (k, v) in &spec.root.gateway_responses {
+        if let Some(t) = ResponseType::parse(k) {
+            gateway_responses.insert(t, v.clone());
+        }
+    }
+
+    // Settings that load today but act only once their stage exists; say so rather than serve
+    // an API that silently skips a check AWS would make.
+    let mut pending = Vec::new();
+    if spec.security_schemes.values().any(|s| s.authorizer.is_some())
+        || spec.operations.iter().any(|o| o.security.as_ref().is_some_and(|s| !s.is_empty()))
+        || spec.operations.iter().any(|o| o.auth.is_some())
+    {
+        pending.push("authorizers/API keys (security)");
+    }
+    if spec.root.policy.is_some() {
+        pending.push("resource policy (x-amazon-apigateway-policy)");
+    }
+    if !spec.root.request_validators.is_empty() {
+        pending.push("request validators");
+    }
+    if spec.root.cors.is_some() {
+        pending.push("CORS (x-amazon-apigateway-cors)");
+    }
+    for p in pending {
+        warnings.push(format!(
+            "{}: {p} is parsed but not enforced by this version of tollgate",
+            file.display()
+        ));
+    }
+
+    let stage = opts.stage.clone().unwrap_or_else(|| Stage {
+        name: match spec.kind {
+            ApiKind::Rest => "Prod".into(),
+            ApiKind::Http => "$default".into(),
+        },
+        variables: IndexMap::new(),
+    });
+    errors.into_result(ResolvedApi {
+        api_id: api_id_for(&opts.name),
+        name: opts.name.clone(),
+        kind: spec.kind,
+        source: spec.file.clone(),
+        stage,
+        routes,
+        router,
+        gateway_responses,
+        binary_media_types: spec.root.binary_media_types.clone(),
+        warnings,
+    })
+}
+
+fn resolve_integration(
+    spec: &ApiSpec,
+    ptr: &str,
+    ext: &IntegrationExt,
+    op: &crate::spec::OperationSpec,
+    opts: &ResolveOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Integration, LoadErrors> {
+    let file = spec.file.as_path();
+    let mut errors = LoadErrors::default();
+    let Some(kind) = ext.kind else {
+        return Err(LoadError::new(
+            file,
+            pointer_join(ptr, "type"),
+            format!("missing: expected one of {}", IntegrationType::NAMES.join(", ")),
+        )
+        .into());
+    };
+    if spec.kind == ApiKind::Http && !matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy) {
+        errors.push(LoadError::new(
+            file,
+            pointer_join(ptr, "type"),
+            format!("`{kind}` is not available on HTTP APIs: expected aws_proxy or http_proxy"),
+        ));
+    }
+    let (min, max) = match spec.kind {
+        ApiKind::Rest => REST_TIMEOUT_MS,
+        ApiKind::Http => HTTP_API_TIMEOUT_MS,
+    };
+    let timeout_ms = ext.timeout_in_millis.unwrap_or(max);
+    if !(min..=max).contains(&timeout_ms) {
+        errors.push(LoadError::new(
+            file,
+            pointer_join(ptr, "timeoutInMillis"),
+            format!("{timeout_ms} is out of range: expected {min} to {max}"),
+        ));
+    }
+    let timeout = Duration::from_millis(timeout_ms);
+
+    let require_uri = |errors: &mut LoadErrors| -> String {
+        match &ext.uri {
+            Some(u) if !u.trim().is_empty() => u.clone(),
+            _ => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(ptr, "uri"),
+                    format!("missing: a `{kind}` integration needs a uri"),
+                ));
+                String::new()
+            }
+        }
+    };
+
+    let integration = match kind {
+        IntegrationType::Mock => {
+            let responses = integration_responses(file, ptr, &ext.responses, &mut errors);
+            warn_templates(file, ptr, &ext.request_templates, warnings);
+            Integration::Mock(MockIntegration {
+                request_templates: ext.request_templates.clone(),
+                passthrough: ext.passthrough_behavior.unwrap_or(PassthroughBehavior::WhenNoMatch),
+                responses,
+            })
+        }
+        IntegrationType::HttpProxy => {
+            let uri = require_uri(&mut errors);
+            if !uri.is_empty() {
+                check_http_uri(file, &pointer_join(ptr, "uri"), &uri, opts.stage.as_ref(), &mut errors);
+            }
+            let method = match ext.http_method.as_deref() {
+                None | Some("ANY") | Some("any") => None,
+                Some(m) => match http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        errors.push(LoadError::new(
+                            file,
+                            pointer_join(ptr, "httpMethod"),
+                            format!("`{m}` is not an HTTP method"),
+                        ));
+                        None
+                    }
+                },
+            };
+            let request_parameters = if spec.kind == ApiKind::Rest {
+                request_parameters(file, ptr, ext, op, &mut errors)
+            } else {
+                if !ext.request_parameters.is_empty() {
+                    warnings.push(format!(
+                        "{}: {}: HTTP API parameter mapping is parsed but not applied by this version of tollgate",
+                        file.display(),
+                        pointer_join(ptr, "requestParameters")
+                    ));
+                }
+                Vec::new()
+            };
+            Integration::HttpProxy(HttpProxyIntegration {
+                uri,
+                method,
+                timeout,
+                request_parameters,
+            })
+        }
+        IntegrationType::AwsProxy | IntegrationType::Aws => {
+            let uri = require_uri(&mut errors);
+            if uri.contains(":lambda:path/") {
+                match function_from_uri(&uri) {
+                    Some(name) => {
+                        let function = match &opts.functions {
+                            Some(map) => match map.get(&name) {
+                                Some(id) => id.clone(),
+                                None if uri.contains("${stageVariables.") => name,
+                                None => {
+                                    errors.push(LoadError::new(
+                                        file,
+                                        pointer_join(ptr, "uri"),
+                                        format!("names Lambda function `{name}`, which the template does not define"),
+                                    ));
+                                    name
+                                }
+                            },
+                            None => name,
+                        };
+                        let payload_format_version = ext
+                            .payload_format_version
+                            .clone()
+                            .unwrap_or_else(|| "1.0".into());
+                        if !["1.0", "2.0"].contains(&payload_format_version.as_str()) {
+                            errors.push(LoadError::new(
+                                file,
+                                pointer_join(ptr, "payloadFormatVersion"),
+                                format!("`{payload_format_version}` is not valid: expected 1.0 or 2.0"),
+                            ));
+                        }
+                        Integration::Lambda(LambdaIntegration {
+                            function,
+                            proxy: kind == IntegrationType::AwsProxy,
+                            payload_format_version,
+                            timeout,
+                            http_method: ext.http_method.clone().unwrap_or_else(|| "POST".into()),
+                        })
+                    }
+                    None => {
+                        errors.push(LoadError::new(
+                            file,
+                            pointer_join(ptr, "uri"),
+                            format!("`{uri}` does not name a Lambda function: expected arn:aws:apigateway:{{region}}:lambda:path/2015-03-31/functions/{{functionArn}}/invocations"),
+                        ));
+                        Integration::AwsService { uri }
+                    }
+                }
+            } else {
+                if kind == IntegrationType::AwsProxy && !uri.is_empty() {
+                    errors.push(LoadError::new(
+                        file,
+                        pointer_join(ptr, "uri"),
+                        format!("`{uri}` is not a Lambda invocation URI; aws_proxy integrations must invoke a Lambda function"),
+                    ));
+                }
+                Integration::AwsService { uri }
+            }
+        }
+        IntegrationType::Http => {
+            let uri = require_uri(&mut errors);
+            if !uri.is_empty() {
+                check_http_uri(file, &pointer_join(ptr, "uri"), &uri, opts.stage.as_ref(), &mut errors);
+            }
+            Integration::Http { uri }
+        }
+    };
+    errors.into_result(integration)
+}
+
+/// A static template is served as written; anything with VTL syntax needs the template engine.
+fn warn_templates(
+    file: &std::path::Path,
+    ptr: &str,
+    templates: &IndexMap<String, String>,
+    warnings: &mut Vec<String>,
+) {
+    for (ct, t) in templates {
+        if t.contains('$') || t.contains('#') {
+            warnings.push(format!(
+                "{}: {}: this template uses VTL, which this version of tollgate renders verbatim",
+                file.display(),
+                pointer_join(ptr, ct)
+            ));
+        }
+    }
+}
+
+fn integration_responses(
+    file: &std::path::Path,
+    ptr: &str,
+    responses: &IndexMap<String, IntegrationResponseExt>,
+    errors: &mut LoadErrors,
+) -> IntegrationResponses {
+    let mut rules = Vec::new();
+    let rptr = pointer_join(ptr, "responses");
+    for (key, r) in responses {
+        let eptr = pointer_join(&rptr, key);
+        let pattern = if key == "default" {
+            None
+        } else {
+            // selectionPattern is a Java regex that must match the whole value.
+            match Regex::new(&format!("^(?:{key})$")) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    errors.push(LoadError::new(
+                        file,
+                        eptr.clone(),
+                        format!("selection pattern is not a valid regular expression: {e}"),
+                    ));
+                    continue;
+                }
+            }
+        };
+        let status = match r.status_code.as_deref().map(str::trim).map(str::parse::<u16>) {
+            Some(Ok(s)) if (100..=599).contains(&s) => s,
+            Some(_) => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&eptr, "statusCode"),
+                    "expected an HTTP status code (100-599)",
+                ));
+                continue;
+            }
+            None => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&eptr, "statusCode"),
+                    "missing: each integration response needs a statusCode",
+                ));
+                continue;
+            }
+        };
+        let mut headers = Vec::new();
+        for (target, source) in &r.response_parameters {
+            let pptr = pointer_join(&pointer_join(&eptr, "responseParameters"), target);
+            let Some(name) = target.strip_prefix("method.response.header.") else {
+                errors.push(LoadError::new(
+                    file,
+                    pptr,
+                    "expected a key of the form method.response.header.NAME",
+                ));
+                continue;
+            };
+            match ParamSource::parse(source, "integration.response") {
+                Some(s) => headers.push((name.to_string(), s)),
+                None => errors.push(LoadError::new(
+                    file,
+                    pptr,
+                    format!("`{source}` is not a mapping expression: expected 'literal', integration.response.header.NAME, integration.response.body[.path], stageVariables.NAME or context.NAME"),
+                )),
+            }
+        }
+        rules.push(IntegrationResponseRule {
+            key: key.clone(),
+            pattern,
+            status,
+            headers,
+            templates: r.response_templates.clone(),
+        });
+    }
+    IntegrationResponses { rules }
+}
+
+fn request_parameters(
+    file: &std::path::Path,
+    ptr: &str,
+    ext: &IntegrationExt,
+    op: &crate::spec::OperationSpec,
+    errors: &mut LoadErrors,
+) -> Vec<RequestParameter> {
+    let mut out = Vec::new();
+    let pptr = pointer_join(ptr, "requestParameters");
+    for (target, source) in &ext.request_parameters {
+        let eptr = pointer_join(&pptr, target);
+        let parsed = target
+            .strip_prefix("integration.request.")
+            .and_then(|r| r.split_once('.'))
+            .and_then(|(kind, name)| {
+                let t = match kind {
+                    "path" => ParamTarget::Path,
+                    "querystring" => ParamTarget::Query,
+                    "header" => ParamTarget::Header,
+                    _ => return None,
+                };
+                (!name.is_empty()).then(|| (t, name.to_string()))
+            });
+        let Some((target, name)) = parsed else {
+            errors.push(LoadError::new(
+                file,
+                eptr,
+                "expected a key of the form integration.request.{path|querystring|header}.NAME",
+            ));
+            continue;
+        };
+        let Some(source) = ParamSource::parse(source, "method.request") else {
+            errors.push(LoadError::new(
+                file,
+                eptr,
+                format!("`{source}` is not a mapping expression: expected 'literal', method.request.{{path|querystring|multivaluequerystring|header|multivalueheader}}.NAME, method.request.body[.path], stageVariables.NAME or context.NAME"),
+            ));
+            continue;
+        };
+        if let ParamSource::Path(p) = &source {
+            let declared = op.path.contains(&format!("{{{p}}}")) || op.path.contains(&format!("{{{p}+}}"));
+            if !declared {
+                errors.push(LoadError::new(
+                    file,
+                    eptr,
+                    format!("method.request.path.{p} is not a parameter of path {}", op.path),
+                ));
+                continue;
+            }
+        }
+        out.push(RequestParameter {
+            target,
+            name,
+            source,
+        });
+    }
+    out
+}
+
+fn check_http_uri(
+    file: &std::path::Path,
+    ptr: &str,
+    uri: &str,
+    stage: Option<&Stage>,
+    errors: &mut LoadErrors,
+) {
+    // Stage variables are known at load: fill them in, so a typo in one is caught now rather
+    // than as a 500 on the first request.
+    let mut filled = String::with_capacity(uri.len());
+    let mut rest = uri;
+    while let Some(start) = rest.find("${stageVariables.") {
+        filled.push_str(&rest[..start]);
+        let after = &rest[start + "${stageVariables.".len()..];
+        let Some(end) = after.find('}') else {
+            filled.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        match stage.and_then(|s| s.variables.get(name)) {
+            Some(v) => filled.push_str(v),
+            None => {
+                let stage_name = stage.map(|s| s.name.as_str()).unwrap_or("?");
+                errors.push(LoadError::new(
+                    file,
+                    ptr,
+                    format!("uses ${{stageVariables.{name}}}, which stage `{stage_name}` does not define (set it in the API's Variables, or pass --stage-variable {name}=VALUE)"),
+                ));
+                return;
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    filled.push_str(rest);
+    // Path placeholders are filled per request; check the rest parses as an absolute http(s) URL.
+    let mut probe = String::with_capacity(filled.len());
+    let mut depth = 0;
+    for c in filled.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    probe.push('x');
+                }
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            '$' => {}
+            _ => probe.push(c),
+        }
+    }
+    let ok = probe
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|u| matches!(u.scheme_str(), Some("http") | Some("https")) && u.host().is_some());
+    if ok.is_none() {
+        errors.push(LoadError::new(
+            file,
+            ptr,
+            format!("`{uri}` is not an absolute http:// or https:// URL"),
+        ));
+    }
+}
+
+/// The function named by a Lambda invocation URI: the name in a plain function ARN, or else the
+/// path segment between `/functions/` and `/invocations` (as SAM CLI reads them).
+pub fn function_from_uri(uri: &str) -> Option<String> {
+    static ARN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    static FALLBACK: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let arn = ARN.get_or_init(|| {
+        Regex::new(r"arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:([^:/]+)(?::[^/]+)?").expect("static regex")
+    });
+    if let Some(c) = arn.captures(uri) {
+        return Some(c[1].to_string());
+    }
+    let fallback = FALLBACK.get_or_init(|| Regex::new(r"/functions/([^/]+)/invocations").expect("static regex"));
+    fallback.captures(uri).map(|c| c[1].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_from_uris() {
+        assert_eq!(
+            function_from_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Hello/invocations").as_deref(),
+            Some("Hello")
+        );
+        assert_eq!(
+            function_from_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Hello:live/invocations").as_deref(),
+            Some("Hello")
+        );
+        assert_eq!(
+            function_from_uri("arn:aws:apigateway:r:lambda:path/2015-03-31/functions/Plain/invocations").as_deref(),
+            Some("Plain")
+        );
+    }
+
+    #[test]
+    fn param_sources() {
+        assert_eq!(ParamSource::parse("'x y'", "method.request"), Some(ParamSource::Static("x y".into())));
+        assert_eq!(
+            ParamSource::parse("method.request.path.proxy", "method.request"),
+            Some(ParamSource::Path("proxy".into()))
+        );
+        assert_eq!(
+            ParamSource::parse("method.request.body.a.b", "method.request"),
+            Some(ParamSource::Body(Some("a.b".into())))
+        );
+        assert_eq!(ParamSource::parse("method.request.cookie.x", "method.request"), None);
+        assert_eq!(
+            ParamSource::parse("integration.response.header.X", "integration.response"),
+            Some(ParamSource::IntegrationResponseHeader("X".into()))
+        );
+    }
+
+    #[test]
+    fn api_ids_are_stable_and_shaped() {
+        let a = api_id_for("OrdersApi");
+        assert_eq!(a, api_id_for("OrdersApi"));
+        assert_eq!(a.len(), 10);
+        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_ne!(a, api_id_for("OtherApi"));
+    }
+
+    #[test]
+    fn selection_prefers_patterns_then_default() {
+        let rules = IntegrationResponses {
+            rules: vec![
+                IntegrationResponseRule {
+                    key: "default".into(),
+                    pattern: None,
+                    status: 200,
+                    headers: vec![],
+                    templates: IndexMap::new(),
+                },
+                IntegrationResponseRule {
+                    key: "4\\d{2}".into(),
+                    pattern: Some(Regex::new("^(?:4\\d{2})$").expect("re")),
+                    status: 400,
+                    headers: vec![],
+                    templates: IndexMap::new(),
+                },
+            ],
+        };
+        assert_eq!(rules.select("404").map(|r| r.status), Some(400));
+        assert_eq!(rules.select("200").map(|r| r.status), Some(200));
+        // The whole value must match.
+        assert_eq!(rules.select("4040").map(|r| r.status), Some(200));
+    }
+}

@@ -1,0 +1,241 @@
+//! The per-request context every stage reads and writes: ids, times, the matched route, path
+//! parameters, stage variables, per-stage timings and the outcome. It is what `$context.*`
+//! variables resolve against, in templates, gateway responses and access logs alike.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use indexmap::IndexMap;
+
+use crate::spec::extensions::ResponseType;
+use crate::spec::ApiKind;
+
+/// How long one stage took.
+#[derive(Debug, Clone)]
+pub struct StageTiming {
+    pub stage: &'static str,
+    pub elapsed: Duration,
+}
+
+/// The error a request ended with, for `$context.error.*`.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub response_type: Option<ResponseType>,
+    /// `None` renders as `null` in `$context.error.messageString`.
+    pub message: Option<String>,
+}
+
+/// Connection facts the server knows and the pipeline needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+    pub tls: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub extended_request_id: String,
+    /// `Root=1-...` trace id sent to integrations.
+    pub trace_id: String,
+    pub start: Instant,
+    /// CLF time, `dd/MMM/yyyy:HH:mm:ss +0000`.
+    pub request_time: String,
+    pub request_time_epoch: i64,
+    pub http_method: String,
+    /// The path as requested, including any stage prefix.
+    pub path: String,
+    pub protocol: &'static str,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub domain_name: String,
+    pub conn: ConnInfo,
+    pub api_name: Option<String>,
+    pub api_id: Option<String>,
+    pub api_kind: Option<ApiKind>,
+    pub stage: Option<String>,
+    pub stage_variables: IndexMap<String, String>,
+    pub resource_path: Option<String>,
+    pub route_key: Option<String>,
+    pub operation_name: Option<String>,
+    pub path_params: Vec<(String, String)>,
+    pub timings: Vec<StageTiming>,
+    pub status: u16,
+    pub response_length: u64,
+    pub integration_latency: Option<Duration>,
+    pub integration_status: Option<u16>,
+    pub error: Option<ErrorInfo>,
+    /// The stage that answered instead of the integration, if any.
+    pub answered_by: Option<&'static str>,
+}
+
+impl RequestContext {
+    pub fn new(method: &http::Method, path: &str, headers: &http::HeaderMap, conn: ConnInfo) -> Self {
+        let now = SystemTime::now();
+        let epoch_ms = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        // A client may pick its own request id by sending a UUID in x-amzn-RequestId (DG: set-up-logging).
+        let request_id = headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            .map(|u| u.hyphenated().to_string())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+        let random = uuid::Uuid::new_v4();
+        // extendedRequestId / x-amz-apigw-id: 16 characters ending in `=`, i.e. 11 bytes in base64.
+        let extended_request_id =
+            base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..11]);
+        let trace_id = format!(
+            "Root=1-{:08x}-{}",
+            epoch_ms / 1000,
+            &uuid::Uuid::new_v4().simple().to_string()[..24]
+        );
+        Self {
+            request_id,
+            extended_request_id,
+            trace_id,
+            start: Instant::now(),
+            request_time: clf_time(now),
+            request_time_epoch: epoch_ms,
+            http_method: method.as_str().to_string(),
+            path: path.to_string(),
+            // API Gateway logs HTTP/1.1 even for HTTP/2 clients (facts §7).
+            protocol: "HTTP/1.1",
+            source_ip: conn.remote.ip().to_string(),
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            domain_name: headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_else(|| conn.local.to_string()),
+            conn,
+            api_name: None,
+            api_id: None,
+            api_kind: None,
+            stage: None,
+            stage_variables: IndexMap::new(),
+            resource_path: None,
+            route_key: None,
+            operation_name: None,
+            path_params: Vec::new(),
+            timings: Vec::new(),
+            status: 0,
+            response_length: 0,
+            integration_latency: None,
+            integration_status: None,
+            error: None,
+            answered_by: None,
+        }
+    }
+
+    /// The value of `$context.<name>`, or `None` when it has none.
+    pub fn variable(&self, name: &str) -> Option<String> {
+        let ms = |d: Duration| d.as_millis().to_string();
+        Some(match name {
+            "requestId" | "awsEndpointRequestId" => self.request_id.clone(),
+            "extendedRequestId" => self.extended_request_id.clone(),
+            "accountId" => crate::ACCOUNT_ID.to_string(),
+            "apiId" => self.api_id.clone()?,
+            "domainName" => self.domain_name.clone(),
+            "domainPrefix" => self
+                .domain_name
+                .split(['.', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            "httpMethod" => self.http_method.clone(),
+            "path" => self.path.clone(),
+            "protocol" => self.protocol.to_string(),
+            "requestTime" => self.request_time.clone(),
+            "requestTimeEpoch" => self.request_time_epoch.to_string(),
+            "resourcePath" => self.resource_path.clone()?,
+            "resourceId" => crate::api::api_id_for(self.resource_path.as_deref()?)[..6].to_string(),
+            "routeKey" => self.route_key.clone()?,
+            "operationName" => self.operation_name.clone()?,
+            "stage" => self.stage.clone()?,
+            "identity.sourceIp" => self.source_ip.clone(),
+            "identity.userAgent" => self.user_agent.clone()?,
+            "status" if self.status != 0 => self.status.to_string(),
+            "responseLength" => self.response_length.to_string(),
+            "responseLatency" => ms(self.start.elapsed()),
+            "integrationLatency" | "integration.latency" => ms(self.integration_latency?),
+            "integrationStatus" | "integration.integrationStatus" | "integration.status" => {
+                self.integration_status?.to_string()
+            }
+            "error.message" => self.error.as_ref()?.message.clone()?,
+            "error.messageString" => match self.error.as_ref()?.message.as_deref() {
+                Some(m) => serde_json::Value::from(m).to_string(),
+                None => "null".to_string(),
+            },
+            "error.responseType" => self.error.as_ref()?.response_type?.as_str().to_string(),
+            "xrayTraceId" => self.trace_id.clone(),
+            _ => return None,
+        })
+    }
+}
+
+/// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
+pub fn clf_time(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    dt.format(time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    ))
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> ConnInfo {
+        ConnInfo {
+            remote: "127.0.0.9:5555".parse().expect("addr"),
+            local: "127.0.0.1:3000".parse().expect("addr"),
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn ids_have_aws_shapes() {
+        let c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
+        assert!(uuid::Uuid::parse_str(&c.request_id).is_ok());
+        assert_eq!(c.extended_request_id.len(), 16);
+        assert!(c.extended_request_id.ends_with('='));
+        assert!(c.trace_id.starts_with("Root=1-"));
+        assert_eq!(c.trace_id.len(), "Root=1-".len() + 8 + 1 + 24);
+    }
+
+    #[test]
+    fn client_uuid_request_id_is_kept() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-amzn-RequestId", "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1".parse().expect("hv"));
+        let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
+        assert_eq!(c.request_id, "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1");
+        h.insert("x-amzn-RequestId", "not-a-uuid".parse().expect("hv"));
+        let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
+        assert_ne!(c.request_id, "not-a-uuid");
+    }
+
+    #[test]
+    fn clf_time_format() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_583_349_317);
+        assert_eq!(clf_time(t), "04/Mar/2020:19:15:17 +0000");
+    }
+
+    #[test]
+    fn error_message_string_is_quoted_or_null() {
+        let mut c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
+        c.error = Some(ErrorInfo { response_type: None, message: Some("a \"b\"".into()) });
+        assert_eq!(c.variable("error.messageString").as_deref(), Some("\"a \\\"b\\\"\""));
+        c.error = Some(ErrorInfo { response_type: None, message: None });
+        assert_eq!(c.variable("error.messageString").as_deref(), Some("null"));
+        assert_eq!(c.variable("identity.sourceIp").as_deref(), Some("127.0.0.9"));
+    }
+}

@@ -1,0 +1,131 @@
+//! Integration: call the backend. MOCK answers with the status its request template chose;
+//! HTTP_PROXY sends the request through a pooled keep-alive client and streams the response back,
+//! bounded by the integration's `timeoutInMillis`.
+
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+use crate::body::{self, Body};
+use crate::context::RequestContext;
+use crate::gateway_response::GatewayError;
+use crate::integration_request::IntegrationRequest;
+
+/// What the integration answered.
+pub struct IntegrationResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// The value integration responses are selected by: the status code for MOCK and HTTP, the
+    /// `errorMessage` (or "") for Lambda.
+    pub selection: String,
+    pub kind: IntegrationKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationKind {
+    Mock,
+    HttpProxy,
+}
+
+/// The pooled client every HTTP integration shares.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<HttpConnector, Body>,
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient {
+    pub fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Self { client }
+    }
+}
+
+pub async fn run(
+    client: &HttpClient,
+    ctx: &mut RequestContext,
+    request: IntegrationRequest,
+) -> Result<IntegrationResponse, GatewayError> {
+    match request {
+        IntegrationRequest::Mock { status_code } => Ok(IntegrationResponse {
+            status: status_code
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200),
+            headers: HeaderMap::new(),
+            body: body::empty(),
+            selection: status_code.map(|s| s.to_string()).unwrap_or_default(),
+            kind: IntegrationKind::Mock,
+        }),
+        IntegrationRequest::Http(plan) => {
+            if plan.uri.scheme_str() == Some("https") {
+                return Err(GatewayError::Configuration(format!(
+                    "{} is an https endpoint; upstream TLS is not in this build of tollgate yet",
+                    plan.uri
+                )));
+            }
+            let plan = *plan;
+            let mut req = http::Request::new(plan.body);
+            *req.method_mut() = plan.method;
+            *req.uri_mut() = plan.uri;
+            *req.headers_mut() = plan.headers;
+            let started = Instant::now();
+            let result = tokio::time::timeout(plan.timeout, client.client.request(req)).await;
+            ctx.integration_latency = Some(started.elapsed());
+            let resp = match result {
+                Err(_) => return Err(GatewayError::IntegrationTimeout(plan.timeout)),
+                Ok(Err(e)) => {
+                    if is_length_limit(&e) {
+                        return Err(GatewayError::RequestTooLarge);
+                    }
+                    return Err(GatewayError::IntegrationFailure(describe(&e)));
+                }
+                Ok(Ok(r)) => r,
+            };
+            let (parts, incoming) = resp.into_parts();
+            ctx.integration_status = Some(parts.status.as_u16());
+            Ok(IntegrationResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: body::boxed(incoming),
+                selection: parts.status.as_u16().to_string(),
+                kind: IntegrationKind::HttpProxy,
+            })
+        }
+    }
+}
+
+/// Whether an error (or anything in its source chain) is the 10 MB request-body limit.
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        parts.push(err.to_string());
+        cur = err.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,367 @@
+//! Integration request: turn the method request into what the integration is sent.
+//!
+//! MOCK: choose the request template by Content-Type, honour `passthroughBehavior`, and read the
+//! `statusCode` the template asks for. HTTP_PROXY: fill the endpoint URI (`{param}` from
+//! `requestParameters` or the route's path parameters, `${stageVariables.x}`), apply header and
+//! query-string mappings, drop the headers API Gateway drops, and add `X-Forwarded-*`.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+
+use crate::api::{
+    HttpProxyIntegration, Integration, MockIntegration, ParamSource, ParamTarget, ResolvedApi,
+    Route,
+};
+use crate::body::Body;
+use crate::context::RequestContext;
+use crate::gateway_response::GatewayError;
+use crate::method_request::MethodRequest;
+use crate::pipeline::Flow;
+use crate::spec::extensions::PassthroughBehavior;
+
+/// A request ready for the integration.
+pub enum IntegrationRequest {
+    /// The status the MOCK request template selected (`None`: no template, use `default`).
+    Mock { status_code: Option<i64> },
+    Http(Box<HttpRequestPlan>),
+}
+
+pub struct HttpRequestPlan {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: HeaderMap,
+    pub body: Body,
+    pub timeout: std::time::Duration,
+}
+
+/// Request headers API Gateway drops before an HTTP_PROXY integration (KI header table).
+const DROPPED_HTTP_PROXY: &[&str] = &[
+    "connection",
+    "content-encoding",
+    "content-md5",
+    "expect",
+    "host",
+    "keep-alive",
+    "max-forwards",
+    "proxy-authenticate",
+    "proxy-connection",
+    "server",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "via",
+];
+
+/// Headers no mapping may set: doing so is a 500 on AWS (facts §7).
+const UNMAPPABLE: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "x-amzn-trace-id",
+    "x-amzn-apigateway-api-id",
+];
+
+pub async fn run(
+    api: &ResolvedApi,
+    route: &Route,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<Flow<IntegrationRequest>, GatewayError> {
+    match &route.integration {
+        Integration::Mock(m) => mock(m, req).await.map(Flow::Continue),
+        Integration::HttpProxy(h) => http_proxy(api, h, ctx, req).map(Flow::Continue),
+        Integration::Lambda(l) => Err(GatewayError::Configuration(format!(
+            "route {} invokes Lambda function {}, but this build of tollgate has no Lambda runtime host yet",
+            route.route_key, l.function
+        ))),
+        Integration::Http { .. } | Integration::AwsService { .. } => {
+            Err(GatewayError::Configuration(format!(
+                "route {} uses a {} integration, which this build of tollgate does not run yet",
+                route.route_key,
+                route.integration.label()
+            )))
+        }
+    }
+}
+
+/// The Content-Type that picks a request template: the media type without parameters; a request
+/// without one counts as `application/json` (facts §7).
+pub fn request_media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "application/json".to_string())
+}
+
+async fn mock(m: &MockIntegration, req: &mut MethodRequest) -> Result<IntegrationRequest, GatewayError> {
+    let media = request_media_type(&req.headers);
+    let template = m
+        .request_templates
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&media))
+        .map(|(_, v)| v.clone());
+    let rendered: Option<String> = match template {
+        Some(t) => Some(t),
+        None => {
+            let allowed = match m.passthrough {
+                PassthroughBehavior::WhenNoMatch => true,
+                PassthroughBehavior::WhenNoTemplates => m.request_templates.is_empty(),
+                PassthroughBehavior::Never => false,
+            };
+            if !allowed {
+                return Err(GatewayError::UnsupportedMediaType);
+            }
+            // Passed through, the body itself is what MOCK reads its statusCode from.
+            let body = match req.body.take() {
+                Some(b) => collect(b).await?,
+                None => Bytes::new(),
+            };
+            if body.is_empty() {
+                None
+            } else {
+                Some(String::from_utf8_lossy(&body).into_owned())
+            }
+        }
+    };
+    let status_code = match rendered {
+        None => None,
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => {
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                GatewayError::Configuration(format!(
+                    "MOCK request template output is not JSON with a statusCode: {e}"
+                ))
+            })?;
+            match v.get("statusCode") {
+                None => None,
+                Some(s) => Some(s.as_i64().ok_or_else(|| {
+                    GatewayError::Configuration(format!("MOCK statusCode {s} is not an integer"))
+                })?),
+            }
+        }
+    };
+    Ok(IntegrationRequest::Mock { status_code })
+}
+
+/// Read a whole request body, mapping the 10 MB limit to 413.
+pub async fn collect(body: Body) -> Result<Bytes, GatewayError> {
+    body.collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| {
+            if crate::integration::is_length_limit(e.as_ref()) {
+                GatewayError::RequestTooLarge
+            } else {
+                GatewayError::IntegrationFailure(format!("reading the request body failed: {e}"))
+            }
+        })
+}
+
+fn source_value(source: &ParamSource, ctx: &RequestContext, req: &MethodRequest) -> Option<String> {
+    match source {
+        ParamSource::Static(s) => Some(s.clone()),
+        ParamSource::Path(n) => req.path_param(n).map(str::to_string),
+        ParamSource::Query(n) => req.query_value(n).map(str::to_string),
+        ParamSource::MultiQuery(n) => {
+            let v: Vec<&str> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            (!v.is_empty()).then(|| v.join(","))
+        }
+        ParamSource::Header(n) => req.header_value(n).map(str::to_string),
+        ParamSource::MultiHeader(n) => {
+            let v: Vec<&str> = req
+                .headers
+                .get_all(n.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (!v.is_empty()).then(|| v.join(","))
+        }
+        ParamSource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
+        ParamSource::Context(n) => ctx.variable(n),
+        ParamSource::Body(_)
+        | ParamSource::IntegrationResponseHeader(_)
+        | ParamSource::IntegrationResponseMultiHeader(_) => None,
+    }
+}
+
+/// Fill `{name}` and `${stageVariables.name}` placeholders.
+pub fn fill_uri(
+    template: &str,
+    ctx: &RequestContext,
+    path_value: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find(['{', '$']) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(after) = tail.strip_prefix("${stageVariables.") {
+            if let Some(end) = after.find('}') {
+                out.push_str(
+                    ctx.stage_variables
+                        .get(&after[..end])
+                        .map(String::as_str)
+                        .unwrap_or(""),
+                );
+                rest = &after[end + 1..];
+                continue;
+            }
+        } else if let Some(after) = tail.strip_prefix('{') {
+            if let Some(end) = after.find('}') {
+                let name = after[..end].trim_end_matches('+');
+                out.push_str(&path_value(name).unwrap_or_default());
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn http_proxy(
+    _api: &ResolvedApi,
+    h: &HttpProxyIntegration,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<IntegrationRequest, GatewayError> {
+    let mut path_overrides: Vec<(String, String)> = Vec::new();
+    let mut query_additions: Vec<(String, String)> = Vec::new();
+    let mut header_sets: Vec<(String, String)> = Vec::new();
+    for p in &h.request_parameters {
+        let Some(value) = source_value(&p.source, ctx, req) else {
+            continue;
+        };
+        match p.target {
+            ParamTarget::Path => path_overrides.push((p.name.clone(), value)),
+            ParamTarget::Query => query_additions.push((p.name.clone(), value)),
+            ParamTarget::Header => {
+                if UNMAPPABLE.contains(&p.name.to_ascii_lowercase().as_str()) {
+                    return Err(GatewayError::Configuration(format!(
+                        "mapping sets header {}, which API Gateway does not allow",
+                        p.name
+                    )));
+                }
+                header_sets.push((p.name.clone(), value));
+            }
+        }
+    }
+
+    // `{name}` takes the mapped integration.request.path value; without a mapping, the route's own
+    // path parameter of that name fills it, which is what users of `{proxy+}` expect. [?] AWS
+    // requires the mapping to be declared; the console adds it for proxy resources.
+    let path_value = |name: &str| -> Option<String> {
+        path_overrides
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| req.path_param(name).map(str::to_string))
+    };
+    let mut target = fill_uri(&h.uri, ctx, &path_value);
+
+    // The client's query string passes through; mapped query parameters are added to it.
+    let mut query_parts: Vec<String> = Vec::new();
+    if let Some(q) = req.raw_query.as_deref().filter(|q| !q.is_empty()) {
+        query_parts.push(q.to_string());
+    }
+    if !query_additions.is_empty() {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &query_additions {
+            ser.append_pair(k, v);
+        }
+        query_parts.push(ser.finish());
+    }
+    if !query_parts.is_empty() {
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(&query_parts.join("&"));
+    }
+    let uri: http::Uri = target.parse().map_err(|e| {
+        GatewayError::Configuration(format!("integration URI `{target}` is not valid: {e}"))
+    })?;
+
+    let mut headers = HeaderMap::with_capacity(req.headers.len() + 6);
+    for (name, value) in req.headers.iter() {
+        if !DROPPED_HTTP_PROXY.contains(&name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    for (name, value) in header_sets {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    let forwarded_for = match req.header_value("x-forwarded-for") {
+        Some(prev) => format!("{prev}, {}", ctx.source_ip),
+        None => ctx.source_ip.clone(),
+    };
+    set(&mut headers, "x-forwarded-for", &forwarded_for);
+    set(
+        &mut headers,
+        "x-forwarded-proto",
+        if ctx.conn.tls { "https" } else { "http" },
+    );
+    set(&mut headers, "x-forwarded-port", &ctx.conn.local.port().to_string());
+    if !headers.contains_key("x-amzn-trace-id") {
+        set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
+    }
+    let method = h.method.clone().unwrap_or_else(|| req.method.clone());
+    let body = req.body.take().unwrap_or_else(crate::body::empty);
+    Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
+        method,
+        uri,
+        headers,
+        body,
+        timeout: h.timeout,
+    })))
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ConnInfo;
+
+    #[test]
+    fn uri_placeholders() {
+        let conn = ConnInfo {
+            remote: "127.0.0.1:1".parse().expect("addr"),
+            local: "127.0.0.1:2".parse().expect("addr"),
+            tls: false,
+        };
+        let mut ctx = RequestContext::new(&http::Method::GET, "/", &HeaderMap::new(), conn);
+        ctx.stage_variables.insert("host".into(), "127.0.0.1:9000".into());
+        let pv = |n: &str| (n == "proxy").then(|| "a//b".to_string());
+        assert_eq!(
+            fill_uri("http://${stageVariables.host}/x/{proxy}?k={none}", &ctx, &pv),
+            "http://127.0.0.1:9000/x/a//b?k="
+        );
+        assert_eq!(fill_uri("http://h/$x{", &ctx, &pv), "http://h/$x{");
+    }
+
+    #[test]
+    fn media_type_defaults_to_json() {
+        let mut h = HeaderMap::new();
+        assert_eq!(request_media_type(&h), "application/json");
+        h.insert("content-type", HeaderValue::from_static("Text/Plain; charset=UTF-8"));
+        assert_eq!(request_media_type(&h), "text/plain");
+    }
+}

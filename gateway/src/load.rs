@@ -1,0 +1,148 @@
+//! Loading: from files on disk to the APIs a gateway serves, in two steps (the API as written,
+//! then the resolved API), collecting every error along the way.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::api::{resolve, ResolveOptions, ResolvedApi, Stage};
+use crate::load_error::{LoadError, LoadErrors};
+use crate::sam::{self, SamFunction};
+use crate::spec::{load_api, ApiKind};
+
+/// Where APIs come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A SAM template.
+    Template {
+        path: PathBuf,
+        parameter_overrides: HashMap<String, String>,
+    },
+    /// Bare OpenAPI / Swagger files, served without SAM.
+    OpenApi {
+        paths: Vec<PathBuf>,
+        kind: Option<ApiKind>,
+        stage_name: Option<String>,
+        stage_variables: IndexMap<String, String>,
+    },
+}
+
+/// Everything a load produced.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub apis: Vec<ResolvedApi>,
+    pub functions: Vec<SamFunction>,
+    pub warnings: Vec<String>,
+}
+
+pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
+    match source {
+        Source::Template {
+            path,
+            parameter_overrides,
+        } => load_template(path, parameter_overrides),
+        Source::OpenApi {
+            paths,
+            kind,
+            stage_name,
+            stage_variables,
+        } => load_openapi(paths, *kind, stage_name.as_deref(), stage_variables),
+    }
+}
+
+fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loaded, LoadErrors> {
+    let template = sam::load_template(path, overrides)?;
+    let mut errors = LoadErrors::default();
+    let mut apis = Vec::new();
+    let mut warnings = template.warnings.clone();
+    for api in &template.apis {
+        let spec = match load_api(&api.file, &api.pointer_base, &api.definition, Some(api.kind)) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
+        let opts = ResolveOptions {
+            name: api.logical_id.clone(),
+            stage: Some(api.stage.clone()),
+            functions: Some(template.function_ids.clone()),
+        };
+        match resolve(&spec, &opts) {
+            Ok(r) => {
+                warnings.extend(r.warnings.iter().cloned());
+                apis.push(r);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    errors.into_result(Loaded {
+        apis,
+        functions: template.functions,
+        warnings,
+    })
+}
+
+fn load_openapi(
+    paths: &[PathBuf],
+    kind: Option<ApiKind>,
+    stage_name: Option<&str>,
+    stage_variables: &IndexMap<String, String>,
+) -> Result<Loaded, LoadErrors> {
+    let mut errors = LoadErrors::default();
+    let mut apis: Vec<ResolvedApi> = Vec::new();
+    let mut warnings = Vec::new();
+    for path in paths {
+        let doc = match crate::spec::yaml::read_document(path) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let spec = match load_api(path, "", &doc, kind) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
+        let mut name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "api".into());
+        if apis.iter().any(|a| a.name == name) {
+            errors.push(LoadError::new(
+                path,
+                "",
+                format!("another --openapi file is also named `{name}`; API names come from file names and must differ"),
+            ));
+            name.push('2');
+        }
+        let stage = Stage {
+            name: stage_name.map(str::to_string).unwrap_or_else(|| match spec.kind {
+                ApiKind::Rest => "Prod".into(),
+                ApiKind::Http => "$default".into(),
+            }),
+            variables: stage_variables.clone(),
+        };
+        let opts = ResolveOptions {
+            name,
+            stage: Some(stage),
+            functions: None,
+        };
+        match resolve(&spec, &opts) {
+            Ok(r) => {
+                warnings.extend(r.warnings.iter().cloned());
+                apis.push(r);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    errors.into_result(Loaded {
+        apis,
+        functions: Vec::new(),
+        warnings,
+    })
+}

@@ -1,0 +1,91 @@
+//! The stage driver: a plain async function that walks API Gateway's stages in order.
+//!
+//! Each stage returns `Ok(Flow::Continue(next))`, `Ok(Flow::Respond(response))` to answer early,
+//! or `Err(GatewayError)` for a fault; the caller renders errors through
+//! [`crate::gateway_response`]. Every stage's time lands in the request context.
+//!
+//! Order (facts §1): method request → authorizer → usage plan → integration request → integration
+//! → integration response → method response. The authorizer and usage-plan stages join when those
+//! features land; until then their place in the order is empty.
+
+use std::time::Instant;
+
+use http::Response;
+
+use crate::api::{ResolvedApi, Route};
+use crate::body::Body;
+use crate::context::{RequestContext, StageTiming};
+use crate::gateway_response::GatewayError;
+use crate::integration::HttpClient;
+use crate::method_request::MethodRequest;
+use crate::{integration, integration_request, integration_response, method_request, method_response};
+
+/// What a stage decided.
+pub enum Flow<T> {
+    Continue(T),
+    Respond(Response<Body>),
+}
+
+/// Run a stage, record its time, and return early on `Respond` or `Err`.
+macro_rules! stage {
+    ($ctx:expr, $name:literal, $call:expr) => {{
+        let started = Instant::now();
+        let out = $call;
+        $ctx.timings.push(StageTiming {
+            stage: $name,
+            elapsed: started.elapsed(),
+        });
+        match out {
+            Ok(Flow::Continue(v)) => v,
+            Ok(Flow::Respond(r)) => {
+                $ctx.answered_by = Some($name);
+                return Ok(r);
+            }
+            Err(e) => {
+                $ctx.answered_by = Some($name);
+                return Err(e);
+            }
+        }
+    }};
+}
+
+/// Shared services the stages call out to.
+#[derive(Clone, Default)]
+pub struct Services {
+    pub http: HttpClient,
+}
+
+/// Run one routed request through the stages.
+pub async fn run(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    ctx: &mut RequestContext,
+    request: &mut MethodRequest,
+) -> Result<Response<Body>, GatewayError> {
+    stage!(ctx, "method_request", method_request::run(api, route, ctx, request));
+    let integration_request = stage!(
+        ctx,
+        "integration_request",
+        integration_request::run(api, route, ctx, request).await
+    );
+    let integration_response = stage!(
+        ctx,
+        "integration",
+        integration::run(&services.http, ctx, integration_request)
+            .await
+            .map(Flow::Continue)
+    );
+    let mut response = stage!(
+        ctx,
+        "integration_response",
+        integration_response::run(api, route, ctx, request, integration_response).map(Flow::Continue)
+    );
+    let started = Instant::now();
+    method_response::run(&mut response);
+    ctx.timings.push(StageTiming {
+        stage: "method_response",
+        elapsed: started.elapsed(),
+    });
+    Ok(response)
+}

@@ -1,0 +1,692 @@
+//! SAM templates: the APIs and functions a `template.yaml` declares, with `Globals` merged,
+//! `Parameters` (and `--parameter-overrides`) applied, conditions evaluated and intrinsic functions
+//! resolved as SAM CLI does locally.
+//!
+//! APIs come from `AWS::Serverless::Api` and `AWS::Serverless::HttpApi` (inline `DefinitionBody`,
+//! `Fn::Transform: AWS::Include`, or a local `DefinitionUri`), and from function `Events` of type
+//! `Api` / `HttpApi`, which SAM turns into the implicit `ServerlessRestApi` (stage `Prod`) and
+//! `ServerlessHttpApi` (stage `$default`) or adds to the API their `RestApiId` / `ApiId` names.
+
+pub mod intrinsics;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value};
+
+use crate::api::Stage;
+use crate::load_error::{pointer_join, LoadError, LoadErrors};
+use crate::spec::ApiKind;
+use intrinsics::{scalar_text, ResourceInfo, Resolver};
+
+pub const IMPLICIT_REST_API: &str = "ServerlessRestApi";
+pub const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
+
+/// One API found in a template, its definition resolved and ready for [`crate::spec::load_api`].
+#[derive(Debug, Clone)]
+pub struct SamApi {
+    pub logical_id: String,
+    pub kind: ApiKind,
+    pub stage: Stage,
+    /// The file the definition lives in (the template, or an included file).
+    pub file: PathBuf,
+    pub pointer_base: String,
+    pub definition: Value,
+}
+
+/// One function, its properties resolved.
+#[derive(Debug, Clone)]
+pub struct SamFunction {
+    pub logical_id: String,
+    pub name: String,
+    pub properties: Value,
+    pub metadata: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct SamTemplate {
+    pub file: PathBuf,
+    pub apis: Vec<SamApi>,
+    pub functions: Vec<SamFunction>,
+    /// Function name (and logical id) → logical id.
+    pub function_ids: HashMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Parse `--parameter-overrides`: `Key=Value Key2='two words'` or
+/// `ParameterKey=Key,ParameterValue=Value ...` (both SAM CLI forms).
+pub fn parse_parameter_overrides(input: &str) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for token in split_respecting_quotes(input) {
+        if let Some(rest) = token.strip_prefix("ParameterKey=") {
+            let (key, value) = rest.split_once(",ParameterValue=").ok_or_else(|| {
+                format!("`{token}`: expected ParameterKey=KEY,ParameterValue=VALUE")
+            })?;
+            out.insert(key.to_string(), value.to_string());
+        } else {
+            let (key, value) = token
+                .split_once('=')
+                .ok_or_else(|| format!("`{token}`: expected KEY=VALUE"))?;
+            if key.is_empty() {
+                return Err(format!("`{token}`: the parameter name is empty"));
+            }
+            out.insert(key.to_string(), value.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn split_respecting_quotes(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn is_intrinsic(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| {
+        m.len() == 1
+            && m.keys()
+                .next()
+                .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::"))
+    })
+}
+
+/// SAM's Globals merge: maps merge key by key (the resource wins), lists concatenate (globals
+/// first), anything else is taken from the resource.
+pub fn merge_globals(global: &Value, local: &Value) -> Value {
+    match (global, local) {
+        (Value::Object(g), Value::Object(l)) if !is_intrinsic(global) && !is_intrinsic(local) => {
+            let mut out = g.clone();
+            for (k, lv) in l {
+                let merged = match g.get(k) {
+                    Some(gv) => merge_globals(gv, lv),
+                    None => lv.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (Value::Array(g), Value::Array(l)) => {
+            Value::Array(g.iter().chain(l.iter()).cloned().collect())
+        }
+        (_, l) => l.clone(),
+    }
+}
+
+const GLOBAL_SECTIONS: &[(&str, &str)] = &[
+    ("Function", "AWS::Serverless::Function"),
+    ("Api", "AWS::Serverless::Api"),
+    ("HttpApi", "AWS::Serverless::HttpApi"),
+    ("SimpleTable", "AWS::Serverless::SimpleTable"),
+    ("LayerVersion", "AWS::Serverless::LayerVersion"),
+    ("StateMachine", "AWS::Serverless::StateMachine"),
+];
+
+/// Properties this version reads but does not act on yet, per API type.
+const PENDING_API_PROPERTIES: &[&str] = &[
+    "Auth",
+    "Cors",
+    "CorsConfiguration",
+    "MethodSettings",
+    "AccessLogSetting",
+    "AccessLogSettings",
+    "Models",
+    "DefaultRouteSettings",
+    "RouteSettings",
+    "CacheClusterEnabled",
+    "Domain",
+];
+
+/// Load a SAM template.
+pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result<SamTemplate, LoadErrors> {
+    let doc = crate::spec::yaml::read_document(file)?;
+    let mut errors = LoadErrors::default();
+    let mut warnings = Vec::new();
+    let Some(root) = doc.as_object() else {
+        return Err(LoadError::new(file, "", "a template must be a mapping").into());
+    };
+    let Some(resources) = root.get("Resources").and_then(Value::as_object) else {
+        return Err(LoadError::new(
+            file,
+            "",
+            "no Resources section: is this a SAM template? (serve a bare OpenAPI file with --openapi FILE)",
+        )
+        .into());
+    };
+
+    // Parameters, with overrides.
+    let mut parameters = HashMap::new();
+    let mut missing = Vec::new();
+    let declared = root.get("Parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+    for (name, def) in &declared {
+        let ptr = pointer_join("/Parameters", name);
+        let ty = def.get("Type").and_then(Value::as_str).unwrap_or("String");
+        let raw = overrides
+            .get(name)
+            .cloned()
+            .or_else(|| def.get("Default").map(scalar_text));
+        let Some(raw) = raw else {
+            missing.push(name.clone());
+            continue;
+        };
+        if let Some(allowed) = def.get("AllowedValues").and_then(Value::as_array) {
+            if !allowed.iter().any(|a| scalar_text(a) == raw) {
+                let list: Vec<String> = allowed.iter().map(scalar_text).collect();
+                errors.push(LoadError::new(
+                    file,
+                    ptr.clone(),
+                    format!("value `{raw}` is not allowed: expected one of {}", list.join(", ")),
+                ));
+            }
+        }
+        let value = if ty == "CommaDelimitedList" || ty.starts_with("List<") {
+            Value::Array(raw.split(',').map(|s| Value::from(s.trim())).collect())
+        } else {
+            Value::from(raw)
+        };
+        parameters.insert(name.clone(), value);
+    }
+    for key in overrides.keys() {
+        if !declared.contains_key(key) {
+            warnings.push(format!(
+                "{}: --parameter-overrides sets `{key}`, which the template does not declare under Parameters",
+                file.display()
+            ));
+        }
+    }
+
+    let mut resolver = Resolver::new(file, parameters);
+    resolver.missing_parameters = missing;
+    resolver.mappings = root.get("Mappings").cloned().unwrap_or(Value::Null);
+    resolver.conditions = root.get("Conditions").and_then(Value::as_object).cloned().unwrap_or_default();
+
+    // Globals.
+    let globals = root.get("Globals").and_then(Value::as_object).cloned().unwrap_or_default();
+    for key in globals.keys() {
+        if !GLOBAL_SECTIONS.iter().any(|(s, _)| s == key) {
+            let names: Vec<&str> = GLOBAL_SECTIONS.iter().map(|(s, _)| *s).collect();
+            errors.push(LoadError::new(
+                file,
+                pointer_join("/Globals", key),
+                format!("`{key}` is not a Globals section: expected one of {}", names.join(", ")),
+            ));
+        }
+    }
+    let global_for = |ty: &str| -> Option<&Value> {
+        GLOBAL_SECTIONS
+            .iter()
+            .find(|(_, t)| *t == ty)
+            .and_then(|(s, _)| globals.get(*s))
+    };
+
+    // Resources, with Globals merged and false conditions dropped.
+    let mut active: IndexMap<String, (String, Value, Value)> = IndexMap::new();
+    for (id, res) in resources {
+        let ptr = pointer_join("/Resources", id);
+        let Some(ty) = res.get("Type").and_then(Value::as_str) else {
+            errors.push(LoadError::new(file, ptr, "a resource needs a Type"));
+            continue;
+        };
+        if let Some(c) = res.get("Condition").and_then(Value::as_str) {
+            if !resolver.condition(c, &pointer_join(&ptr, "Condition")) {
+                continue;
+            }
+        }
+        let mut props = res.get("Properties").cloned().unwrap_or_else(|| json!({}));
+        if let Some(g) = global_for(ty) {
+            props = merge_globals(g, &props);
+        }
+        let metadata = res.get("Metadata").cloned().unwrap_or(Value::Null);
+        active.insert(id.clone(), (ty.to_string(), props, metadata));
+    }
+
+    // Implicit APIs exist when a function has an event that names no API.
+    let mut needs_rest = false;
+    let mut needs_http = false;
+    for (ty, props, _) in active.values() {
+        if ty != "AWS::Serverless::Function" {
+            continue;
+        }
+        for ev in props.get("Events").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+            match ev.get("Type").and_then(Value::as_str) {
+                Some("Api") if ev.pointer("/Properties/RestApiId").is_none() => needs_rest = true,
+                Some("HttpApi") if ev.pointer("/Properties/ApiId").is_none() => needs_http = true,
+                _ => {}
+            }
+        }
+    }
+    if needs_rest && !active.contains_key(IMPLICIT_REST_API) {
+        let props = merge_globals(
+            global_for("AWS::Serverless::Api").unwrap_or(&json!({})),
+            &json!({"StageName": "Prod"}),
+        );
+        active.insert(IMPLICIT_REST_API.into(), ("AWS::Serverless::Api".into(), props, Value::Null));
+    }
+    if needs_http && !active.contains_key(IMPLICIT_HTTP_API) {
+        let props = global_for("AWS::Serverless::HttpApi").cloned().unwrap_or_else(|| json!({}));
+        active.insert(IMPLICIT_HTTP_API.into(), ("AWS::Serverless::HttpApi".into(), props, Value::Null));
+    }
+
+    // What Ref and GetAtt yield for each resource. Names may themselves use intrinsics over
+    // parameters, so resolve those first.
+    let mut infos = HashMap::new();
+    for (id, (ty, props, _)) in &active {
+        let name_of = |key: &str| -> Option<String> {
+            props
+                .get(key)
+                .and_then(|v| resolver.resolve(v, &pointer_join(&pointer_join(&pointer_join("/Resources", id), "Properties"), key)))
+                .map(|v| scalar_text(&v))
+                .filter(|s| !s.is_empty())
+        };
+        let (ref_value, arn) = match ty.as_str() {
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
+                let name = name_of("FunctionName").unwrap_or_else(|| id.clone());
+                let arn = format!("arn:aws:lambda:{}:{}:function:{name}", crate::REGION, crate::ACCOUNT_ID);
+                (Value::from(name), arn)
+            }
+            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" | "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api" => {
+                let api_id = crate::api::api_id_for(id);
+                let arn = format!("arn:aws:apigateway:{}::/restapis/{api_id}", crate::REGION);
+                (Value::from(api_id), arn)
+            }
+            "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => {
+                let name = name_of("TableName").unwrap_or_else(|| id.clone());
+                let arn = format!("arn:aws:dynamodb:{}:{}:table/{name}", crate::REGION, crate::ACCOUNT_ID);
+                (Value::from(name), arn)
+            }
+            "AWS::IAM::Role" => {
+                let name = name_of("RoleName").unwrap_or_else(|| id.clone());
+                (Value::from(id.clone()), format!("arn:aws:iam::{}:role/{name}", crate::ACCOUNT_ID))
+            }
+            other => {
+                let service = other.split("::").nth(1).unwrap_or("cloudformation").to_ascii_lowercase();
+                (Value::from(id.clone()), format!("arn:aws:{service}:{}:{}:{id}", crate::REGION, crate::ACCOUNT_ID))
+            }
+        };
+        infos.insert(id.clone(), ResourceInfo { kind: ty.clone(), ref_value, arn });
+    }
+    resolver.resources = infos;
+
+    // Functions.
+    let mut functions = Vec::new();
+    let mut function_ids = HashMap::new();
+    for (id, (ty, props, metadata)) in &active {
+        if ty != "AWS::Serverless::Function" && ty != "AWS::Lambda::Function" {
+            continue;
+        }
+        let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
+        let resolved = resolver.resolve(props, &ptr).unwrap_or_else(|| json!({}));
+        let name = resolver.resources.get(id).map(|r| scalar_text(&r.ref_value)).unwrap_or_else(|| id.clone());
+        function_ids.insert(name.clone(), id.clone());
+        function_ids.insert(id.clone(), id.clone());
+        functions.push(SamFunction {
+            logical_id: id.clone(),
+            name,
+            properties: resolved,
+            metadata: metadata.clone(),
+        });
+    }
+
+    // APIs.
+    let mut apis: Vec<SamApi> = Vec::new();
+    for (id, (ty, props, _)) in &active {
+        let kind = match ty.as_str() {
+            "AWS::Serverless::Api" => ApiKind::Rest,
+            "AWS::Serverless::HttpApi" => ApiKind::Http,
+            "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api" => {
+                warnings.push(format!(
+                    "{}: /Resources/{id}: raw {ty} resources are not served; declare the API as AWS::Serverless::Api or HttpApi",
+                    file.display()
+                ));
+                continue;
+            }
+            _ => continue,
+        };
+        match api_from_resource(&resolver, file, id, kind, props, &mut warnings) {
+            Ok(api) => apis.push(api),
+            Err(e) => errors.extend(e),
+        }
+    }
+
+    // Function events add routes to their APIs.
+    for f in &functions {
+        let Some(events) = f.properties.get("Events").and_then(Value::as_object) else {
+            continue;
+        };
+        let raw_events = active
+            .get(&f.logical_id)
+            .and_then(|(_, p, _)| p.get("Events"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        for (ev_name, ev) in events {
+            let ev_ptr = pointer_join(&pointer_join(&pointer_join(&pointer_join("/Resources", &f.logical_id), "Properties"), "Events"), ev_name);
+            let ty = ev.get("Type").and_then(Value::as_str).unwrap_or_default();
+            let kind = match ty {
+                "Api" => ApiKind::Rest,
+                "HttpApi" => ApiKind::Http,
+                _ => continue,
+            };
+            let id_key = if kind == ApiKind::Rest { "RestApiId" } else { "ApiId" };
+            let raw_target = raw_events.get(ev_name).and_then(|e| e.get("Properties")).and_then(|p| p.get(id_key));
+            let target = match raw_target {
+                None => Some(if kind == ApiKind::Rest { IMPLICIT_REST_API } else { IMPLICIT_HTTP_API }.to_string()),
+                Some(v) => v
+                    .get("Ref")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        // A resolved id: map it back to the API that owns it.
+                        let resolved = ev.pointer(&format!("/Properties/{id_key}")).map(scalar_text)?;
+                        resolver
+                            .resources
+                            .iter()
+                            .find(|(_, r)| scalar_text(&r.ref_value) == resolved)
+                            .map(|(k, _)| k.clone())
+                    }),
+            };
+            let Some(api) = target.and_then(|t| apis.iter_mut().find(|a| a.logical_id == t)) else {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&pointer_join(&ev_ptr, "Properties"), id_key),
+                    format!("does not name an {} resource in this template", if kind == ApiKind::Rest { "AWS::Serverless::Api" } else { "AWS::Serverless::HttpApi" }),
+                ));
+                continue;
+            };
+            if api.kind != kind {
+                errors.push(LoadError::new(file, ev_ptr, format!("a {ty} event must target an API of the matching type")));
+                continue;
+            }
+            if let Err(e) = add_event_route(file, &ev_ptr, api, &f.name, ev) {
+                errors.push(e);
+            }
+        }
+    }
+
+    errors.extend(resolver.take_errors());
+    warnings.extend(resolver.take_warnings());
+    if apis.is_empty() && errors.is_empty() {
+        errors.push(LoadError::new(
+            file,
+            "/Resources",
+            "the template declares no API: add an AWS::Serverless::Api or HttpApi, or a function event of type Api or HttpApi",
+        ));
+    }
+    errors.into_result(SamTemplate {
+        file: file.to_path_buf(),
+        apis,
+        functions,
+        function_ids,
+        warnings,
+    })
+}
+
+fn api_from_resource(
+    resolver: &Resolver,
+    file: &Path,
+    id: &str,
+    kind: ApiKind,
+    raw_props: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<SamApi, LoadErrors> {
+    let mut errors = LoadErrors::default();
+    let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
+    let get = |key: &str| -> Option<Value> {
+        raw_props.get(key).and_then(|v| resolver.resolve(v, &pointer_join(&ptr, key)))
+    };
+
+    let stage_name = match (get("StageName"), kind) {
+        (Some(v), _) => scalar_text(&v),
+        (None, ApiKind::Http) => "$default".to_string(),
+        (None, ApiKind::Rest) => {
+            errors.push(LoadError::new(file, pointer_join(&ptr, "StageName"), "missing: AWS::Serverless::Api requires StageName"));
+            String::new()
+        }
+    };
+    if stage_name != "$default" && !stage_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        errors.push(LoadError::new(
+            file,
+            pointer_join(&ptr, "StageName"),
+            format!("`{stage_name}` is not a valid stage name: use letters, digits, - and _"),
+        ));
+    }
+    let vars_key = if kind == ApiKind::Rest { "Variables" } else { "StageVariables" };
+    let mut variables = IndexMap::new();
+    if let Some(Value::Object(m)) = get(vars_key) {
+        for (k, v) in m {
+            variables.insert(k, scalar_text(&v));
+        }
+    }
+
+    // The definition: inline (possibly through AWS::Include), a local DefinitionUri, or empty.
+    let (def_file, pointer_base, mut definition) = if let Some(body) = raw_props.get("DefinitionBody") {
+        let body_ptr = pointer_join(&ptr, "DefinitionBody");
+        let include = body
+            .get("Fn::Transform")
+            .filter(|t| t.get("Name").and_then(Value::as_str) == Some("AWS::Include"))
+            .and_then(|t| t.pointer("/Parameters/Location"))
+            .and_then(|l| resolver.resolve(l, &body_ptr))
+            .map(|l| scalar_text(&l));
+        match include {
+            Some(location) => match resolver.include(file, &location, &body_ptr) {
+                Some((path, doc)) => {
+                    let resolved = resolver.resolve_in(&path, &doc, "").unwrap_or(Value::Null);
+                    (path, String::new(), resolved)
+                }
+                None => (file.to_path_buf(), body_ptr, Value::Null),
+            },
+            None => {
+                let resolved = resolver.resolve(body, &body_ptr).unwrap_or(Value::Null);
+                (file.to_path_buf(), body_ptr, resolved)
+            }
+        }
+    } else if let Some(uri) = raw_props.get("DefinitionUri") {
+        let uri_ptr = pointer_join(&ptr, "DefinitionUri");
+        match uri {
+            Value::String(s) if !s.starts_with("s3://") => {
+                let path = resolver.base_dir().join(s);
+                // Intrinsics are not resolved inside a DefinitionUri file (SAM docs).
+                match crate::spec::yaml::read_document(&path) {
+                    Ok(doc) => (path, String::new(), doc),
+                    Err(e) => {
+                        errors.push(LoadError::new(file, uri_ptr, format!("cannot load `{s}`: {e}")));
+                        (file.to_path_buf(), String::new(), Value::Null)
+                    }
+                }
+            }
+            _ => {
+                errors.push(LoadError::new(
+                    file,
+                    uri_ptr,
+                    "an S3 DefinitionUri cannot be read locally: point DefinitionUri at a local file",
+                ));
+                (file.to_path_buf(), String::new(), Value::Null)
+            }
+        }
+    } else {
+        let generated = match kind {
+            ApiKind::Rest => json!({"swagger": "2.0", "info": {"title": id, "version": "1.0"}, "paths": {}}),
+            ApiKind::Http => json!({"openapi": "3.0.1", "info": {"title": id, "version": "1.0"}, "paths": {}}),
+        };
+        (file.to_path_buf(), String::new(), generated)
+    };
+
+    if let Some(obj) = definition.as_object_mut() {
+        if let Some(Value::Array(types)) = get("BinaryMediaTypes") {
+            let mut list: Vec<Value> = obj
+                .get("x-amazon-apigateway-binary-media-types")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for t in types {
+                let t = Value::from(scalar_text(&t).replace("~1", "/"));
+                if !list.contains(&t) {
+                    list.push(t);
+                }
+            }
+            obj.insert("x-amazon-apigateway-binary-media-types".into(), Value::Array(list));
+        }
+        if let Some(Value::Object(gr)) = get("GatewayResponses") {
+            let mut map = obj
+                .get("x-amazon-apigateway-gateway-responses")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (ty, spec) in gr {
+                map.insert(ty, sam_gateway_response(&spec));
+            }
+            obj.insert("x-amazon-apigateway-gateway-responses".into(), Value::Object(map));
+        }
+        if let Some(v) = get("ApiKeySourceType") {
+            obj.insert("x-amazon-apigateway-api-key-source".into(), v);
+        }
+    }
+
+    for key in PENDING_API_PROPERTIES {
+        if raw_props.get(*key).is_some() {
+            warnings.push(format!(
+                "{}: {}: {key} is parsed but not enforced by this version of tollgate",
+                file.display(),
+                pointer_join(&ptr, key)
+            ));
+        }
+    }
+
+    errors.into_result(SamApi {
+        logical_id: id.to_string(),
+        kind,
+        stage: Stage { name: stage_name, variables },
+        file: def_file,
+        pointer_base,
+        definition,
+    })
+}
+
+/// SAM's `GatewayResponses` form → the OpenAPI extension's form.
+fn sam_gateway_response(spec: &Value) -> Value {
+    let mut out = Map::new();
+    if let Some(s) = spec.get("StatusCode") {
+        out.insert("statusCode".into(), Value::from(scalar_text(s)));
+    }
+    if let Some(params) = spec.get("ResponseParameters").and_then(Value::as_object) {
+        let mut mapped = Map::new();
+        for (section, prefix) in [("Headers", "header"), ("Paths", "path"), ("QueryStrings", "querystring")] {
+            if let Some(m) = params.get(section).and_then(Value::as_object) {
+                for (k, v) in m {
+                    mapped.insert(format!("gatewayresponse.{prefix}.{k}"), Value::from(scalar_text(v)));
+                }
+            }
+        }
+        out.insert("responseParameters".into(), Value::Object(mapped));
+    }
+    if let Some(t) = spec.get("ResponseTemplates") {
+        out.insert("responseTemplates".into(), t.clone());
+    }
+    Value::Object(out)
+}
+
+/// Add the operation SAM generates for a function event, unless the definition already has it.
+fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &str, ev: &Value) -> Result<(), LoadError> {
+    let props = ev.get("Properties").cloned().unwrap_or_else(|| json!({}));
+    let path = props.get("Path").map(scalar_text);
+    let method = props.get("Method").map(scalar_text).map(|m| m.to_ascii_lowercase());
+    let uri = format!(
+        "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/arn:aws:lambda:{}:{}:function:{function_name}/invocations",
+        crate::REGION,
+        crate::REGION,
+        crate::ACCOUNT_ID
+    );
+    let mut integration = json!({"type": "aws_proxy", "httpMethod": "POST", "uri": uri});
+    let (path, method_key, default_route) = match api.kind {
+        ApiKind::Rest => {
+            let (Some(path), Some(method)) = (path, method) else {
+                return Err(LoadError::new(file, pointer_join(ev_ptr, "Properties"), "an Api event needs Path and Method"));
+            };
+            (path, method, false)
+        }
+        ApiKind::Http => {
+            integration["payloadFormatVersion"] = props
+                .get("PayloadFormatVersion")
+                .map(|v| Value::from(scalar_text(v)))
+                .unwrap_or_else(|| Value::from("2.0"));
+            if let Some(t) = props.get("TimeoutInMillis") {
+                integration["timeoutInMillis"] = t.clone();
+            }
+            match (path, method) {
+                (None, None) => ("$default".to_string(), "any".to_string(), true),
+                (Some(p), Some(m)) => (p, m, false),
+                (Some(p), None) => (p, "any".to_string(), false),
+                (None, Some(_)) => {
+                    return Err(LoadError::new(file, pointer_join(ev_ptr, "Properties"), "an HttpApi event with a Method needs a Path"))
+                }
+            }
+        }
+    };
+    if !default_route && !path.starts_with('/') {
+        return Err(LoadError::new(
+            file,
+            pointer_join(&pointer_join(ev_ptr, "Properties"), "Path"),
+            format!("`{path}` must start with /"),
+        ));
+    }
+    let key = if method_key == "any" { "x-amazon-apigateway-any-method".to_string() } else { method_key };
+    let mut op = json!({"x-amazon-apigateway-integration": integration, "responses": {}});
+    if default_route {
+        op["isDefaultRoute"] = Value::Bool(true);
+    }
+    let Some(paths) = api
+        .definition
+        .as_object_mut()
+        .map(|o| o.entry("paths").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+    else {
+        return Err(LoadError::new(file, ev_ptr, "the API definition has no paths mapping to add this event to"));
+    };
+    let item = paths.entry(path).or_insert_with(|| json!({}));
+    if let Some(item) = item.as_object_mut() {
+        // An operation written in the definition wins over the generated one, as in SAM.
+        item.entry(key).or_insert(op);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_both_forms() {
+        let m = parse_parameter_overrides("Env=prod Name='two words' ParameterKey=A,ParameterValue=b").expect("ok");
+        assert_eq!(m["Env"], "prod");
+        assert_eq!(m["Name"], "two words");
+        assert_eq!(m["A"], "b");
+        assert!(parse_parameter_overrides("novalue").is_err());
+    }
+
+    #[test]
+    fn globals_merge_rules() {
+        let g = json!({"Timeout": 3, "Environment": {"Variables": {"A": "1", "B": "2"}}, "Layers": ["l1"]});
+        let l = json!({"Timeout": 10, "Environment": {"Variables": {"B": "x"}}, "Layers": ["l2"], "CodeUri": {"Ref": "P"}});
+        assert_eq!(
+            merge_globals(&g, &l),
+            json!({"Timeout": 10, "Environment": {"Variables": {"A": "1", "B": "x"}}, "Layers": ["l1", "l2"], "CodeUri": {"Ref": "P"}})
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! Typed forms of every `x-amazon-apigateway-*` OpenAPI extension API Gateway understands.
+//!
+//! Each struct denies unknown fields so a typo is a load error at its JSON pointer rather than a
+//! silently ignored setting. Enumerations that AWS reads case-insensitively (`type: AWS_PROXY` and
+//! `type: aws_proxy` are the same) are parsed that way here too.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer};
+
+/// Declares an enum whose serialized names are matched case-insensitively, with an error that lists
+/// every accepted value.
+macro_rules! ci_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                $(if s.eq_ignore_ascii_case($text) { return Some($name::$variant); })+
+                None
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "`{s}` is not valid: expected one of {}",
+                        $name::NAMES.join(", ")
+                    ))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+ci_enum!(
+    /// `x-amazon-apigateway-integration.type`.
+    IntegrationType {
+        Aws => "aws",
+        AwsProxy => "aws_proxy",
+        Http => "http",
+        HttpProxy => "http_proxy",
+        Mock => "mock",
+    }
+);
+
+ci_enum!(
+    /// `passthroughBehavior`.
+    PassthroughBehavior {
+        WhenNoMatch => "when_no_match",
+        WhenNoTemplates => "when_no_templates",
+        Never => "never",
+    }
+);
+
+ci_enum!(
+    /// `contentHandling` on integrations and integration responses.
+    ContentHandling {
+        ConvertToText => "CONVERT_TO_TEXT",
+        ConvertToBinary => "CONVERT_TO_BINARY",
+    }
+);
+
+ci_enum!(
+    /// `connectionType`.
+    ConnectionType {
+        Internet => "INTERNET",
+        VpcLink => "VPC_LINK",
+    }
+);
+
+ci_enum!(
+    /// `x-amazon-apigateway-authorizer.type`.
+    AuthorizerType {
+        Token => "token",
+        Request => "request",
+        Jwt => "jwt",
+        CognitoUserPools => "cognito_user_pools",
+    }
+);
+
+ci_enum!(
+    /// `x-amazon-apigateway-auth.type`.
+    AuthType {
+        None => "NONE",
+        AwsIam => "AWS_IAM",
+    }
+);
+
+ci_enum!(
+    /// `x-amazon-apigateway-api-key-source`.
+    ApiKeySource {
+        Header => "HEADER",
+        Authorizer => "AUTHORIZER",
+    }
+);
+
+ci_enum!(
+    /// Gateway response types (keys of `x-amazon-apigateway-gateway-responses`).
+    ResponseType {
+        AccessDenied => "ACCESS_DENIED",
+        ApiConfigurationError => "API_CONFIGURATION_ERROR",
+        AuthorizerConfigurationError => "AUTHORIZER_CONFIGURATION_ERROR",
+        AuthorizerFailure => "AUTHORIZER_FAILURE",
+        BadRequestParameters => "BAD_REQUEST_PARAMETERS",
+        BadRequestBody => "BAD_REQUEST_BODY",
+        Default4xx => "DEFAULT_4XX",
+        Default5xx => "DEFAULT_5XX",
+        ExpiredToken => "EXPIRED_TOKEN",
+        IntegrationFailure => "INTEGRATION_FAILURE",
+        IntegrationTimeout => "INTEGRATION_TIMEOUT",
+        InvalidApiKey => "INVALID_API_KEY",
+        InvalidSignature => "INVALID_SIGNATURE",
+        MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+        QuotaExceeded => "QUOTA_EXCEEDED",
+        RequestTooLarge => "REQUEST_TOO_LARGE",
+        ResourceNotFound => "RESOURCE_NOT_FOUND",
+        Throttled => "THROTTLED",
+        Unauthorized => "UNAUTHORIZED",
+        UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        WafFiltered => "WAF_FILTERED",
+    }
+);
+
+// Serde can only key maps by types that deserialize from a string; ResponseType does.
+impl ResponseType {
+    /// The default status of each type (DG: supported-gateway-response-types). `None` for the two
+    /// fallback types, which have no status of their own.
+    pub fn default_status(self) -> Option<u16> {
+        use ResponseType::*;
+        Some(match self {
+            AccessDenied => 403,
+            ApiConfigurationError => 500,
+            AuthorizerConfigurationError => 500,
+            AuthorizerFailure => 500,
+            BadRequestParameters => 400,
+            BadRequestBody => 400,
+            Default4xx | Default5xx => return None,
+            ExpiredToken => 403,
+            IntegrationFailure => 504,
+            IntegrationTimeout => 504,
+            InvalidApiKey => 403,
+            InvalidSignature => 403,
+            MissingAuthenticationToken => 403,
+            QuotaExceeded => 429,
+            RequestTooLarge => 413,
+            ResourceNotFound => 404,
+            Throttled => 429,
+            Unauthorized => 401,
+            UnsupportedMediaType => 415,
+            WafFiltered => 403,
+        })
+    }
+}
+
+/// A millisecond timeout that may be written as a number or a numeric string.
+fn de_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrStr {
+        N(u64),
+        S(String),
+    }
+    match Option::<NumOrStr>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::N(n)) => Ok(Some(n)),
+        Some(NumOrStr::S(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a whole number"))),
+    }
+}
+
+/// `x-amazon-apigateway-integration`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationExt {
+    #[serde(rename = "type")]
+    pub kind: Option<IntegrationType>,
+    pub uri: Option<String>,
+    pub http_method: Option<String>,
+    pub passthrough_behavior: Option<PassthroughBehavior>,
+    #[serde(default)]
+    pub request_parameters: IndexMap<String, String>,
+    #[serde(default)]
+    pub request_templates: IndexMap<String, String>,
+    /// REST: selection pattern → integration response.
+    #[serde(default)]
+    pub responses: IndexMap<String, IntegrationResponseExt>,
+    pub content_handling: Option<ContentHandling>,
+    #[serde(default, deserialize_with = "de_u64_lenient")]
+    pub timeout_in_millis: Option<u64>,
+    pub payload_format_version: Option<String>,
+    pub connection_type: Option<ConnectionType>,
+    pub connection_id: Option<String>,
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub cache_key_parameters: Vec<String>,
+    pub cache_namespace: Option<String>,
+    pub integration_subtype: Option<String>,
+    pub tls_config: Option<TlsConfigExt>,
+    /// HTTP API: status code → parameter mapping (`overwrite:statuscode`, `append:header.x`, ...).
+    #[serde(default)]
+    pub response_parameters: IndexMap<String, IndexMap<String, String>>,
+    pub description: Option<String>,
+}
+
+/// One entry of `x-amazon-apigateway-integration.responses`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationResponseExt {
+    pub status_code: Option<String>,
+    #[serde(default)]
+    pub response_parameters: IndexMap<String, String>,
+    #[serde(default)]
+    pub response_templates: IndexMap<String, String>,
+    pub content_handling: Option<ContentHandling>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsConfigExt {
+    pub insecure_skip_verification: Option<bool>,
+    pub server_name_to_verify: Option<String>,
+}
+
+/// `x-amazon-apigateway-authorizer`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorizerExt {
+    #[serde(rename = "type")]
+    pub kind: AuthorizerType,
+    pub authorizer_uri: Option<String>,
+    pub authorizer_credentials: Option<String>,
+    pub identity_source: Option<IdentitySource>,
+    pub identity_validation_expression: Option<String>,
+    pub authorizer_result_ttl_in_seconds: Option<u32>,
+    pub authorizer_payload_format_version: Option<String>,
+    pub enable_simple_responses: Option<bool>,
+    pub jwt_configuration: Option<JwtConfigurationExt>,
+    #[serde(rename = "providerARNs", default)]
+    pub provider_arns: Vec<String>,
+}
+
+/// REST writes identity sources as one comma-separated string; HTTP API exports may use a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IdentitySource {
+    Joined(String),
+    List(Vec<String>),
+}
+
+impl IdentitySource {
+    pub fn sources(&self) -> Vec<String> {
+        match self {
+            IdentitySource::Joined(s) => s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            IdentitySource::List(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwtConfigurationExt {
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub audience: Vec<String>,
+}
+
+/// `x-amazon-apigateway-auth`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthExt {
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+}
+
+/// One entry of `x-amazon-apigateway-request-validators`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestValidatorExt {
+    #[serde(default)]
+    pub validate_request_body: bool,
+    #[serde(default)]
+    pub validate_request_parameters: bool,
+}
+
+/// One entry of `x-amazon-apigateway-gateway-responses`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayResponseExt {
+    pub status_code: Option<StatusCodeText>,
+    #[serde(default)]
+    pub response_parameters: IndexMap<String, String>,
+    #[serde(default)]
+    pub response_templates: IndexMap<String, String>,
+    #[serde(default)]
+    pub default_response: Option<bool>,
+}
+
+/// A status code written as `"404"` or `404`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCodeText(pub u16);
+
+impl<'de> Deserialize<'de> for StatusCodeText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let n = match &v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (100..=599).contains(&n) => Ok(StatusCodeText(n as u16)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{v} is not an HTTP status code (100-599)"
+            ))),
+        }
+    }
+}
+
+/// `x-amazon-apigateway-cors` (HTTP APIs).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CorsExt {
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
+    pub allow_credentials: Option<bool>,
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<i64>,
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+}
+
+/// `x-amazon-apigateway-endpoint-configuration`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointConfigurationExt {
+    pub disable_execute_api_endpoint: Option<bool>,
+    #[serde(default)]
+    pub vpc_endpoint_ids: Vec<String>,
+    #[serde(default)]
+    pub types: Vec<String>,
+}
+
+/// `x-amazon-apigateway-policy`: an IAM policy document, kept as written until the resource-policy
+/// stage evaluates it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PolicyExt {
+    #[serde(rename = "Version")]
+    pub version: Option<String>,
+    #[serde(rename = "Statement")]
+    pub statement: serde_json::Value,
+}
+
+/// `x-amazon-apigateway-documentation`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DocumentationExt {
+    pub version: Option<String>,
+    pub created_date: Option<String>,
+    #[serde(default)]
+    pub documentation_parts: Vec<serde_json::Value>,
+}
+
+/// Where in a document an extension may appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionSite {
+    Root,
+    PathItem,
+    Operation,
+    SecurityScheme,
+    Components,
+    Tag,
+    Server,
+}
+
+/// Every extension name and the places AWS accepts it.
+pub const KNOWN_EXTENSIONS: &[(&str, &[ExtensionSite])] = {
+    use ExtensionSite::*;
+    &[
+        ("x-amazon-apigateway-integration", &[Operation]),
+        ("x-amazon-apigateway-integrations", &[Components]),
+        ("x-amazon-apigateway-any-method", &[PathItem]),
+        ("x-amazon-apigateway-authorizer", &[SecurityScheme]),
+        ("x-amazon-apigateway-authtype", &[SecurityScheme]),
+        ("x-amazon-apigateway-auth", &[Operation]),
+        ("x-amazon-apigateway-api-key-source", &[Root]),
+        ("x-amazon-apigateway-request-validators", &[Root]),
+        ("x-amazon-apigateway-request-validator", &[Root, Operation]),
+        ("x-amazon-apigateway-gateway-responses", &[Root]),
+        ("x-amazon-apigateway-binary-media-types", &[Root]),
+        ("x-amazon-apigateway-cors", &[Root]),
+        ("x-amazon-apigateway-policy", &[Root]),
+        ("x-amazon-apigateway-endpoint-configuration", &[Root, Server]),
+        ("x-amazon-apigateway-minimum-compression-size", &[Root]),
+        ("x-amazon-apigateway-importexport-version", &[Root]),
+        ("x-amazon-apigateway-tag-value", &[Tag]),
+        ("x-amazon-apigateway-documentation", &[Root]),
+    ]
+};
+
+/// Checks one `x-amazon-apigateway-*` key against the known list: `Err(message)` when the name is
+/// unknown or not valid at `site`.
+pub fn check_extension_name(name: &str, site: ExtensionSite) -> Result<(), String> {
+    if !name.starts_with("x-amazon-apigateway-") {
+        return Ok(());
+    }
+    match KNOWN_EXTENSIONS.iter().find(|(n, _)| *n == name) {
+        None => {
+            let names: Vec<&str> = KNOWN_EXTENSIONS.iter().map(|(n, _)| *n).collect();
+            Err(format!(
+                "unknown extension `{name}`: expected one of {}",
+                names.join(", ")
+            ))
+        }
+        Some((_, sites)) if !sites.contains(&site) => Err(format!(
+            "extension `{name}` is not allowed here ({})",
+            site_label(sites)
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn site_label(sites: &[ExtensionSite]) -> String {
+    let names: Vec<&str> = sites
+        .iter()
+        .map(|s| match s {
+            ExtensionSite::Root => "the document root",
+            ExtensionSite::PathItem => "a path item",
+            ExtensionSite::Operation => "an operation",
+            ExtensionSite::SecurityScheme => "a security scheme",
+            ExtensionSite::Components => "components",
+            ExtensionSite::Tag => "a tag",
+            ExtensionSite::Server => "a server",
+        })
+        .collect();
+    format!("it belongs on {}", names.join(" or "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integration_type_is_case_insensitive() {
+        let i: IntegrationExt =
+            serde_json::from_value(json!({"type": "HTTP_PROXY", "uri": "http://x"})).expect("ok");
+        assert_eq!(i.kind, Some(IntegrationType::HttpProxy));
+    }
+
+    #[test]
+    fn bad_type_lists_choices() {
+        let e = serde_json::from_value::<IntegrationExt>(json!({"type": "lambda"}))
+            .expect_err("fails");
+        assert!(
+            e.to_string()
+                .contains("expected one of aws, aws_proxy, http, http_proxy, mock"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let e = serde_json::from_value::<IntegrationExt>(json!({"type": "mock", "urii": "x"}))
+            .expect_err("fails");
+        assert!(e.to_string().contains("unknown field `urii`"), "{e}");
+    }
+
+    #[test]
+    fn extension_sites() {
+        assert!(check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Operation).is_ok());
+        assert!(check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Root)
+            .expect_err("misplaced")
+            .contains("belongs on an operation"));
+        assert!(check_extension_name("x-amazon-apigateway-integratoin", ExtensionSite::Operation)
+            .expect_err("unknown")
+            .starts_with("unknown extension"));
+        assert!(check_extension_name("x-tollgate-anything", ExtensionSite::Root).is_ok());
+    }
+
+    #[test]
+    fn timeout_accepts_strings() {
+        let i: IntegrationExt =
+            serde_json::from_value(json!({"type": "mock", "timeoutInMillis": "2500"})).expect("ok");
+        assert_eq!(i.timeout_in_millis, Some(2500));
+    }
+}

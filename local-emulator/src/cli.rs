@@ -1,0 +1,119 @@
+//! Command-line arguments, in two steps: what the user wrote (clap), then the validated load
+//! source the gateway library takes.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gateway::load::Source;
+use gateway::sam::parse_parameter_overrides;
+use gateway::spec::ApiKind;
+use indexmap::IndexMap;
+
+#[derive(Parser, Debug)]
+#[command(name = "tollgate", version, about = "Run API Gateway definitions (OpenAPI or SAM) locally, the way AWS runs them")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the APIs of a SAM template or OpenAPI files over HTTP (like `sam local start-api`).
+    StartApi(StartApi),
+    /// Print the resolved route table.
+    Routes(SourceArgs),
+    /// Load every API and report every problem; exits 1 when there is any.
+    Validate(SourceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StartApi {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(short = 'p', long, default_value_t = 3000)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Serve AWS-shaped `/{stage}/path` URLs instead of SAM CLI's root-path style.
+    #[arg(long)]
+    pub stage_in_path: bool,
+    /// Seconds to wait for in-flight requests on shutdown.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace: u64,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ApiType {
+    Rest,
+    Http,
+}
+
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    /// SAM template to read.
+    #[arg(short = 't', long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Serve a bare OpenAPI 3.0 / Swagger 2.0 file instead of a template (repeatable).
+    #[arg(long = "openapi", value_name = "FILE")]
+    pub openapi: Vec<PathBuf>,
+    /// Template parameter values: `Key=Value Key2=Value2` or `ParameterKey=K,ParameterValue=V`.
+    #[arg(long)]
+    pub parameter_overrides: Option<String>,
+    /// For --openapi files: REST or HTTP API (default: inferred from the file).
+    #[arg(long, value_enum)]
+    pub api_type: Option<ApiType>,
+    /// For --openapi files: the stage name (default Prod for REST, $default for HTTP APIs).
+    #[arg(long)]
+    pub stage_name: Option<String>,
+    /// For --openapi files: a stage variable, KEY=VALUE (repeatable).
+    #[arg(long = "stage-variable", value_name = "KEY=VALUE")]
+    pub stage_variables: Vec<String>,
+}
+
+impl SourceArgs {
+    /// The validated source.
+    pub fn source(&self) -> Result<Source> {
+        if !self.openapi.is_empty() {
+            if self.parameter_overrides.is_some() {
+                bail!("--parameter-overrides applies to templates; it has no effect with --openapi");
+            }
+            let mut stage_variables = IndexMap::new();
+            for kv in &self.stage_variables {
+                let (k, v) = kv
+                    .split_once('=')
+                    .with_context(|| format!("--stage-variable `{kv}`: expected KEY=VALUE"))?;
+                stage_variables.insert(k.to_string(), v.to_string());
+            }
+            return Ok(Source::OpenApi {
+                paths: self.openapi.clone(),
+                kind: self.api_type.map(|t| match t {
+                    ApiType::Rest => ApiKind::Rest,
+                    ApiType::Http => ApiKind::Http,
+                }),
+                stage_name: self.stage_name.clone(),
+                stage_variables,
+            });
+        }
+        if self.api_type.is_some() || self.stage_name.is_some() || !self.stage_variables.is_empty() {
+            bail!("--api-type, --stage-name and --stage-variable apply to --openapi files; a template sets these on its API resources");
+        }
+        if !self.template.exists() {
+            bail!(
+                "{}: no such template. Pass -t/--template FILE, or serve an OpenAPI file with --openapi FILE",
+                self.template.display()
+            );
+        }
+        let parameter_overrides = match &self.parameter_overrides {
+            Some(s) => parse_parameter_overrides(s)
+                .map_err(|e| anyhow::anyhow!("--parameter-overrides: {e}"))?,
+            None => Default::default(),
+        };
+        Ok(Source::Template {
+            path: self.template.clone(),
+            parameter_overrides,
+        })
+    }
+}
