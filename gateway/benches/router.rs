@@ -31,10 +31,18 @@ fn bench(c: &mut Criterion) {
         let greedy = format!("/svc{last}/files/a/b/c.txt");
         let miss = "/nope/nothing/here".to_string();
         let mut g = c.benchmark_group(format!("router_{n}_routes"));
-        g.bench_function("exact", |b| b.iter(|| r.lookup(RouteMethod::Get, black_box(&exact))));
-        g.bench_function("param", |b| b.iter(|| r.lookup(RouteMethod::Get, black_box(&param))));
-        g.bench_function("greedy", |b| b.iter(|| r.lookup(RouteMethod::Get, black_box(&greedy))));
-        g.bench_function("miss", |b| b.iter(|| r.lookup(RouteMethod::Get, black_box(&miss))));
+        g.bench_function("exact", |b| {
+            b.iter(|| r.lookup(RouteMethod::Get, black_box(&exact)))
+        });
+        g.bench_function("param", |b| {
+            b.iter(|| r.lookup(RouteMethod::Get, black_box(&param)))
+        });
+        g.bench_function("greedy", |b| {
+            b.iter(|| r.lookup(RouteMethod::Get, black_box(&greedy)))
+        });
+        g.bench_function("miss", |b| {
+            b.iter(|| r.lookup(RouteMethod::Get, black_box(&miss)))
+        });
         g.finish();
     }
 }

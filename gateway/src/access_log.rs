@@ -126,7 +126,12 @@ mod tests {
             local: "127.0.0.1:2".parse().expect("addr"),
             tls: false,
         };
-        let mut c = RequestContext::new(&http::Method::POST, "/orders", &http::HeaderMap::new(), conn);
+        let mut c = RequestContext::new(
+            &http::Method::POST,
+            "/orders",
+            &http::HeaderMap::new(),
+            conn,
+        );
         c.resource_path = Some("/orders".into());
         c.status = 201;
         c.response_length = 17;

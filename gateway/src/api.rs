@@ -164,9 +164,13 @@ pub enum Integration {
     HttpProxy(HttpProxyIntegration),
     Lambda(LambdaIntegration),
     /// HTTP (non-proxy) integrations need the mapping-template stage.
-    Http { uri: String },
+    Http {
+        uri: String,
+    },
     /// AWS service integrations (`arn:aws:apigateway:region:service:...`).
-    AwsService { uri: String },
+    AwsService {
+        uri: String,
+    },
 }
 
 impl Integration {
@@ -296,7 +300,9 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
                 router.set_default_route(id).map_err(|e| e.to_string())
             }
         } else {
-            router.insert(op.method, &op.path, id).map_err(|e| e.to_string())
+            router
+                .insert(op.method, &op.path, id)
+                .map_err(|e| e.to_string())
         };
         if let Err(m) = inserted {
             errors.push(LoadError::new(file, op.pointer.clone(), m));
@@ -323,8 +329,14 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     // Settings that load today but act only once their stage exists; say so rather than serve
     // an API that silently skips a check AWS would make.
     let mut pending = Vec::new();
-    if spec.security_schemes.values().any(|s| s.authorizer.is_some())
-        || spec.operations.iter().any(|o| o.security.as_ref().is_some_and(|s| !s.is_empty()))
+    if spec
+        .security_schemes
+        .values()
+        .any(|s| s.authorizer.is_some())
+        || spec
+            .operations
+            .iter()
+            .any(|o| o.security.as_ref().is_some_and(|s| !s.is_empty()))
         || spec.operations.iter().any(|o| o.auth.is_some())
     {
         pending.push("authorizers/API keys (security)");
@@ -380,11 +392,16 @@ fn resolve_integration(
         return Err(LoadError::new(
             file,
             pointer_join(ptr, "type"),
-            format!("missing: expected one of {}", IntegrationType::NAMES.join(", ")),
+            format!(
+                "missing: expected one of {}",
+                IntegrationType::NAMES.join(", ")
+            ),
         )
         .into());
     };
-    if spec.kind == ApiKind::Http && !matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy) {
+    if spec.kind == ApiKind::Http
+        && !matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy)
+    {
         errors.push(LoadError::new(
             file,
             pointer_join(ptr, "type"),
@@ -425,14 +442,22 @@ fn resolve_integration(
             warn_templates(file, ptr, &ext.request_templates, warnings);
             Integration::Mock(MockIntegration {
                 request_templates: ext.request_templates.clone(),
-                passthrough: ext.passthrough_behavior.unwrap_or(PassthroughBehavior::WhenNoMatch),
+                passthrough: ext
+                    .passthrough_behavior
+                    .unwrap_or(PassthroughBehavior::WhenNoMatch),
                 responses,
             })
         }
         IntegrationType::HttpProxy => {
             let uri = require_uri(&mut errors);
             if !uri.is_empty() {
-                check_http_uri(file, &pointer_join(ptr, "uri"), &uri, opts.stage.as_ref(), &mut errors);
+                check_http_uri(
+                    file,
+                    &pointer_join(ptr, "uri"),
+                    &uri,
+                    opts.stage.as_ref(),
+                    &mut errors,
+                );
             }
             let method = match ext.http_method.as_deref() {
                 None | Some("ANY") | Some("any") => None,
@@ -495,7 +520,9 @@ fn resolve_integration(
                             errors.push(LoadError::new(
                                 file,
                                 pointer_join(ptr, "payloadFormatVersion"),
-                                format!("`{payload_format_version}` is not valid: expected 1.0 or 2.0"),
+                                format!(
+                                    "`{payload_format_version}` is not valid: expected 1.0 or 2.0"
+                                ),
                             ));
                         }
                         Integration::Lambda(LambdaIntegration {
@@ -529,7 +556,13 @@ fn resolve_integration(
         IntegrationType::Http => {
             let uri = require_uri(&mut errors);
             if !uri.is_empty() {
-                check_http_uri(file, &pointer_join(ptr, "uri"), &uri, opts.stage.as_ref(), &mut errors);
+                check_http_uri(
+                    file,
+                    &pointer_join(ptr, "uri"),
+                    &uri,
+                    opts.stage.as_ref(),
+                    &mut errors,
+                );
             }
             Integration::Http { uri }
         }
@@ -581,7 +614,12 @@ fn integration_responses(
                 }
             }
         };
-        let status = match r.status_code.as_deref().map(str::trim).map(str::parse::<u16>) {
+        let status = match r
+            .status_code
+            .as_deref()
+            .map(str::trim)
+            .map(str::parse::<u16>)
+        {
             Some(Ok(s)) if (100..=599).contains(&s) => s,
             Some(_) => {
                 errors.push(LoadError::new(
@@ -671,12 +709,16 @@ fn request_parameters(
             continue;
         };
         if let ParamSource::Path(p) = &source {
-            let declared = op.path.contains(&format!("{{{p}}}")) || op.path.contains(&format!("{{{p}+}}"));
+            let declared =
+                op.path.contains(&format!("{{{p}}}")) || op.path.contains(&format!("{{{p}+}}"));
             if !declared {
                 errors.push(LoadError::new(
                     file,
                     eptr,
-                    format!("method.request.path.{p} is not a parameter of path {}", op.path),
+                    format!(
+                        "method.request.path.{p} is not a parameter of path {}",
+                        op.path
+                    ),
                 ));
                 continue;
             }
@@ -761,12 +803,14 @@ pub fn function_from_uri(uri: &str) -> Option<String> {
     static ARN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     static FALLBACK: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let arn = ARN.get_or_init(|| {
-        Regex::new(r"arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:([^:/]+)(?::[^/]+)?").expect("static regex")
+        Regex::new(r"arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:([^:/]+)(?::[^/]+)?")
+            .expect("static regex")
     });
     if let Some(c) = arn.captures(uri) {
         return Some(c[1].to_string());
     }
-    let fallback = FALLBACK.get_or_init(|| Regex::new(r"/functions/([^/]+)/invocations").expect("static regex"));
+    let fallback = FALLBACK
+        .get_or_init(|| Regex::new(r"/functions/([^/]+)/invocations").expect("static regex"));
     fallback.captures(uri).map(|c| c[1].to_string())
 }
 
@@ -785,14 +829,20 @@ mod tests {
             Some("Hello")
         );
         assert_eq!(
-            function_from_uri("arn:aws:apigateway:r:lambda:path/2015-03-31/functions/Plain/invocations").as_deref(),
+            function_from_uri(
+                "arn:aws:apigateway:r:lambda:path/2015-03-31/functions/Plain/invocations"
+            )
+            .as_deref(),
             Some("Plain")
         );
     }
 
     #[test]
     fn param_sources() {
-        assert_eq!(ParamSource::parse("'x y'", "method.request"), Some(ParamSource::Static("x y".into())));
+        assert_eq!(
+            ParamSource::parse("'x y'", "method.request"),
+            Some(ParamSource::Static("x y".into()))
+        );
         assert_eq!(
             ParamSource::parse("method.request.path.proxy", "method.request"),
             Some(ParamSource::Path("proxy".into()))
@@ -801,7 +851,10 @@ mod tests {
             ParamSource::parse("method.request.body.a.b", "method.request"),
             Some(ParamSource::Body(Some("a.b".into())))
         );
-        assert_eq!(ParamSource::parse("method.request.cookie.x", "method.request"), None);
+        assert_eq!(
+            ParamSource::parse("method.request.cookie.x", "method.request"),
+            None
+        );
         assert_eq!(
             ParamSource::parse("integration.response.header.X", "integration.response"),
             Some(ParamSource::IntegrationResponseHeader("X".into()))
@@ -813,7 +866,9 @@ mod tests {
         let a = api_id_for("OrdersApi");
         assert_eq!(a, api_id_for("OrdersApi"));
         assert_eq!(a.len(), 10);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         assert_ne!(a, api_id_for("OtherApi"));
     }
 

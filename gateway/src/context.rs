@@ -72,7 +72,12 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(method: &http::Method, path: &str, headers: &http::HeaderMap, conn: ConnInfo) -> Self {
+    pub fn new(
+        method: &http::Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        conn: ConnInfo,
+    ) -> Self {
         let now = SystemTime::now();
         let epoch_ms = now
             .duration_since(UNIX_EPOCH)
@@ -215,7 +220,10 @@ mod tests {
     #[test]
     fn client_uuid_request_id_is_kept() {
         let mut h = http::HeaderMap::new();
-        h.insert("x-amzn-RequestId", "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1".parse().expect("hv"));
+        h.insert(
+            "x-amzn-RequestId",
+            "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1".parse().expect("hv"),
+        );
         let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
         assert_eq!(c.request_id, "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1");
         h.insert("x-amzn-RequestId", "not-a-uuid".parse().expect("hv"));
@@ -232,10 +240,22 @@ mod tests {
     #[test]
     fn error_message_string_is_quoted_or_null() {
         let mut c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
-        c.error = Some(ErrorInfo { response_type: None, message: Some("a \"b\"".into()) });
-        assert_eq!(c.variable("error.messageString").as_deref(), Some("\"a \\\"b\\\"\""));
-        c.error = Some(ErrorInfo { response_type: None, message: None });
+        c.error = Some(ErrorInfo {
+            response_type: None,
+            message: Some("a \"b\"".into()),
+        });
+        assert_eq!(
+            c.variable("error.messageString").as_deref(),
+            Some("\"a \\\"b\\\"\"")
+        );
+        c.error = Some(ErrorInfo {
+            response_type: None,
+            message: None,
+        });
         assert_eq!(c.variable("error.messageString").as_deref(), Some("null"));
-        assert_eq!(c.variable("identity.sourceIp").as_deref(), Some("127.0.0.9"));
+        assert_eq!(
+            c.variable("identity.sourceIp").as_deref(),
+            Some("127.0.0.9")
+        );
     }
 }

@@ -75,7 +75,11 @@ impl Gateway {
         for api in &self.apis {
             for r in &api.routes {
                 let key = (
-                    if self.options.stage_in_path { api.stage.name.clone() } else { String::new() },
+                    if self.options.stage_in_path {
+                        api.stage.name.clone()
+                    } else {
+                        String::new()
+                    },
                     r.route_key.clone(),
                 );
                 match seen.get(&key) {
@@ -230,13 +234,18 @@ impl Gateway {
         }
     }
 
-    fn finish(&self, kind: ApiKind, mut ctx: RequestContext, mut resp: Response<Body>) -> Response<Body> {
+    fn finish(
+        &self,
+        kind: ApiKind,
+        mut ctx: RequestContext,
+        mut resp: Response<Body>,
+    ) -> Response<Body> {
         ctx.status = resp.status().as_u16();
         method_response::decorate(kind, &ctx, &mut resp);
         match &self.sink {
-            Some(sink) => resp.map(|b| {
-                crate::body::boxed(CompletionBody::new(b, ctx, Arc::clone(sink)))
-            }),
+            Some(sink) => {
+                resp.map(|b| crate::body::boxed(CompletionBody::new(b, ctx, Arc::clone(sink))))
+            }
             None => resp,
         }
     }

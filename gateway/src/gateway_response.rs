@@ -73,13 +73,27 @@ impl GatewayError {
                 UnknownStage | NotFound | MissingAuthenticationToken => {
                     (404, r#"{"message":"Not Found"}"#, "Not Found")
                 }
-                RequestTooLarge => (413, r#"{"message":"Request Entity Too Large"}"#, "Request Entity Too Large"),
-                UnsupportedMediaType => (415, r#"{"message":"Unsupported Media Type"}"#, "Unsupported Media Type"),
+                RequestTooLarge => (
+                    413,
+                    r#"{"message":"Request Entity Too Large"}"#,
+                    "Request Entity Too Large",
+                ),
+                UnsupportedMediaType => (
+                    415,
+                    r#"{"message":"Unsupported Media Type"}"#,
+                    "Unsupported Media Type",
+                ),
                 // HTTP APIs answer an integration timeout with 503 (facts §3c).
-                IntegrationTimeout(_) => (503, r#"{"message":"Service Unavailable"}"#, "Service Unavailable"),
-                IntegrationFailure(_) | Configuration(_) => {
-                    (500, r#"{"message":"Internal Server Error"}"#, "Internal Server Error")
-                }
+                IntegrationTimeout(_) => (
+                    503,
+                    r#"{"message":"Service Unavailable"}"#,
+                    "Service Unavailable",
+                ),
+                IntegrationFailure(_) | Configuration(_) => (
+                    500,
+                    r#"{"message":"Internal Server Error"}"#,
+                    "Internal Server Error",
+                ),
             };
             return Shape {
                 response_type: None,
@@ -165,7 +179,10 @@ pub fn render(
     request_headers: &http::HeaderMap,
     query: &[(String, String)],
 ) -> Response<Body> {
-    let kind = api.map(|a| a.kind).or(ctx.api_kind).unwrap_or(ApiKind::Rest);
+    let kind = api
+        .map(|a| a.kind)
+        .or(ctx.api_kind)
+        .unwrap_or(ApiKind::Rest);
     let shape = err.shape(kind);
     ctx.error = Some(ErrorInfo {
         response_type: shape.response_type,
@@ -192,7 +209,11 @@ pub fn render(
             let (ct, template) = o
                 .response_templates
                 .get_index_of("application/json")
-                .or(if o.response_templates.is_empty() { None } else { Some(0) })
+                .or(if o.response_templates.is_empty() {
+                    None
+                } else {
+                    Some(0)
+                })
                 .and_then(|i| o.response_templates.get_index(i))
                 .map(|(k, v)| (k.clone(), Some(v.clone())))
                 // An override without templates changes status and headers only; the body stays
@@ -243,13 +264,24 @@ fn parameter_value(
         return Some(s[1..s.len() - 1].to_string());
     }
     if let Some(n) = s.strip_prefix("method.request.header.") {
-        return headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        return headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
     }
     if let Some(n) = s.strip_prefix("method.request.querystring.") {
-        return query.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        return query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone());
     }
     if let Some(n) = s.strip_prefix("method.request.path.") {
-        return ctx.path_params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        return ctx
+            .path_params
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone());
     }
     if let Some(n) = s.strip_prefix("stageVariables.") {
         return ctx.stage_variables.get(n).cloned();

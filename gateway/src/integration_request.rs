@@ -23,7 +23,9 @@ use crate::spec::extensions::PassthroughBehavior;
 /// A request ready for the integration.
 pub enum IntegrationRequest {
     /// The status the MOCK request template selected (`None`: no template, use `default`).
-    Mock { status_code: Option<i64> },
+    Mock {
+        status_code: Option<i64>,
+    },
     Http(Box<HttpRequestPlan>),
 }
 
@@ -70,7 +72,7 @@ pub async fn run(
 ) -> Result<Flow<IntegrationRequest>, GatewayError> {
     match &route.integration {
         Integration::Mock(m) => mock(m, req).await.map(Flow::Continue),
-        Integration::HttpProxy(h) => http_proxy(api, h, ctx, req).map(Flow::Continue),
+        Integration::HttpProxy(h) => http_proxy(api, route, h, ctx, req).map(Flow::Continue),
         Integration::Lambda(l) => Err(GatewayError::Configuration(format!(
             "route {} invokes Lambda function {}, but this build of tollgate has no Lambda runtime host yet",
             route.route_key, l.function
@@ -97,7 +99,10 @@ pub fn request_media_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".to_string())
 }
 
-async fn mock(m: &MockIntegration, req: &mut MethodRequest) -> Result<IntegrationRequest, GatewayError> {
+async fn mock(
+    m: &MockIntegration,
+    req: &mut MethodRequest,
+) -> Result<IntegrationRequest, GatewayError> {
     let media = request_media_type(&req.headers);
     let template = m
         .request_templates
@@ -149,16 +154,13 @@ async fn mock(m: &MockIntegration, req: &mut MethodRequest) -> Result<Integratio
 
 /// Read a whole request body, mapping the 10 MB limit to 413.
 pub async fn collect(body: Body) -> Result<Bytes, GatewayError> {
-    body.collect()
-        .await
-        .map(|c| c.to_bytes())
-        .map_err(|e| {
-            if crate::integration::is_length_limit(e.as_ref()) {
-                GatewayError::RequestTooLarge
-            } else {
-                GatewayError::IntegrationFailure(format!("reading the request body failed: {e}"))
-            }
-        })
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| {
+        if crate::integration::is_length_limit(e.as_ref()) {
+            GatewayError::RequestTooLarge
+        } else {
+            GatewayError::IntegrationFailure(format!("reading the request body failed: {e}"))
+        }
+    })
 }
 
 fn source_value(source: &ParamSource, ctx: &RequestContext, req: &MethodRequest) -> Option<String> {
@@ -231,7 +233,8 @@ pub fn fill_uri(
 }
 
 fn http_proxy(
-    _api: &ResolvedApi,
+    api: &ResolvedApi,
+    route: &Route,
     h: &HttpProxyIntegration,
     ctx: &mut RequestContext,
     req: &mut MethodRequest,
@@ -269,6 +272,18 @@ fn http_proxy(
             .or_else(|| req.path_param(name).map(str::to_string))
     };
     let mut target = fill_uri(&h.uri, ctx, &path_value);
+    // An HTTP API's $default route sends the full request path on to the integration.
+    if api.kind == crate::spec::ApiKind::Http && route.resource_path == "$default" {
+        let (base, query) = match target.split_once('?') {
+            Some((b, q)) => (b.to_string(), Some(q.to_string())),
+            None => (target.clone(), None),
+        };
+        target = format!("{}{}", base.trim_end_matches('/'), req.path);
+        if let Some(q) = query {
+            target.push('?');
+            target.push_str(&q);
+        }
+    }
 
     // The client's query string passes through; mapped query parameters are added to it.
     let mut query_parts: Vec<String> = Vec::new();
@@ -314,7 +329,11 @@ fn http_proxy(
         "x-forwarded-proto",
         if ctx.conn.tls { "https" } else { "http" },
     );
-    set(&mut headers, "x-forwarded-port", &ctx.conn.local.port().to_string());
+    set(
+        &mut headers,
+        "x-forwarded-port",
+        &ctx.conn.local.port().to_string(),
+    );
     if !headers.contains_key("x-amzn-trace-id") {
         set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
     }
@@ -348,10 +367,15 @@ mod tests {
             tls: false,
         };
         let mut ctx = RequestContext::new(&http::Method::GET, "/", &HeaderMap::new(), conn);
-        ctx.stage_variables.insert("host".into(), "127.0.0.1:9000".into());
+        ctx.stage_variables
+            .insert("host".into(), "127.0.0.1:9000".into());
         let pv = |n: &str| (n == "proxy").then(|| "a//b".to_string());
         assert_eq!(
-            fill_uri("http://${stageVariables.host}/x/{proxy}?k={none}", &ctx, &pv),
+            fill_uri(
+                "http://${stageVariables.host}/x/{proxy}?k={none}",
+                &ctx,
+                &pv
+            ),
             "http://127.0.0.1:9000/x/a//b?k="
         );
         assert_eq!(fill_uri("http://h/$x{", &ctx, &pv), "http://h/$x{");
@@ -361,7 +385,10 @@ mod tests {
     fn media_type_defaults_to_json() {
         let mut h = HeaderMap::new();
         assert_eq!(request_media_type(&h), "application/json");
-        h.insert("content-type", HeaderValue::from_static("Text/Plain; charset=UTF-8"));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("Text/Plain; charset=UTF-8"),
+        );
         assert_eq!(request_media_type(&h), "text/plain");
     }
 }

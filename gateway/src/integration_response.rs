@@ -115,7 +115,11 @@ fn mapped(
         .templates
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(&accept))
-        .or_else(|| rule.templates.iter().find(|(k, _)| k.eq_ignore_ascii_case("application/json")))
+        .or_else(|| {
+            rule.templates
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("application/json"))
+        })
         .or_else(|| rule.templates.iter().next());
     let body = match chosen {
         Some((ct, template)) => {
@@ -161,7 +165,10 @@ mod tests {
     fn accept_takes_first_type() {
         let mut h = HeaderMap::new();
         assert_eq!(accept_media_type(&h), "application/json");
-        h.insert("accept", HeaderValue::from_static("text/html;q=0.9, application/json"));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("text/html;q=0.9, application/json"),
+        );
         assert_eq!(accept_media_type(&h), "text/html");
     }
 

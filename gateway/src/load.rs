@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::api::{resolve, ResolveOptions, ResolvedApi, Stage};
 use crate::load_error::{LoadError, LoadErrors};
 use crate::sam::{self, SamFunction};
-use crate::spec::{load_api, ApiKind};
+use crate::spec::{load_api_partial, ApiKind};
 
 /// Where APIs come from.
 #[derive(Debug, Clone)]
@@ -57,13 +57,14 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
     let mut apis = Vec::new();
     let mut warnings = template.warnings.clone();
     for api in &template.apis {
-        let spec = match load_api(&api.file, &api.pointer_base, &api.definition, Some(api.kind)) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.extend(e);
-                continue;
-            }
-        };
+        let (spec, parse_errors) = load_api_partial(
+            &api.file,
+            &api.pointer_base,
+            &api.definition,
+            Some(api.kind),
+        );
+        errors.extend(parse_errors);
+        let Some(spec) = spec else { continue };
         let opts = ResolveOptions {
             name: api.logical_id.clone(),
             stage: Some(api.stage.clone()),
@@ -101,13 +102,9 @@ fn load_openapi(
                 continue;
             }
         };
-        let spec = match load_api(path, "", &doc, kind) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.extend(e);
-                continue;
-            }
-        };
+        let (spec, parse_errors) = load_api_partial(path, "", &doc, kind);
+        errors.extend(parse_errors);
+        let Some(spec) = spec else { continue };
         let mut name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -121,10 +118,12 @@ fn load_openapi(
             name.push('2');
         }
         let stage = Stage {
-            name: stage_name.map(str::to_string).unwrap_or_else(|| match spec.kind {
-                ApiKind::Rest => "Prod".into(),
-                ApiKind::Http => "$default".into(),
-            }),
+            name: stage_name
+                .map(str::to_string)
+                .unwrap_or_else(|| match spec.kind {
+                    ApiKind::Rest => "Prod".into(),
+                    ApiKind::Http => "$default".into(),
+                }),
             variables: stage_variables.clone(),
         };
         let opts = ResolveOptions {

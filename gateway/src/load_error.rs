@@ -31,7 +31,13 @@ impl fmt::Display for LoadError {
         if self.pointer.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.pointer, self.message)
+            write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.pointer,
+                self.message
+            )
         }
     }
 }

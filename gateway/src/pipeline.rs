@@ -18,7 +18,9 @@ use crate::context::{RequestContext, StageTiming};
 use crate::gateway_response::GatewayError;
 use crate::integration::HttpClient;
 use crate::method_request::MethodRequest;
-use crate::{integration, integration_request, integration_response, method_request, method_response};
+use crate::{
+    integration, integration_request, integration_response, method_request, method_response,
+};
 
 /// What a stage decided.
 pub enum Flow<T> {
@@ -63,7 +65,11 @@ pub async fn run(
     ctx: &mut RequestContext,
     request: &mut MethodRequest,
 ) -> Result<Response<Body>, GatewayError> {
-    stage!(ctx, "method_request", method_request::run(api, route, ctx, request));
+    stage!(
+        ctx,
+        "method_request",
+        method_request::run(api, route, ctx, request)
+    );
     let integration_request = stage!(
         ctx,
         "integration_request",
@@ -79,7 +85,8 @@ pub async fn run(
     let mut response = stage!(
         ctx,
         "integration_response",
-        integration_response::run(api, route, ctx, request, integration_response).map(Flow::Continue)
+        integration_response::run(api, route, ctx, request, integration_response)
+            .map(Flow::Continue)
     );
     let started = Instant::now();
     method_response::run(&mut response);

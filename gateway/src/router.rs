@@ -82,7 +82,11 @@ fn parse_segment(seg: &str) -> Result<Segment<'_>, RouteError> {
             Some(n) => (n, true),
             None => (inner, false),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
             return Err(RouteError::BadSegment(seg.to_string()));
         }
         return Ok(if greedy {
@@ -91,7 +95,11 @@ fn parse_segment(seg: &str) -> Result<Segment<'_>, RouteError> {
             Segment::Param(name)
         });
     }
-    if seg.is_empty() || !seg.chars().all(|c| c.is_ascii_alphanumeric() || "_.,:-".contains(c)) {
+    if seg.is_empty()
+        || !seg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.,:-".contains(c))
+    {
         return Err(RouteError::BadSegment(seg.to_string()));
     }
     Ok(Segment::Static(seg))
@@ -111,7 +119,12 @@ impl Router {
     }
 
     /// Add `method path` (a resource path like `/orders/{id}`).
-    pub fn insert(&mut self, method: RouteMethod, path: &str, id: RouteId) -> Result<(), RouteError> {
+    pub fn insert(
+        &mut self,
+        method: RouteMethod,
+        path: &str,
+        id: RouteId,
+    ) -> Result<(), RouteError> {
         let rest = path.strip_prefix('/').ok_or(RouteError::NoLeadingSlash)?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let segments: Vec<&str> = if rest.is_empty() {
@@ -256,20 +269,25 @@ mod tests {
     #[test]
     fn precedence_table() {
         let routes = [
-            (Get, "/"),                         // 0
-            (Get, "/pets"),                     // 1
-            (Get, "/pets/{id}"),                // 2
-            (Get, "/pets/dog"),                 // 3
-            (Any, "/{proxy+}"),                 // 4
-            (Post, "/pets/{id}"),               // 5
-            (Any, "/pets/{id}"),                // 6
-            (Get, "/pets/{id}/toys/{toy}"),     // 7
-            (Get, "/files/{path+}"),            // 8
-            (Get, "/a/b/c"),                    // 9
-            (Get, "/a/{x}/d"),                  // 10
+            (Get, "/"),                     // 0
+            (Get, "/pets"),                 // 1
+            (Get, "/pets/{id}"),            // 2
+            (Get, "/pets/dog"),             // 3
+            (Any, "/{proxy+}"),             // 4
+            (Post, "/pets/{id}"),           // 5
+            (Any, "/pets/{id}"),            // 6
+            (Get, "/pets/{id}/toys/{toy}"), // 7
+            (Get, "/files/{path+}"),        // 8
+            (Get, "/a/b/c"),                // 9
+            (Get, "/a/{x}/d"),              // 10
         ];
         let r = router(&routes);
-        type Case<'a> = (RouteMethod, &'a str, Option<usize>, &'a [(&'a str, &'a str)]);
+        type Case<'a> = (
+            RouteMethod,
+            &'a str,
+            Option<usize>,
+            &'a [(&'a str, &'a str)],
+        );
         let cases: &[Case] = &[
             (Get, "/", Some(0), &[]),
             (Get, "/pets", Some(1), &[]),
@@ -279,7 +297,12 @@ mod tests {
             (Post, "/pets/cat", Some(5), &[("id", "cat")]),
             (Delete, "/pets/cat", Some(6), &[("id", "cat")]),
             (Post, "/pets", Some(4), &[("proxy", "pets")]),
-            (Get, "/pets/1/toys/ball", Some(7), &[("id", "1"), ("toy", "ball")]),
+            (
+                Get,
+                "/pets/1/toys/ball",
+                Some(7),
+                &[("id", "1"), ("toy", "ball")],
+            ),
             (Get, "/pets/1/toys", Some(4), &[("proxy", "pets/1/toys")]),
             (Get, "/files/a/b/c.txt", Some(8), &[("path", "a/b/c.txt")]),
             (Get, "/files/a//b/", Some(8), &[("path", "a//b")]),
@@ -287,14 +310,22 @@ mod tests {
             (Get, "/a//b", Some(4), &[("proxy", "a//b")]),
             (Get, "/a/b/d", Some(10), &[("x", "b")]),
             (Get, "/a/b/c", Some(9), &[]),
-            (Get, "/pets/test%2Balias", Some(2), &[("id", "test%2Balias")]),
+            (
+                Get,
+                "/pets/test%2Balias",
+                Some(2),
+                &[("id", "test%2Balias")],
+            ),
         ];
         for (m, path, want, params) in cases {
             let got = r.lookup(*m, path);
             assert_eq!(got.as_ref().map(|g| g.route), *want, "{m} {path}");
             if let Some(g) = got {
-                let p: Vec<(&str, &str)> =
-                    g.params.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let p: Vec<(&str, &str)> = g
+                    .params
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect();
                 assert_eq!(p, *params, "{m} {path}");
             }
         }
@@ -332,8 +363,14 @@ mod tests {
     fn invalid_routes() {
         let mut r = Router::new();
         assert_eq!(r.insert(Get, "pets", 0), Err(RouteError::NoLeadingSlash));
-        assert!(matches!(r.insert(Get, "/a b", 0), Err(RouteError::BadSegment(_))));
-        assert!(matches!(r.insert(Get, "/x-{id}", 0), Err(RouteError::BadSegment(_))));
+        assert!(matches!(
+            r.insert(Get, "/a b", 0),
+            Err(RouteError::BadSegment(_))
+        ));
+        assert!(matches!(
+            r.insert(Get, "/x-{id}", 0),
+            Err(RouteError::BadSegment(_))
+        ));
         assert!(matches!(
             r.insert(Get, "/{p+}/x", 0),
             Err(RouteError::GreedyNotLast(_))
@@ -343,6 +380,9 @@ mod tests {
             r.insert(Get, "/o/{orderId}/items", 2),
             Err(RouteError::ParamConflict { .. })
         ));
-        assert!(matches!(r.insert(Get, "/o/{id}", 3), Err(RouteError::Duplicate(_))));
+        assert!(matches!(
+            r.insert(Get, "/o/{id}", 3),
+            Err(RouteError::Duplicate(_))
+        ));
     }
 }

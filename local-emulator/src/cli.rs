@@ -11,7 +11,11 @@ use gateway::spec::ApiKind;
 use indexmap::IndexMap;
 
 #[derive(Parser, Debug)]
-#[command(name = "tollgate", version, about = "Run API Gateway definitions (OpenAPI or SAM) locally, the way AWS runs them")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Run API Gateway definitions (OpenAPI or SAM) locally, the way AWS runs them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -78,7 +82,9 @@ impl SourceArgs {
     pub fn source(&self) -> Result<Source> {
         if !self.openapi.is_empty() {
             if self.parameter_overrides.is_some() {
-                bail!("--parameter-overrides applies to templates; it has no effect with --openapi");
+                bail!(
+                    "--parameter-overrides applies to templates; it has no effect with --openapi"
+                );
             }
             let mut stage_variables = IndexMap::new();
             for kv in &self.stage_variables {
@@ -97,7 +103,8 @@ impl SourceArgs {
                 stage_variables,
             });
         }
-        if self.api_type.is_some() || self.stage_name.is_some() || !self.stage_variables.is_empty() {
+        if self.api_type.is_some() || self.stage_name.is_some() || !self.stage_variables.is_empty()
+        {
             bail!("--api-type, --stage-name and --stage-variable apply to --openapi files; a template sets these on its API resources");
         }
         if !self.template.exists() {

@@ -157,10 +157,15 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
 
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
-        .with_context(|| format!("--host {} --port {}: not a valid address", args.host, args.port))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (is another server using it? pick one with -p)"))?;
+        .with_context(|| {
+            format!(
+                "--host {} --port {}: not a valid address",
+                args.host, args.port
+            )
+        })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another server using it? pick one with -p)")
+    })?;
     let bound = listener.local_addr()?;
     eprint!("{}", route_table(&loaded));
     for api in gateway.apis() {

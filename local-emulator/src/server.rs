@@ -54,7 +54,7 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().unwrap_or_else(|_| remote);
+                let local = stream.local_addr().unwrap_or(remote);
                 let info = ConnInfo { remote, local, tls: false };
                 let gw = Arc::clone(&gateway);
                 let service = service_fn(move |req: Request<Incoming>| {

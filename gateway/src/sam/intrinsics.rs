@@ -139,7 +139,9 @@ impl Resolver {
                 items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, x)| self.resolve_in(file, x, &pointer_join(ptr, &i.to_string())))
+                    .filter_map(|(i, x)| {
+                        self.resolve_in(file, x, &pointer_join(ptr, &i.to_string()))
+                    })
                     .collect(),
             )),
             other => Some(other.clone()),
@@ -177,7 +179,11 @@ impl Resolver {
                     _ => (String::new(), String::new()),
                 };
                 if res.is_empty() || attr.is_empty() {
-                    self.error(file, ptr, "Fn::GetAtt takes [LogicalId, Attribute] or \"LogicalId.Attribute\"");
+                    self.error(
+                        file,
+                        ptr,
+                        "Fn::GetAtt takes [LogicalId, Attribute] or \"LogicalId.Attribute\"",
+                    );
                     return Some(Value::Null);
                 }
                 Some(self.get_att(file, &res, &attr, ptr))
@@ -204,7 +210,11 @@ impl Resolver {
                 let arg = self.resolve_in(file, arg, ptr)?;
                 match arg.as_array().map(Vec::as_slice) {
                     Some([Value::String(delim), Value::Array(items)]) => Some(Value::String(
-                        items.iter().map(scalar_text).collect::<Vec<_>>().join(delim),
+                        items
+                            .iter()
+                            .map(scalar_text)
+                            .collect::<Vec<_>>()
+                            .join(delim),
                     )),
                     _ => {
                         self.error(file, ptr, "Fn::Join takes [delimiter, [values]]");
@@ -216,11 +226,20 @@ impl Resolver {
                 let arg = self.resolve_in(file, arg, ptr)?;
                 match arg.as_array().map(Vec::as_slice) {
                     Some([idx, Value::Array(items)]) => {
-                        let i = idx.as_u64().or_else(|| idx.as_str().and_then(|s| s.parse().ok()));
+                        let i = idx
+                            .as_u64()
+                            .or_else(|| idx.as_str().and_then(|s| s.parse().ok()));
                         match i.and_then(|i| items.get(i as usize)) {
                             Some(v) => Some(v.clone()),
                             None => {
-                                self.error(file, ptr, format!("Fn::Select index {idx} is out of range for {} items", items.len()));
+                                self.error(
+                                    file,
+                                    ptr,
+                                    format!(
+                                        "Fn::Select index {idx} is out of range for {} items",
+                                        items.len()
+                                    ),
+                                );
                                 Some(Value::Null)
                             }
                         }
@@ -234,9 +253,9 @@ impl Resolver {
             "Fn::Split" => {
                 let arg = self.resolve_in(file, arg, ptr)?;
                 match arg.as_array().map(Vec::as_slice) {
-                    Some([Value::String(delim), Value::String(s)]) if !delim.is_empty() => Some(Value::Array(
-                        s.split(delim.as_str()).map(Value::from).collect(),
-                    )),
+                    Some([Value::String(delim), Value::String(s)]) if !delim.is_empty() => Some(
+                        Value::Array(s.split(delim.as_str()).map(Value::from).collect()),
+                    ),
                     _ => {
                         self.error(file, ptr, "Fn::Split takes [delimiter, string]");
                         Some(Value::Null)
@@ -252,7 +271,11 @@ impl Resolver {
                     }
                 }
                 _ => {
-                    self.error(file, ptr, "Fn::If takes [ConditionName, valueIfTrue, valueIfFalse]");
+                    self.error(
+                        file,
+                        ptr,
+                        "Fn::If takes [ConditionName, valueIfTrue, valueIfFalse]",
+                    );
                     Some(Value::Null)
                 }
             },
@@ -266,7 +289,11 @@ impl Resolver {
                     .map(|a| a.iter().map(scalar_text).collect())
                     .unwrap_or_default();
                 if keys.len() != 3 {
-                    self.error(file, ptr, "Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]");
+                    self.error(
+                        file,
+                        ptr,
+                        "Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]",
+                    );
                     return Some(Value::Null);
                 }
                 match self
@@ -277,7 +304,11 @@ impl Resolver {
                 {
                     Some(v) => Some(v.clone()),
                     None => {
-                        self.error(file, ptr, format!("Mappings has no {}/{}/{}", keys[0], keys[1], keys[2]));
+                        self.error(
+                            file,
+                            ptr,
+                            format!("Mappings has no {}/{}/{}", keys[0], keys[1], keys[2]),
+                        );
                         Some(Value::Null)
                     }
                 }
@@ -336,21 +367,29 @@ impl Resolver {
             self.error(
                 file,
                 ptr,
-                format!("parameter `{name}` has no Default: pass --parameter-overrides {name}=VALUE"),
+                format!(
+                    "parameter `{name}` has no Default: pass --parameter-overrides {name}=VALUE"
+                ),
             );
             return Some(Value::Null);
         }
         self.error(
             file,
             ptr,
-            format!("Ref `{name}` names no parameter, pseudo-parameter or resource in the template"),
+            format!(
+                "Ref `{name}` names no parameter, pseudo-parameter or resource in the template"
+            ),
         );
         Some(Value::Null)
     }
 
     fn get_att(&self, file: &Path, res: &str, attr: &str, ptr: &str) -> Value {
         let Some(r) = self.resources.get(res) else {
-            self.error(file, ptr, format!("Fn::GetAtt names `{res}`, which is not a resource in the template"));
+            self.error(
+                file,
+                ptr,
+                format!("Fn::GetAtt names `{res}`, which is not a resource in the template"),
+            );
             return Value::Null;
         };
         match attr {
@@ -385,7 +424,10 @@ impl Resolver {
                 out.push('}');
             } else if let Some(v) = vars.get(name) {
                 out.push_str(&scalar_text(v));
-            } else if let Some((res, attr)) = name.split_once('.').filter(|(r, _)| self.resources.contains_key(*r)) {
+            } else if let Some((res, attr)) = name
+                .split_once('.')
+                .filter(|(r, _)| self.resources.contains_key(*r))
+            {
                 out.push_str(&scalar_text(&self.get_att(file, res, attr, ptr)));
             } else if name.starts_with("stageVariables.") {
                 // API Gateway fills these per request; keep them for the integration stage.
@@ -413,7 +455,11 @@ impl Resolver {
         }
         let Some(def) = self.conditions.get(name).cloned() else {
             let file = self.file.clone();
-            self.error(&file, ptr, format!("condition `{name}` is not defined under Conditions"));
+            self.error(
+                &file,
+                ptr,
+                format!("condition `{name}` is not defined under Conditions"),
+            );
             return false;
         };
         self.evaluating.borrow_mut().push(name.to_string());
@@ -421,17 +467,27 @@ impl Resolver {
         let cptr = pointer_join("/Conditions", name);
         let v = match &def {
             Value::Object(m) if m.len() == 1 => {
-                let (k, arg) = m.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+                let (k, arg) = m
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .unwrap_or_default();
                 self.eval_bool(&file, &k, &arg, &cptr)
             }
             Value::Bool(b) => *b,
             _ => {
-                self.error(&file, &cptr, "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition");
+                self.error(
+                    &file,
+                    &cptr,
+                    "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition",
+                );
                 false
             }
         };
         self.evaluating.borrow_mut().pop();
-        self.condition_cache.borrow_mut().insert(name.to_string(), v);
+        self.condition_cache
+            .borrow_mut()
+            .insert(name.to_string(), v);
         v
     }
 
@@ -451,13 +507,25 @@ impl Resolver {
                     self.error(file, ptr, "Fn::Equals takes [value1, value2]");
                     return false;
                 }
-                let l = self.resolve_in(file, &a[0], &pointer_join(ptr, "0")).unwrap_or(Value::Null);
-                let r = self.resolve_in(file, &a[1], &pointer_join(ptr, "1")).unwrap_or(Value::Null);
+                let l = self
+                    .resolve_in(file, &a[0], &pointer_join(ptr, "0"))
+                    .unwrap_or(Value::Null);
+                let r = self
+                    .resolve_in(file, &a[1], &pointer_join(ptr, "1"))
+                    .unwrap_or(Value::Null);
                 scalar_text(&l) == scalar_text(&r)
             }
-            "Fn::And" => items().iter().enumerate().all(|(i, v)| truth(v, &pointer_join(ptr, &i.to_string()))),
-            "Fn::Or" => items().iter().enumerate().any(|(i, v)| truth(v, &pointer_join(ptr, &i.to_string()))),
-            "Fn::Not" => !items().first().is_some_and(|v| truth(v, &pointer_join(ptr, "0"))),
+            "Fn::And" => items()
+                .iter()
+                .enumerate()
+                .all(|(i, v)| truth(v, &pointer_join(ptr, &i.to_string()))),
+            "Fn::Or" => items()
+                .iter()
+                .enumerate()
+                .any(|(i, v)| truth(v, &pointer_join(ptr, &i.to_string()))),
+            "Fn::Not" => !items()
+                .first()
+                .is_some_and(|v| truth(v, &pointer_join(ptr, "0"))),
             "Condition" => arg.as_str().is_some_and(|c| self.condition(c, ptr)),
             other => {
                 self.error(file, ptr, format!("{other} is not a condition function"));
@@ -470,7 +538,11 @@ impl Resolver {
     fn transform(&self, file: &Path, arg: &Value, ptr: &str) -> Option<Value> {
         let name = arg.get("Name").and_then(Value::as_str).unwrap_or_default();
         if name != "AWS::Include" {
-            self.error(file, ptr, format!("Fn::Transform `{name}` is not supported locally: only AWS::Include"));
+            self.error(
+                file,
+                ptr,
+                format!("Fn::Transform `{name}` is not supported locally: only AWS::Include"),
+            );
             return Some(Value::Null);
         }
         let location = arg
@@ -500,7 +572,10 @@ impl Resolver {
             );
             return None;
         }
-        let path = file.parent().map(|d| d.join(location)).unwrap_or_else(|| PathBuf::from(location));
+        let path = file
+            .parent()
+            .map(|d| d.join(location))
+            .unwrap_or_else(|| PathBuf::from(location));
         match crate::spec::yaml::read_document(&path) {
             Ok(v) => Some((path, v)),
             Err(e) => {
@@ -593,7 +668,10 @@ mod tests {
     #[test]
     fn unknown_refs_are_errors_with_pointers() {
         let r = resolver();
-        r.resolve(&json!({"x": {"Ref": "Nope"}, "y": {"Fn::GetAtt": ["Gone", "Arn"]}}), "/Resources/A/Properties");
+        r.resolve(
+            &json!({"x": {"Ref": "Nope"}, "y": {"Fn::GetAtt": ["Gone", "Arn"]}}),
+            "/Resources/A/Properties",
+        );
         let errs = r.take_errors();
         assert_eq!(errs.len(), 2);
         assert_eq!(errs.0[0].pointer, "/Resources/A/Properties/x/Ref");

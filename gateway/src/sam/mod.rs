@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::api::Stage;
 use crate::load_error::{pointer_join, LoadError, LoadErrors};
 use crate::spec::ApiKind;
-use intrinsics::{scalar_text, ResourceInfo, Resolver};
+use intrinsics::{scalar_text, Resolver, ResourceInfo};
 
 pub const IMPLICIT_REST_API: &str = "ServerlessRestApi";
 pub const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
@@ -156,7 +156,10 @@ const PENDING_API_PROPERTIES: &[&str] = &[
 ];
 
 /// Load a SAM template.
-pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result<SamTemplate, LoadErrors> {
+pub fn load_template(
+    file: &Path,
+    overrides: &HashMap<String, String>,
+) -> Result<SamTemplate, LoadErrors> {
     let doc = crate::spec::yaml::read_document(file)?;
     let mut errors = LoadErrors::default();
     let mut warnings = Vec::new();
@@ -175,7 +178,11 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
     // Parameters, with overrides.
     let mut parameters = HashMap::new();
     let mut missing = Vec::new();
-    let declared = root.get("Parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+    let declared = root
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for (name, def) in &declared {
         let ptr = pointer_join("/Parameters", name);
         let ty = def.get("Type").and_then(Value::as_str).unwrap_or("String");
@@ -193,7 +200,10 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
                 errors.push(LoadError::new(
                     file,
                     ptr.clone(),
-                    format!("value `{raw}` is not allowed: expected one of {}", list.join(", ")),
+                    format!(
+                        "value `{raw}` is not allowed: expected one of {}",
+                        list.join(", ")
+                    ),
                 ));
             }
         }
@@ -216,17 +226,28 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
     let mut resolver = Resolver::new(file, parameters);
     resolver.missing_parameters = missing;
     resolver.mappings = root.get("Mappings").cloned().unwrap_or(Value::Null);
-    resolver.conditions = root.get("Conditions").and_then(Value::as_object).cloned().unwrap_or_default();
+    resolver.conditions = root
+        .get("Conditions")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
 
     // Globals.
-    let globals = root.get("Globals").and_then(Value::as_object).cloned().unwrap_or_default();
+    let globals = root
+        .get("Globals")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for key in globals.keys() {
         if !GLOBAL_SECTIONS.iter().any(|(s, _)| s == key) {
             let names: Vec<&str> = GLOBAL_SECTIONS.iter().map(|(s, _)| *s).collect();
             errors.push(LoadError::new(
                 file,
                 pointer_join("/Globals", key),
-                format!("`{key}` is not a Globals section: expected one of {}", names.join(", ")),
+                format!(
+                    "`{key}` is not a Globals section: expected one of {}",
+                    names.join(", ")
+                ),
             ));
         }
     }
@@ -265,7 +286,12 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
         if ty != "AWS::Serverless::Function" {
             continue;
         }
-        for ev in props.get("Events").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+        for ev in props
+            .get("Events")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             match ev.get("Type").and_then(Value::as_str) {
                 Some("Api") if ev.pointer("/Properties/RestApiId").is_none() => needs_rest = true,
                 Some("HttpApi") if ev.pointer("/Properties/ApiId").is_none() => needs_http = true,
@@ -278,11 +304,19 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
             global_for("AWS::Serverless::Api").unwrap_or(&json!({})),
             &json!({"StageName": "Prod"}),
         );
-        active.insert(IMPLICIT_REST_API.into(), ("AWS::Serverless::Api".into(), props, Value::Null));
+        active.insert(
+            IMPLICIT_REST_API.into(),
+            ("AWS::Serverless::Api".into(), props, Value::Null),
+        );
     }
     if needs_http && !active.contains_key(IMPLICIT_HTTP_API) {
-        let props = global_for("AWS::Serverless::HttpApi").cloned().unwrap_or_else(|| json!({}));
-        active.insert(IMPLICIT_HTTP_API.into(), ("AWS::Serverless::HttpApi".into(), props, Value::Null));
+        let props = global_for("AWS::Serverless::HttpApi")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        active.insert(
+            IMPLICIT_HTTP_API.into(),
+            ("AWS::Serverless::HttpApi".into(), props, Value::Null),
+        );
     }
 
     // What Ref and GetAtt yield for each resource. Names may themselves use intrinsics over
@@ -292,36 +326,76 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
         let name_of = |key: &str| -> Option<String> {
             props
                 .get(key)
-                .and_then(|v| resolver.resolve(v, &pointer_join(&pointer_join(&pointer_join("/Resources", id), "Properties"), key)))
+                .and_then(|v| {
+                    resolver.resolve(
+                        v,
+                        &pointer_join(
+                            &pointer_join(&pointer_join("/Resources", id), "Properties"),
+                            key,
+                        ),
+                    )
+                })
                 .map(|v| scalar_text(&v))
                 .filter(|s| !s.is_empty())
         };
         let (ref_value, arn) = match ty.as_str() {
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
                 let name = name_of("FunctionName").unwrap_or_else(|| id.clone());
-                let arn = format!("arn:aws:lambda:{}:{}:function:{name}", crate::REGION, crate::ACCOUNT_ID);
+                let arn = format!(
+                    "arn:aws:lambda:{}:{}:function:{name}",
+                    crate::REGION,
+                    crate::ACCOUNT_ID
+                );
                 (Value::from(name), arn)
             }
-            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" | "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api" => {
+            "AWS::Serverless::Api"
+            | "AWS::Serverless::HttpApi"
+            | "AWS::ApiGateway::RestApi"
+            | "AWS::ApiGatewayV2::Api" => {
                 let api_id = crate::api::api_id_for(id);
                 let arn = format!("arn:aws:apigateway:{}::/restapis/{api_id}", crate::REGION);
                 (Value::from(api_id), arn)
             }
             "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => {
                 let name = name_of("TableName").unwrap_or_else(|| id.clone());
-                let arn = format!("arn:aws:dynamodb:{}:{}:table/{name}", crate::REGION, crate::ACCOUNT_ID);
+                let arn = format!(
+                    "arn:aws:dynamodb:{}:{}:table/{name}",
+                    crate::REGION,
+                    crate::ACCOUNT_ID
+                );
                 (Value::from(name), arn)
             }
             "AWS::IAM::Role" => {
                 let name = name_of("RoleName").unwrap_or_else(|| id.clone());
-                (Value::from(id.clone()), format!("arn:aws:iam::{}:role/{name}", crate::ACCOUNT_ID))
+                (
+                    Value::from(id.clone()),
+                    format!("arn:aws:iam::{}:role/{name}", crate::ACCOUNT_ID),
+                )
             }
             other => {
-                let service = other.split("::").nth(1).unwrap_or("cloudformation").to_ascii_lowercase();
-                (Value::from(id.clone()), format!("arn:aws:{service}:{}:{}:{id}", crate::REGION, crate::ACCOUNT_ID))
+                let service = other
+                    .split("::")
+                    .nth(1)
+                    .unwrap_or("cloudformation")
+                    .to_ascii_lowercase();
+                (
+                    Value::from(id.clone()),
+                    format!(
+                        "arn:aws:{service}:{}:{}:{id}",
+                        crate::REGION,
+                        crate::ACCOUNT_ID
+                    ),
+                )
             }
         };
-        infos.insert(id.clone(), ResourceInfo { kind: ty.clone(), ref_value, arn });
+        infos.insert(
+            id.clone(),
+            ResourceInfo {
+                kind: ty.clone(),
+                ref_value,
+                arn,
+            },
+        );
     }
     resolver.resources = infos;
 
@@ -334,7 +408,11 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
         }
         let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
         let resolved = resolver.resolve(props, &ptr).unwrap_or_else(|| json!({}));
-        let name = resolver.resources.get(id).map(|r| scalar_text(&r.ref_value)).unwrap_or_else(|| id.clone());
+        let name = resolver
+            .resources
+            .get(id)
+            .map(|r| scalar_text(&r.ref_value))
+            .unwrap_or_else(|| id.clone());
         function_ids.insert(name.clone(), id.clone());
         function_ids.insert(id.clone(), id.clone());
         functions.push(SamFunction {
@@ -377,24 +455,46 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
             .cloned()
             .unwrap_or(Value::Null);
         for (ev_name, ev) in events {
-            let ev_ptr = pointer_join(&pointer_join(&pointer_join(&pointer_join("/Resources", &f.logical_id), "Properties"), "Events"), ev_name);
+            let ev_ptr = pointer_join(
+                &pointer_join(
+                    &pointer_join(&pointer_join("/Resources", &f.logical_id), "Properties"),
+                    "Events",
+                ),
+                ev_name,
+            );
             let ty = ev.get("Type").and_then(Value::as_str).unwrap_or_default();
             let kind = match ty {
                 "Api" => ApiKind::Rest,
                 "HttpApi" => ApiKind::Http,
                 _ => continue,
             };
-            let id_key = if kind == ApiKind::Rest { "RestApiId" } else { "ApiId" };
-            let raw_target = raw_events.get(ev_name).and_then(|e| e.get("Properties")).and_then(|p| p.get(id_key));
+            let id_key = if kind == ApiKind::Rest {
+                "RestApiId"
+            } else {
+                "ApiId"
+            };
+            let raw_target = raw_events
+                .get(ev_name)
+                .and_then(|e| e.get("Properties"))
+                .and_then(|p| p.get(id_key));
             let target = match raw_target {
-                None => Some(if kind == ApiKind::Rest { IMPLICIT_REST_API } else { IMPLICIT_HTTP_API }.to_string()),
+                None => Some(
+                    if kind == ApiKind::Rest {
+                        IMPLICIT_REST_API
+                    } else {
+                        IMPLICIT_HTTP_API
+                    }
+                    .to_string(),
+                ),
                 Some(v) => v
                     .get("Ref")
                     .and_then(Value::as_str)
                     .map(str::to_string)
                     .or_else(|| {
                         // A resolved id: map it back to the API that owns it.
-                        let resolved = ev.pointer(&format!("/Properties/{id_key}")).map(scalar_text)?;
+                        let resolved = ev
+                            .pointer(&format!("/Properties/{id_key}"))
+                            .map(scalar_text)?;
                         resolver
                             .resources
                             .iter()
@@ -406,12 +506,23 @@ pub fn load_template(file: &Path, overrides: &HashMap<String, String>) -> Result
                 errors.push(LoadError::new(
                     file,
                     pointer_join(&pointer_join(&ev_ptr, "Properties"), id_key),
-                    format!("does not name an {} resource in this template", if kind == ApiKind::Rest { "AWS::Serverless::Api" } else { "AWS::Serverless::HttpApi" }),
+                    format!(
+                        "does not name an {} resource in this template",
+                        if kind == ApiKind::Rest {
+                            "AWS::Serverless::Api"
+                        } else {
+                            "AWS::Serverless::HttpApi"
+                        }
+                    ),
                 ));
                 continue;
             };
             if api.kind != kind {
-                errors.push(LoadError::new(file, ev_ptr, format!("a {ty} event must target an API of the matching type")));
+                errors.push(LoadError::new(
+                    file,
+                    ev_ptr,
+                    format!("a {ty} event must target an API of the matching type"),
+                ));
                 continue;
             }
             if let Err(e) = add_event_route(file, &ev_ptr, api, &f.name, ev) {
@@ -449,25 +560,39 @@ fn api_from_resource(
     let mut errors = LoadErrors::default();
     let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
     let get = |key: &str| -> Option<Value> {
-        raw_props.get(key).and_then(|v| resolver.resolve(v, &pointer_join(&ptr, key)))
+        raw_props
+            .get(key)
+            .and_then(|v| resolver.resolve(v, &pointer_join(&ptr, key)))
     };
 
     let stage_name = match (get("StageName"), kind) {
         (Some(v), _) => scalar_text(&v),
         (None, ApiKind::Http) => "$default".to_string(),
         (None, ApiKind::Rest) => {
-            errors.push(LoadError::new(file, pointer_join(&ptr, "StageName"), "missing: AWS::Serverless::Api requires StageName"));
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&ptr, "StageName"),
+                "missing: AWS::Serverless::Api requires StageName",
+            ));
             String::new()
         }
     };
-    if stage_name != "$default" && !stage_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if stage_name != "$default"
+        && !stage_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         errors.push(LoadError::new(
             file,
             pointer_join(&ptr, "StageName"),
             format!("`{stage_name}` is not a valid stage name: use letters, digits, - and _"),
         ));
     }
-    let vars_key = if kind == ApiKind::Rest { "Variables" } else { "StageVariables" };
+    let vars_key = if kind == ApiKind::Rest {
+        "Variables"
+    } else {
+        "StageVariables"
+    };
     let mut variables = IndexMap::new();
     if let Some(Value::Object(m)) = get(vars_key) {
         for (k, v) in m {
@@ -476,7 +601,9 @@ fn api_from_resource(
     }
 
     // The definition: inline (possibly through AWS::Include), a local DefinitionUri, or empty.
-    let (def_file, pointer_base, mut definition) = if let Some(body) = raw_props.get("DefinitionBody") {
+    let (def_file, pointer_base, mut definition) = if let Some(body) =
+        raw_props.get("DefinitionBody")
+    {
         let body_ptr = pointer_join(&ptr, "DefinitionBody");
         let include = body
             .get("Fn::Transform")
@@ -506,7 +633,11 @@ fn api_from_resource(
                 match crate::spec::yaml::read_document(&path) {
                     Ok(doc) => (path, String::new(), doc),
                     Err(e) => {
-                        errors.push(LoadError::new(file, uri_ptr, format!("cannot load `{s}`: {e}")));
+                        errors.push(LoadError::new(
+                            file,
+                            uri_ptr,
+                            format!("cannot load `{s}`: {e}"),
+                        ));
                         (file.to_path_buf(), String::new(), Value::Null)
                     }
                 }
@@ -522,8 +653,12 @@ fn api_from_resource(
         }
     } else {
         let generated = match kind {
-            ApiKind::Rest => json!({"swagger": "2.0", "info": {"title": id, "version": "1.0"}, "paths": {}}),
-            ApiKind::Http => json!({"openapi": "3.0.1", "info": {"title": id, "version": "1.0"}, "paths": {}}),
+            ApiKind::Rest => {
+                json!({"swagger": "2.0", "info": {"title": id, "version": "1.0"}, "paths": {}})
+            }
+            ApiKind::Http => {
+                json!({"openapi": "3.0.1", "info": {"title": id, "version": "1.0"}, "paths": {}})
+            }
         };
         (file.to_path_buf(), String::new(), generated)
     };
@@ -541,7 +676,10 @@ fn api_from_resource(
                     list.push(t);
                 }
             }
-            obj.insert("x-amazon-apigateway-binary-media-types".into(), Value::Array(list));
+            obj.insert(
+                "x-amazon-apigateway-binary-media-types".into(),
+                Value::Array(list),
+            );
         }
         if let Some(Value::Object(gr)) = get("GatewayResponses") {
             let mut map = obj
@@ -552,7 +690,10 @@ fn api_from_resource(
             for (ty, spec) in gr {
                 map.insert(ty, sam_gateway_response(&spec));
             }
-            obj.insert("x-amazon-apigateway-gateway-responses".into(), Value::Object(map));
+            obj.insert(
+                "x-amazon-apigateway-gateway-responses".into(),
+                Value::Object(map),
+            );
         }
         if let Some(v) = get("ApiKeySourceType") {
             obj.insert("x-amazon-apigateway-api-key-source".into(), v);
@@ -572,7 +713,10 @@ fn api_from_resource(
     errors.into_result(SamApi {
         logical_id: id.to_string(),
         kind,
-        stage: Stage { name: stage_name, variables },
+        stage: Stage {
+            name: stage_name,
+            variables,
+        },
         file: def_file,
         pointer_base,
         definition,
@@ -587,10 +731,17 @@ fn sam_gateway_response(spec: &Value) -> Value {
     }
     if let Some(params) = spec.get("ResponseParameters").and_then(Value::as_object) {
         let mut mapped = Map::new();
-        for (section, prefix) in [("Headers", "header"), ("Paths", "path"), ("QueryStrings", "querystring")] {
+        for (section, prefix) in [
+            ("Headers", "header"),
+            ("Paths", "path"),
+            ("QueryStrings", "querystring"),
+        ] {
             if let Some(m) = params.get(section).and_then(Value::as_object) {
                 for (k, v) in m {
-                    mapped.insert(format!("gatewayresponse.{prefix}.{k}"), Value::from(scalar_text(v)));
+                    mapped.insert(
+                        format!("gatewayresponse.{prefix}.{k}"),
+                        Value::from(scalar_text(v)),
+                    );
                 }
             }
         }
@@ -603,10 +754,19 @@ fn sam_gateway_response(spec: &Value) -> Value {
 }
 
 /// Add the operation SAM generates for a function event, unless the definition already has it.
-fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &str, ev: &Value) -> Result<(), LoadError> {
+fn add_event_route(
+    file: &Path,
+    ev_ptr: &str,
+    api: &mut SamApi,
+    function_name: &str,
+    ev: &Value,
+) -> Result<(), LoadError> {
     let props = ev.get("Properties").cloned().unwrap_or_else(|| json!({}));
     let path = props.get("Path").map(scalar_text);
-    let method = props.get("Method").map(scalar_text).map(|m| m.to_ascii_lowercase());
+    let method = props
+        .get("Method")
+        .map(scalar_text)
+        .map(|m| m.to_ascii_lowercase());
     let uri = format!(
         "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/arn:aws:lambda:{}:{}:function:{function_name}/invocations",
         crate::REGION,
@@ -617,7 +777,11 @@ fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &
     let (path, method_key, default_route) = match api.kind {
         ApiKind::Rest => {
             let (Some(path), Some(method)) = (path, method) else {
-                return Err(LoadError::new(file, pointer_join(ev_ptr, "Properties"), "an Api event needs Path and Method"));
+                return Err(LoadError::new(
+                    file,
+                    pointer_join(ev_ptr, "Properties"),
+                    "an Api event needs Path and Method",
+                ));
             };
             (path, method, false)
         }
@@ -634,7 +798,11 @@ fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &
                 (Some(p), Some(m)) => (p, m, false),
                 (Some(p), None) => (p, "any".to_string(), false),
                 (None, Some(_)) => {
-                    return Err(LoadError::new(file, pointer_join(ev_ptr, "Properties"), "an HttpApi event with a Method needs a Path"))
+                    return Err(LoadError::new(
+                        file,
+                        pointer_join(ev_ptr, "Properties"),
+                        "an HttpApi event with a Method needs a Path",
+                    ))
                 }
             }
         }
@@ -646,7 +814,11 @@ fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &
             format!("`{path}` must start with /"),
         ));
     }
-    let key = if method_key == "any" { "x-amazon-apigateway-any-method".to_string() } else { method_key };
+    let key = if method_key == "any" {
+        "x-amazon-apigateway-any-method".to_string()
+    } else {
+        method_key
+    };
     let mut op = json!({"x-amazon-apigateway-integration": integration, "responses": {}});
     if default_route {
         op["isDefaultRoute"] = Value::Bool(true);
@@ -657,7 +829,11 @@ fn add_event_route(file: &Path, ev_ptr: &str, api: &mut SamApi, function_name: &
         .map(|o| o.entry("paths").or_insert_with(|| json!({})))
         .and_then(Value::as_object_mut)
     else {
-        return Err(LoadError::new(file, ev_ptr, "the API definition has no paths mapping to add this event to"));
+        return Err(LoadError::new(
+            file,
+            ev_ptr,
+            "the API definition has no paths mapping to add this event to",
+        ));
     };
     let item = paths.entry(path).or_insert_with(|| json!({}));
     if let Some(item) = item.as_object_mut() {
@@ -673,7 +849,9 @@ mod tests {
 
     #[test]
     fn overrides_both_forms() {
-        let m = parse_parameter_overrides("Env=prod Name='two words' ParameterKey=A,ParameterValue=b").expect("ok");
+        let m =
+            parse_parameter_overrides("Env=prod Name='two words' ParameterKey=A,ParameterValue=b")
+                .expect("ok");
         assert_eq!(m["Env"], "prod");
         assert_eq!(m["Name"], "two words");
         assert_eq!(m["A"], "b");

@@ -413,7 +413,10 @@ pub const KNOWN_EXTENSIONS: &[(&str, &[ExtensionSite])] = {
         ("x-amazon-apigateway-binary-media-types", &[Root]),
         ("x-amazon-apigateway-cors", &[Root]),
         ("x-amazon-apigateway-policy", &[Root]),
-        ("x-amazon-apigateway-endpoint-configuration", &[Root, Server]),
+        (
+            "x-amazon-apigateway-endpoint-configuration",
+            &[Root, Server],
+        ),
         ("x-amazon-apigateway-minimum-compression-size", &[Root]),
         ("x-amazon-apigateway-importexport-version", &[Root]),
         ("x-amazon-apigateway-tag-value", &[Tag]),
@@ -473,8 +476,8 @@ mod tests {
 
     #[test]
     fn bad_type_lists_choices() {
-        let e = serde_json::from_value::<IntegrationExt>(json!({"type": "lambda"}))
-            .expect_err("fails");
+        let e =
+            serde_json::from_value::<IntegrationExt>(json!({"type": "lambda"})).expect_err("fails");
         assert!(
             e.to_string()
                 .contains("expected one of aws, aws_proxy, http, http_proxy, mock"),
@@ -491,13 +494,20 @@ mod tests {
 
     #[test]
     fn extension_sites() {
-        assert!(check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Operation).is_ok());
-        assert!(check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Root)
-            .expect_err("misplaced")
-            .contains("belongs on an operation"));
-        assert!(check_extension_name("x-amazon-apigateway-integratoin", ExtensionSite::Operation)
-            .expect_err("unknown")
-            .starts_with("unknown extension"));
+        assert!(
+            check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Operation)
+                .is_ok()
+        );
+        assert!(
+            check_extension_name("x-amazon-apigateway-integration", ExtensionSite::Root)
+                .expect_err("misplaced")
+                .contains("belongs on an operation")
+        );
+        assert!(
+            check_extension_name("x-amazon-apigateway-integratoin", ExtensionSite::Operation)
+                .expect_err("unknown")
+                .starts_with("unknown extension")
+        );
         assert!(check_extension_name("x-tollgate-anything", ExtensionSite::Root).is_ok());
     }
 

@@ -260,7 +260,9 @@ pub fn load_api(
     kind: Option<ApiKind>,
 ) -> Result<ApiSpec, LoadErrors> {
     let Some(obj) = doc.as_object() else {
-        return Err(LoadError::new(file, pointer_base, "an API definition must be a mapping").into());
+        return Err(
+            LoadError::new(file, pointer_base, "an API definition must be a mapping").into(),
+        );
     };
     let raw = if let Some(v) = obj.get("openapi") {
         let version = match v {
@@ -286,7 +288,52 @@ pub fn load_api(
         )
         .into());
     };
-    type_extensions(file, pointer_base, raw, kind)
+    let (spec, errors) = type_extensions(file, pointer_base, raw, kind);
+    errors.into_result(spec)
+}
+
+/// Like [`load_api`], but keeps what did parse: operations whose extensions failed are left out,
+/// so the resolve step can still check everything else and report all problems in one pass.
+pub fn load_api_partial(
+    file: &Path,
+    pointer_base: &str,
+    doc: &Value,
+    kind: Option<ApiKind>,
+) -> (Option<ApiSpec>, LoadErrors) {
+    let Some(obj) = doc.as_object() else {
+        return (
+            None,
+            LoadError::new(file, pointer_base, "an API definition must be a mapping").into(),
+        );
+    };
+    if obj.contains_key("openapi") || obj.contains_key("swagger") {
+        let raw = if obj.contains_key("openapi") {
+            let version = match &obj["openapi"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if !version.starts_with("3.0") {
+                return match load_api(file, pointer_base, doc, kind) {
+                    Ok(s) => (Some(s), LoadErrors::default()),
+                    Err(e) => (None, e),
+                };
+            }
+            openapi3::read(file, pointer_base, doc, version)
+        } else {
+            swagger2::read(file, pointer_base, doc)
+        };
+        return match raw {
+            Ok(raw) => {
+                let (spec, errors) = type_extensions(file, pointer_base, raw, kind);
+                (Some(spec), errors)
+            }
+            Err(e) => (None, e),
+        };
+    }
+    match load_api(file, pointer_base, doc, kind) {
+        Ok(s) => (Some(s), LoadErrors::default()),
+        Err(e) => (None, e),
+    }
 }
 
 fn parse_ext<T: serde::de::DeserializeOwned>(
@@ -309,7 +356,7 @@ fn type_extensions(
     pointer_base: &str,
     raw: RawApi,
     kind: Option<ApiKind>,
-) -> Result<ApiSpec, LoadErrors> {
+) -> (ApiSpec, LoadErrors) {
     let mut errors = LoadErrors::default();
 
     for (name, site, pointer) in &raw.other_extensions {
@@ -419,7 +466,9 @@ fn type_extensions(
                 "x-amazon-apigateway-authorizer" => {
                     authorizer = parse_ext(file, &p, value, &mut errors)
                 }
-                "x-amazon-apigateway-authtype" => authtype = parse_ext(file, &p, value, &mut errors),
+                "x-amazon-apigateway-authtype" => {
+                    authtype = parse_ext(file, &p, value, &mut errors)
+                }
                 _ => {}
             }
         }
@@ -438,6 +487,7 @@ fn type_extensions(
     // Operations.
     let mut operations = Vec::with_capacity(raw.operations.len());
     for op in raw.operations {
+        let errors_before = errors.len();
         let mut integration = None;
         let mut integration_pointer = pointer_join(&op.pointer, "x-amazon-apigateway-integration");
         let mut auth = None;
@@ -451,7 +501,8 @@ fn type_extensions(
             match name.as_str() {
                 "x-amazon-apigateway-integration" => {
                     if let Some(r) = value.get("$ref").and_then(Value::as_str) {
-                        let target = r.strip_prefix("#/components/x-amazon-apigateway-integrations/");
+                        let target =
+                            r.strip_prefix("#/components/x-amazon-apigateway-integrations/");
                         match target.and_then(|t| shared.get(t)) {
                             Some((sp, i)) => {
                                 integration = Some(i.clone());
@@ -474,6 +525,10 @@ fn type_extensions(
                 _ => {}
             }
         }
+        if errors.len() > errors_before {
+            // Already reported; resolving it would only add follow-on errors.
+            continue;
+        }
         operations.push(OperationSpec {
             path: op.path,
             method: op.method,
@@ -491,7 +546,7 @@ fn type_extensions(
     }
 
     let kind = kind.unwrap_or_else(|| infer_kind(&root, &operations, !shared.is_empty()));
-    errors.into_result(ApiSpec {
+    let spec = ApiSpec {
         file: file.to_path_buf(),
         pointer_base: pointer_base.to_string(),
         format: raw.format,
@@ -500,7 +555,8 @@ fn type_extensions(
         operations,
         root,
         security_schemes,
-    })
+    };
+    (spec, errors)
 }
 
 fn infer_kind(root: &RootExtensions, ops: &[OperationSpec], shared_integrations: bool) -> ApiKind {

@@ -21,8 +21,31 @@ pub(crate) fn read(
     doc: &Value,
     version: String,
 ) -> Result<RawApi, LoadErrors> {
-    let api: OpenAPI = deserialize_at(file, base, doc)?;
+    // openapiv3 keeps only path keys that start with `/`; SAM writes the HTTP API default route
+    // as `$default`, so spell it `/$default` (as AWS exports do) and report any other stray key.
     let mut errors = LoadErrors::default();
+    let mut doc = doc.clone();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        if let Some(v) = paths.remove("$default") {
+            paths.insert("/$default".to_string(), v);
+        }
+        for key in paths.keys() {
+            if !key.starts_with('/') && !key.starts_with("x-") {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&pointer_join(base, "paths"), key),
+                    "a path must start with `/`",
+                ));
+            }
+        }
+    }
+    let api: OpenAPI = match deserialize_at(file, base, &doc) {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e);
+            return Err(errors);
+        }
+    };
     let components = api.components.clone().unwrap_or_default();
     let paths_ptr = pointer_join(base, "paths");
 
@@ -36,7 +59,9 @@ pub(crate) fn read(
                 errors.push(LoadError::new(
                     file,
                     item_ptr,
-                    format!("path item references (`{reference}`) are not supported by API Gateway"),
+                    format!(
+                        "path item references (`{reference}`) are not supported by API Gateway"
+                    ),
                 ));
                 continue;
             }
@@ -109,7 +134,11 @@ pub(crate) fn read(
                 )),
             }
         } else {
-            other_extensions.push((name.clone(), ExtensionSite::Components, pointer_join(&comp_ptr, name)));
+            other_extensions.push((
+                name.clone(),
+                ExtensionSite::Components,
+                pointer_join(&comp_ptr, name),
+            ));
         }
     }
 
@@ -118,7 +147,11 @@ pub(crate) fn read(
     for (name, scheme) in &components.security_schemes {
         let ptr = pointer_join(&schemes_ptr, name);
         let ReferenceOr::Item(scheme) = scheme else {
-            errors.push(LoadError::new(file, ptr, "security scheme references are not supported"));
+            errors.push(LoadError::new(
+                file,
+                ptr,
+                "security scheme references are not supported",
+            ));
             continue;
         };
         let (kind, extensions) = match scheme {

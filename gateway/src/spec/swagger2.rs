@@ -145,7 +145,10 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
             let mut parameters: Vec<ParamSpec> = Vec::new();
             for (i, p) in shared_params.iter().chain(op.parameters.iter()).enumerate() {
                 let p = match &p.reference {
-                    Some(r) => match r.strip_prefix("#/parameters/").and_then(|n| s.parameters.get(n)) {
+                    Some(r) => match r
+                        .strip_prefix("#/parameters/")
+                        .and_then(|n| s.parameters.get(n))
+                    {
                         Some(t) => t.clone(),
                         None => {
                             errors.push(LoadError::new(
@@ -244,7 +247,11 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                 pointer: pointer_join(&defs_ptr, &name),
                 name,
                 kind,
-                extensions: d.rest.into_iter().filter(|(k, _)| k.starts_with("x-")).collect(),
+                extensions: d
+                    .rest
+                    .into_iter()
+                    .filter(|(k, _)| k.starts_with("x-"))
+                    .collect(),
             }
         })
         .collect();

@@ -27,7 +27,11 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Value, LoadError> {
                 return Err(LoadError::new(
                     file,
                     "",
-                    format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+                    format!(
+                        "invalid JSON at line {} column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
                 ))
             }
             Err(_) => {}
@@ -148,14 +152,20 @@ mod tests {
 
     #[test]
     fn numeric_keys_become_strings() {
-        let v = parse_document(Path::new("t.yaml"), "responses:\n  200:\n    description: ok\n")
-            .expect("parses");
+        let v = parse_document(
+            Path::new("t.yaml"),
+            "responses:\n  200:\n    description: ok\n",
+        )
+        .expect("parses");
         assert_eq!(v, json!({"responses": {"200": {"description": "ok"}}}));
     }
 
     #[test]
     fn yaml_errors_name_line() {
         let e = parse_document(Path::new("bad.yaml"), "a: [1, 2\nb: c\n").expect_err("fails");
-        assert!(e.to_string().starts_with("bad.yaml: invalid YAML at line"), "{e}");
+        assert!(
+            e.to_string().starts_with("bad.yaml: invalid YAML at line"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,7 @@
+//! The workspace's integration and conformance tests, as one test binary.
+
+mod cli;
+mod http_api;
+mod loader;
+mod rest;
+mod server;
