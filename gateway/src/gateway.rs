@@ -59,6 +59,12 @@ impl Gateway {
         self
     }
 
+    /// Run Lambda integrations with `invoker`.
+    pub fn with_invoker(mut self, invoker: Arc<dyn crate::invoke::Invoker>) -> Self {
+        self.services.invoker = Some(invoker);
+        self
+    }
+
     pub fn apis(&self) -> &[Arc<ResolvedApi>] {
         &self.apis
     }

@@ -37,6 +37,15 @@ pub enum GatewayError {
     /// The backend could not be reached or broke the connection.
     #[error("integration failed: {0}")]
     IntegrationFailure(String),
+    /// A Lambda proxy integration's function failed (unhandled error, timeout, crash).
+    #[error("Lambda function failed: {0}")]
+    LambdaFunctionError(String),
+    /// A Lambda proxy integration's function answered in a shape API Gateway rejects.
+    #[error("{0}")]
+    MalformedLambdaResponse(String),
+    /// The function is at its concurrency limit with a full queue.
+    #[error("Lambda function throttled: {0}")]
+    LambdaThrottled(String),
     /// The API's own configuration cannot serve the request (no matching integration response,
     /// an unparsable MOCK status, a forbidden header mapping, ...).
     #[error("configuration error: {0}")]
@@ -51,6 +60,8 @@ impl GatewayError {
             GatewayError::IntegrationTimeout(_)
                 | GatewayError::IntegrationFailure(_)
                 | GatewayError::Configuration(_)
+                | GatewayError::LambdaFunctionError(_)
+                | GatewayError::MalformedLambdaResponse(_)
         )
     }
 }
@@ -89,10 +100,18 @@ impl GatewayError {
                     r#"{"message":"Service Unavailable"}"#,
                     "Service Unavailable",
                 ),
-                IntegrationFailure(_) | Configuration(_) => (
+                IntegrationFailure(_)
+                | Configuration(_)
+                | LambdaFunctionError(_)
+                | MalformedLambdaResponse(_) => (
                     500,
                     r#"{"message":"Internal Server Error"}"#,
                     "Internal Server Error",
+                ),
+                LambdaThrottled(_) => (
+                    429,
+                    r#"{"message":"Too Many Requests"}"#,
+                    "Too Many Requests",
                 ),
             };
             return Shape {
@@ -140,6 +159,21 @@ impl GatewayError {
                 body: r#"{"message": "Endpoint request timed out"}"#,
                 error_type: None,
                 message: Some("Endpoint request timed out"),
+            },
+            // A failed function or a malformed proxy response is 502 on REST APIs (facts §3b).
+            LambdaFunctionError(_) | MalformedLambdaResponse(_) => Shape {
+                response_type: Some(ResponseType::IntegrationFailure),
+                status: 502,
+                body: r#"{"message": "Internal server error"}"#,
+                error_type: Some("InternalServerErrorException"),
+                message: Some("Internal server error"),
+            },
+            LambdaThrottled(_) => Shape {
+                response_type: Some(ResponseType::Throttled),
+                status: 429,
+                body: r#"{"message":"Too Many Requests"}"#,
+                error_type: Some("TooManyRequestsException"),
+                message: Some("Too Many Requests"),
             },
             // An unreachable HTTP backend is logged by AWS as "Execution failed due to
             // configuration error" and answered 500, not INTEGRATION_FAILURE's 504.

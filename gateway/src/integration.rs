@@ -12,12 +12,15 @@ use crate::body::{self, Body};
 use crate::context::RequestContext;
 use crate::gateway_response::GatewayError;
 use crate::integration_request::IntegrationRequest;
+use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest};
 
 /// What the integration answered.
 pub struct IntegrationResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Body,
+    /// The whole payload, for integrations that answer with one buffer (Lambda).
+    pub payload: Option<bytes::Bytes>,
     /// The value integration responses are selected by: the status code for MOCK and HTTP, the
     /// `errorMessage` (or "") for Lambda.
     pub selection: String,
@@ -28,6 +31,7 @@ pub struct IntegrationResponse {
 pub enum IntegrationKind {
     Mock,
     HttpProxy,
+    LambdaProxy(crate::integration_request::LambdaFormat),
 }
 
 /// The pooled client every HTTP integration shares.
@@ -56,17 +60,57 @@ impl HttpClient {
 }
 
 pub async fn run(
-    client: &HttpClient,
+    services: &crate::pipeline::Services,
     ctx: &mut RequestContext,
     request: IntegrationRequest,
 ) -> Result<IntegrationResponse, GatewayError> {
+    let client = &services.http;
     match request {
+        IntegrationRequest::Lambda(l) => {
+            let Some(invoker) = &services.invoker else {
+                return Err(GatewayError::Configuration(format!(
+                    "Lambda function {} cannot run: no Lambda runtime host is configured",
+                    l.function
+                )));
+            };
+            let started = Instant::now();
+            let call = invoker.invoke(InvokeRequest {
+                function: l.function.clone(),
+                payload: l.payload,
+                trace_id: ctx.trace_id.clone(),
+            });
+            let result = tokio::time::timeout(l.timeout, call).await;
+            ctx.integration_latency = Some(started.elapsed());
+            match result {
+                Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
+                Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
+                Ok(Err(e)) => Err(GatewayError::IntegrationFailure(e.to_string())),
+                Ok(Ok(InvokeOutcome::FunctionError(payload))) => {
+                    ctx.integration_status = Some(200);
+                    Err(GatewayError::LambdaFunctionError(
+                        String::from_utf8_lossy(&payload).into_owned(),
+                    ))
+                }
+                Ok(Ok(InvokeOutcome::Success(payload))) => {
+                    ctx.integration_status = Some(200);
+                    Ok(IntegrationResponse {
+                        status: 200,
+                        headers: HeaderMap::new(),
+                        body: body::empty(),
+                        payload: Some(payload),
+                        selection: String::new(),
+                        kind: IntegrationKind::LambdaProxy(l.format),
+                    })
+                }
+            }
+        }
         IntegrationRequest::Mock { status_code } => Ok(IntegrationResponse {
             status: status_code
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(200),
             headers: HeaderMap::new(),
             body: body::empty(),
+            payload: None,
             selection: status_code.map(|s| s.to_string()).unwrap_or_default(),
             kind: IntegrationKind::Mock,
         }),
@@ -101,6 +145,7 @@ pub async fn run(
                 status: parts.status.as_u16(),
                 headers: parts.headers,
                 body: body::boxed(incoming),
+                payload: None,
                 selection: parts.status.as_u16().to_string(),
                 kind: IntegrationKind::HttpProxy,
             })

@@ -27,6 +27,22 @@ pub enum IntegrationRequest {
         status_code: Option<i64>,
     },
     Http(Box<HttpRequestPlan>),
+    Lambda(LambdaRequest),
+}
+
+/// Which proxy payload format a Lambda integration speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaFormat {
+    Rest,
+    HttpV1,
+    HttpV2,
+}
+
+pub struct LambdaRequest {
+    pub function: String,
+    pub payload: Bytes,
+    pub timeout: std::time::Duration,
+    pub format: LambdaFormat,
 }
 
 pub struct HttpRequestPlan {
@@ -73,8 +89,41 @@ pub async fn run(
     match &route.integration {
         Integration::Mock(m) => mock(m, req).await.map(Flow::Continue),
         Integration::HttpProxy(h) => http_proxy(api, route, h, ctx, req).map(Flow::Continue),
+        Integration::Lambda(l) if l.proxy => {
+            // AWS_PROXY must invoke with POST; anything else is a 500 on AWS (facts §2).
+            if !l.http_method.eq_ignore_ascii_case("POST") {
+                return Err(GatewayError::Configuration(format!(
+                    "Lambda proxy integration of {} uses httpMethod {}; Lambda is invoked with POST",
+                    route.route_key, l.http_method
+                )));
+            }
+            let body = match req.body.take() {
+                Some(b) => collect(b).await?,
+                None => Bytes::new(),
+            };
+            let (event, format) = match (api.kind, l.payload_format_version.as_str()) {
+                (crate::spec::ApiKind::Rest, _) => (
+                    crate::lambda_proxy::rest_event(api, route, ctx, req, &body, None),
+                    LambdaFormat::Rest,
+                ),
+                (crate::spec::ApiKind::Http, "1.0") => (
+                    crate::lambda_proxy::rest_event(api, route, ctx, req, &body, Some("1.0")),
+                    LambdaFormat::HttpV1,
+                ),
+                (crate::spec::ApiKind::Http, _) => (
+                    crate::lambda_proxy::http_v2_event(api, route, ctx, req, &body),
+                    LambdaFormat::HttpV2,
+                ),
+            };
+            Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
+                function: l.function.clone(),
+                payload: Bytes::from(event.to_string()),
+                timeout: l.timeout,
+                format,
+            })))
+        }
         Integration::Lambda(l) => Err(GatewayError::Configuration(format!(
-            "route {} invokes Lambda function {}, but this build of tollgate has no Lambda runtime host yet",
+            "route {} uses a non-proxy Lambda integration ({}), which needs mapping templates this build of tollgate does not run yet",
             route.route_key, l.function
         ))),
         Integration::Http { .. } | Integration::AwsService { .. } => {

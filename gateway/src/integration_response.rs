@@ -56,8 +56,61 @@ pub fn run(
             })?;
             Ok(mapped(api, ctx, req, rule, resp))
         }
+        (IntegrationKind::LambdaProxy(format), _) => lambda_proxy(api, ctx, req, format, resp),
         _ => Ok(proxied(resp)),
     }
+}
+
+/// Response headers API Gateway renames on every integration type (LocalStack's model of the KI
+/// table); a Lambda proxy function setting them sees them as `x-amzn-Remapped-*`.
+const LAMBDA_REMAPPED: &[&str] = &["connection", "content-length", "date", "server"];
+
+fn lambda_proxy(
+    api: &ResolvedApi,
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+    format: crate::integration_request::LambdaFormat,
+    resp: IntegrationResponse,
+) -> Result<Response<Body>, GatewayError> {
+    use crate::integration_request::LambdaFormat;
+    let payload = resp.payload.unwrap_or_default();
+    let accept = req
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let parsed = match format {
+        LambdaFormat::Rest => crate::lambda_proxy::parse_rest_response(
+            &payload,
+            &api.binary_media_types,
+            accept,
+            true,
+        ),
+        LambdaFormat::HttpV1 => {
+            crate::lambda_proxy::parse_rest_response(&payload, &[], None, false)
+        }
+        LambdaFormat::HttpV2 => crate::lambda_proxy::parse_http_v2_response(&payload),
+    };
+    let mut out = parsed.map_err(|e| GatewayError::MalformedLambdaResponse(e.to_string()))?;
+    if format == LambdaFormat::Rest {
+        let headers = out.headers_mut();
+        for name in LAMBDA_REMAPPED {
+            let values: Vec<HeaderValue> = headers.get_all(*name).iter().cloned().collect();
+            if values.is_empty() {
+                continue;
+            }
+            headers.remove(*name);
+            if let Ok(rn) = HeaderName::from_bytes(format!("x-amzn-Remapped-{name}").as_bytes()) {
+                for v in values {
+                    headers.append(rn.clone(), v);
+                }
+            }
+        }
+        // REST adds the trace header to Lambda responses (not to MOCK or HTTP_PROXY).
+        if let Ok(v) = HeaderValue::from_str(&ctx.trace_id) {
+            headers.insert("x-amzn-trace-id", v);
+        }
+    }
+    Ok(out)
 }
 
 /// The media type that picks a response template: the first type in `Accept`, else
@@ -183,6 +236,7 @@ mod tests {
             status: 201,
             headers,
             body: crate::body::empty(),
+            payload: None,
             selection: "201".into(),
             kind: IntegrationKind::HttpProxy,
         });

@@ -22,6 +22,8 @@ pub mod gateway_response;
 pub mod integration;
 pub mod integration_request;
 pub mod integration_response;
+pub mod invoke;
+pub mod lambda_proxy;
 pub mod load;
 pub mod load_error;
 pub mod method_request;

@@ -55,6 +55,8 @@ macro_rules! stage {
 #[derive(Clone, Default)]
 pub struct Services {
     pub http: HttpClient,
+    /// Runs Lambda functions; `None` when no runtime host is configured.
+    pub invoker: Option<std::sync::Arc<dyn crate::invoke::Invoker>>,
 }
 
 /// Run one routed request through the stages.
@@ -78,7 +80,7 @@ pub async fn run(
     let integration_response = stage!(
         ctx,
         "integration",
-        integration::run(&services.http, ctx, integration_request)
+        integration::run(services, ctx, integration_request)
             .await
             .map(Flow::Continue)
     );

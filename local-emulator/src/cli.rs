@@ -47,6 +47,41 @@ pub struct StartApi {
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace: u64,
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum WarmContainers {
+    /// Start each function's first process at start-up.
+    #[value(name = "EAGER")]
+    Eager,
+    /// Start processes on first use.
+    #[value(name = "LAZY")]
+    Lazy,
+}
+
+/// How Lambda functions run.
+#[derive(Args, Debug)]
+pub struct LambdaArgs {
+    /// Use already-built function binaries instead of running `cargo build` first.
+    #[arg(long)]
+    pub skip_build: bool,
+    /// EAGER starts a process per function at start-up; LAZY (default) on first use.
+    #[arg(long, value_enum, default_value = "LAZY")]
+    pub warm_containers: WarmContainers,
+    /// Processes per function when the template sets no ReservedConcurrentExecutions.
+    #[arg(long, default_value_t = 10)]
+    pub max_concurrency: usize,
+    /// Invocations that may wait for a busy function before it answers 429.
+    #[arg(long, default_value_t = 100)]
+    pub queue_limit: usize,
+    /// Seconds a warm process may sit idle before it is stopped.
+    #[arg(long, default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Environment overrides in SAM's JSON format ({"Parameters": {...}, "<LogicalId>": {...}}).
+    #[arg(long, value_name = "FILE")]
+    pub env_vars: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

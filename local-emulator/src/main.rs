@@ -2,6 +2,7 @@
 //! parsing, the HTTP server, and terminal output. `anyhow` lives only here.
 
 mod cli;
+mod lambda;
 mod server;
 
 use std::io::Write;
@@ -147,7 +148,58 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     });
-    let gateway = Gateway::new(loaded.apis.clone(), options).with_completion_sink(sink);
+    let mut gateway = Gateway::new(loaded.apis.clone(), options).with_completion_sink(sink);
+    let mut host = None;
+    if !loaded.functions.is_empty() {
+        let template_dir = match args.source.source()? {
+            gateway::load::Source::Template { path, .. } => path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            gateway::load::Source::OpenApi { .. } => std::path::PathBuf::from("."),
+        };
+        let env_overrides = match &args.lambda.env_vars {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("--env-vars {}", p.display()))
+                    .and_then(|t| {
+                        serde_json::from_str(&t)
+                            .with_context(|| format!("--env-vars {}: not JSON", p.display()))
+                    })?,
+            ),
+            None => None,
+        };
+        let opts = lambda::PrepareOptions {
+            template_dir: if template_dir.as_os_str().is_empty() {
+                std::path::PathBuf::from(".")
+            } else {
+                template_dir
+            },
+            skip_build: args.lambda.skip_build,
+            default_max_concurrency: args.lambda.max_concurrency,
+            env_overrides,
+        };
+        let configs =
+            tokio::task::block_in_place(|| lambda::prepare_functions(&loaded.functions, &opts))?;
+        let started = lambda::LambdaHost::start(
+            configs,
+            &lambda::HostOptions {
+                queue_limit: args.lambda.queue_limit,
+                idle_timeout: Duration::from_secs(args.lambda.idle_timeout),
+                eager: args.lambda.warm_containers == cli::WarmContainers::Eager,
+            },
+        )
+        .await?;
+        eprintln!(
+            "Lambda Runtime API for {} function{} on {}",
+            loaded.functions.len(),
+            if loaded.functions.len() == 1 { "" } else { "s" },
+            started.runtime_api
+        );
+        let started = Arc::new(started);
+        gateway = gateway.with_invoker(started.clone());
+        host = Some(started);
+    }
     for (api, route, winner) in gateway.shadowed_routes() {
         eprintln!(
             "warning: {route} of {api} is also defined by {winner}, which answers it; reach {api}'s with Host: {}.localhost",
@@ -191,5 +243,8 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         Duration::from_secs(args.shutdown_grace),
     )
     .await?;
+    if let Some(h) = host {
+        h.stop_all();
+    }
     Ok(ExitCode::SUCCESS)
 }

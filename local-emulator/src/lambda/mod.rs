@@ -1,0 +1,86 @@
+//! Lambda functions run by tollgate itself: real processes speaking the Lambda Runtime API to an
+//! embedded host, warm and concurrent, no Docker.
+
+mod pool;
+mod prepare;
+mod runtime_api;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gateway::invoke::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
+
+pub use pool::Pool;
+pub use prepare::{prepare_functions, PrepareOptions};
+
+/// Everything needed to start one function's processes.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    pub command: PathBuf,
+    pub args: Vec<String>,
+    pub working_dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub max_concurrency: usize,
+}
+
+/// Host-wide settings.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub queue_limit: usize,
+    pub idle_timeout: Duration,
+    pub eager: bool,
+}
+
+/// The Runtime API host and the pools behind it.
+pub struct LambdaHost {
+    pools: Arc<HashMap<String, Arc<Pool>>>,
+    pub runtime_api: String,
+}
+
+impl LambdaHost {
+    /// Bind the Runtime API on loopback and create a pool per function.
+    pub async fn start(
+        functions: Vec<FunctionConfig>,
+        opts: &HostOptions,
+    ) -> anyhow::Result<LambdaHost> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let runtime_api = listener.local_addr()?.to_string();
+        let mut pools = HashMap::new();
+        for f in functions {
+            let id = f.logical_id.clone();
+            let pool = Pool::new(f, runtime_api.clone(), opts.queue_limit, opts.idle_timeout);
+            if opts.eager {
+                pool.warm();
+            }
+            pools.insert(id, pool);
+        }
+        let pools = Arc::new(pools);
+        runtime_api::serve(listener, Arc::clone(&pools));
+        Ok(LambdaHost { pools, runtime_api })
+    }
+
+    pub fn stop_all(&self) {
+        for p in self.pools.values() {
+            p.stop_all();
+        }
+    }
+}
+
+impl Invoker for LambdaHost {
+    fn invoke(&self, request: InvokeRequest) -> InvokeFuture<'_> {
+        Box::pin(async move {
+            let Some(pool) = self.pools.get(&request.function) else {
+                return Err(InvokeError::NotFound(request.function));
+            };
+            pool.invoke(Bytes::clone(&request.payload), request.trace_id)
+                .await
+        })
+    }
+}

@@ -1,0 +1,569 @@
+//! One function's pool of processes and its invocation queue.
+//!
+//! Each process is a worker with its own Runtime API base path (`/{function}/{worker}`), so the
+//! host always knows which process holds which request: a crash fails exactly that invocation, a
+//! timeout kills exactly that process. Up to `max_concurrency` processes run at once; extra
+//! invocations wait in a bounded queue, and a full queue is Lambda's throttle.
+//!
+//! Every state change happens under one mutex, never held across an await; process spawning,
+//! waiting and killing happen in tasks that report back through it.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use gateway::invoke::{InvokeError, InvokeOutcome};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
+
+use super::FunctionConfig;
+
+type Reply = oneshot::Sender<Result<InvokeOutcome, InvokeError>>;
+
+/// An invocation waiting for a process.
+struct Job {
+    request_id: String,
+    payload: Bytes,
+    trace_id: String,
+    reply: Reply,
+}
+
+/// What `GET /next` hands the process.
+#[derive(Debug)]
+pub struct Delivery {
+    pub request_id: String,
+    pub payload: Bytes,
+    pub deadline_ms: u128,
+    pub trace_id: String,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Spawned, has not asked for work yet.
+    Starting,
+    /// Long-polling `next`.
+    Waiting(oneshot::Sender<Delivery>),
+    /// Running an invocation.
+    Busy(String),
+    /// Answered; about to ask for the next one.
+    Idle,
+    /// Being killed (timeout, init error, idle reaping); its exit is expected.
+    Retiring,
+}
+
+struct Worker {
+    pid: Option<u32>,
+    phase: Phase,
+    since: Instant,
+    kill: Option<oneshot::Sender<()>>,
+}
+
+struct Inflight {
+    worker: u64,
+    reply: Reply,
+}
+
+#[derive(Default)]
+struct State {
+    next_worker: u64,
+    workers: HashMap<u64, Worker>,
+    queue: VecDeque<Job>,
+    inflight: HashMap<String, Inflight>,
+    cold_starts: u64,
+}
+
+/// Why a Runtime API call was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeApiError {
+    #[error("unknown worker: this process is not (or no longer) part of the pool")]
+    UnknownWorker,
+    #[error("invalid request id: not in flight for this process")]
+    InvalidRequestId,
+    #[error("the worker is shutting down")]
+    Gone,
+}
+
+pub struct Pool {
+    pub cfg: Arc<FunctionConfig>,
+    runtime_api: String,
+    queue_limit: usize,
+    idle_timeout: Duration,
+    state: Mutex<State>,
+    me: Weak<Pool>,
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// Lambda's function-error payload for a timeout.
+fn timeout_error(request_id: &str, timeout: Duration) -> Bytes {
+    let ts = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Bytes::from(
+        serde_json::json!({
+            "errorMessage": format!("{ts} {request_id} Task timed out after {:.2} seconds", timeout.as_secs_f64())
+        })
+        .to_string(),
+    )
+}
+
+fn exit_error(request_id: &str, reason: &str) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "errorType": "Runtime.ExitError",
+            "errorMessage": format!("RequestId: {request_id} Error: {reason}")
+        })
+        .to_string(),
+    )
+}
+
+impl Pool {
+    pub fn new(
+        cfg: FunctionConfig,
+        runtime_api: String,
+        queue_limit: usize,
+        idle_timeout: Duration,
+    ) -> Arc<Pool> {
+        let pool = Arc::new_cyclic(|me| Pool {
+            cfg: Arc::new(cfg),
+            runtime_api,
+            queue_limit,
+            idle_timeout,
+            state: Mutex::new(State::default()),
+            me: me.clone(),
+        });
+        let weak = Arc::downgrade(&pool);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                let Some(pool) = weak.upgrade() else { break };
+                pool.reap_idle();
+            }
+        });
+        pool
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock would be a bug; keep serving with the state as it is.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Start one process ahead of traffic (`--warm-containers EAGER`).
+    pub fn warm(&self) {
+        let mut st = self.lock();
+        if st.workers.is_empty() {
+            self.spawn_worker(&mut st);
+        }
+    }
+
+    /// Run one invocation to completion.
+    pub async fn invoke(
+        &self,
+        payload: Bytes,
+        trace_id: String,
+    ) -> Result<InvokeOutcome, InvokeError> {
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            payload,
+            trace_id,
+            reply: tx,
+        };
+        {
+            let mut st = self.lock();
+            if let Some(job) = self.try_dispatch(&mut st, job) {
+                if st.queue.len() >= self.queue_limit {
+                    return Err(InvokeError::Throttled(self.cfg.logical_id.clone()));
+                }
+                st.queue.push_back(job);
+                self.grow(&mut st);
+            }
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(InvokeError::Failed {
+                function: self.cfg.logical_id.clone(),
+                message: "the runtime host dropped the invocation".into(),
+            })
+        })
+    }
+
+    /// Hand the job to a process already waiting on `next`; give it back if there is none.
+    fn try_dispatch(&self, st: &mut State, mut job: Job) -> Option<Job> {
+        let waiting: Vec<u64> = st
+            .workers
+            .iter()
+            .filter(|(_, w)| matches!(w.phase, Phase::Waiting(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            let Some(worker) = st.workers.get_mut(&id) else {
+                continue;
+            };
+            let Phase::Waiting(tx) = std::mem::replace(&mut worker.phase, Phase::Idle) else {
+                continue;
+            };
+            match self.deliver(st, id, job, tx) {
+                Ok(()) => return None,
+                Err(back) => job = back,
+            }
+        }
+        Some(job)
+    }
+
+    /// Register `job` as in flight on `worker` and send it down the waiting `next` call.
+    fn deliver(
+        &self,
+        st: &mut State,
+        worker: u64,
+        job: Job,
+        tx: oneshot::Sender<Delivery>,
+    ) -> Result<(), Job> {
+        let delivery = Delivery {
+            request_id: job.request_id.clone(),
+            payload: job.payload.clone(),
+            deadline_ms: now_ms() + self.cfg.timeout.as_millis(),
+            trace_id: job.trace_id.clone(),
+        };
+        if tx.send(delivery).is_err() {
+            // The poll went away (the process is exiting); leave it Idle and try elsewhere.
+            return Err(job);
+        }
+        if let Some(w) = st.workers.get_mut(&worker) {
+            w.phase = Phase::Busy(job.request_id.clone());
+            w.since = Instant::now();
+        }
+        let rid = job.request_id.clone();
+        st.inflight.insert(
+            rid.clone(),
+            Inflight {
+                worker,
+                reply: job.reply,
+            },
+        );
+        self.watchdog(rid, worker);
+        Ok(())
+    }
+
+    /// Start processes while queued jobs outnumber the ones already starting.
+    fn grow(&self, st: &mut State) {
+        loop {
+            let starting = st
+                .workers
+                .values()
+                .filter(|w| matches!(w.phase, Phase::Starting))
+                .count();
+            if st.queue.len() <= starting || st.workers.len() >= self.cfg.max_concurrency {
+                break;
+            }
+            self.spawn_worker(st);
+        }
+    }
+
+    fn spawn_worker(&self, st: &mut State) {
+        st.next_worker += 1;
+        st.cold_starts += 1;
+        let id = st.next_worker;
+        let (kill_tx, kill_rx) = oneshot::channel();
+        st.workers.insert(
+            id,
+            Worker {
+                pid: None,
+                phase: Phase::Starting,
+                since: Instant::now(),
+                kill: Some(kill_tx),
+            },
+        );
+        let Some(pool) = self.me.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move { pool.run_process(id, kill_rx).await });
+    }
+
+    async fn run_process(self: Arc<Self>, id: u64, kill_rx: oneshot::Receiver<()>) {
+        let cfg = Arc::clone(&self.cfg);
+        let mut cmd = tokio::process::Command::new(&cfg.command);
+        cmd.args(&cfg.args)
+            .current_dir(&cfg.working_dir)
+            .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            // The Rust runtime client takes a base URI; with a scheme it may carry a path, which
+            // is how each process gets its own `/{function}/{worker}` prefix.
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://{}/{}/{id}", self.runtime_api, cfg.logical_id),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("tollgate/{id}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(function = %cfg.logical_id, "cannot start {}: {e}", cfg.command.display());
+                self.on_exit(
+                    id,
+                    &format!("cannot start {}: {e}", cfg.command.display()),
+                    Vec::new(),
+                );
+                return;
+            }
+        };
+        let pid = child.id();
+        {
+            let mut st = self.lock();
+            if let Some(w) = st.workers.get_mut(&id) {
+                w.pid = pid;
+            }
+        }
+        tracing::debug!(function = %cfg.logical_id, name = %cfg.name, worker = id, pid = ?pid, "process started");
+        // Function output streams into the emulator log, prefixed by the function; the last lines
+        // of stderr are kept for init-failure reports.
+        let tail = Arc::new(Mutex::new(VecDeque::<String>::new()));
+        if let Some(out) = child.stdout.take() {
+            let name = cfg.logical_id.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(out).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("[{name}] {line}");
+                }
+            });
+        }
+        let err_task = child.stderr.take().map(|err| {
+            let name = cfg.logical_id.clone();
+            let tail = Arc::clone(&tail);
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(err).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("[{name}] {line}");
+                    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                    t.push_back(line);
+                    if t.len() > 20 {
+                        t.pop_front();
+                    }
+                }
+            })
+        });
+        let reason = tokio::select! {
+            status = child.wait() => match status {
+                Ok(s) => format!("Runtime exited with error: {s}"),
+                Err(e) => format!("Runtime exited: {e}"),
+            },
+            _ = kill_rx => {
+                let _ = child.kill().await;
+                "Runtime was stopped".to_string()
+            }
+        };
+        if let Some(t) = err_task {
+            // Let the last stderr lines arrive before reporting (bounded).
+            let _ = tokio::time::timeout(Duration::from_millis(200), t).await;
+        }
+        tracing::debug!(function = %cfg.logical_id, worker = id, "process ended after {:?}: {reason}", started.elapsed());
+        let tail: Vec<String> = tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        self.on_exit(id, &reason, tail);
+    }
+
+    /// A process ended: fail what it held, and replace it if work is waiting.
+    fn on_exit(&self, id: u64, reason: &str, stderr_tail: Vec<String>) {
+        let mut st = self.lock();
+        let Some(worker) = st.workers.remove(&id) else {
+            return;
+        };
+        match worker.phase {
+            Phase::Busy(rid) => {
+                if let Some(inf) = st.inflight.remove(&rid) {
+                    tracing::warn!(function = %self.cfg.logical_id, request_id = %rid, "{reason} during an invocation");
+                    let _ = inf
+                        .reply
+                        .send(Ok(InvokeOutcome::FunctionError(exit_error(&rid, reason))));
+                }
+            }
+            Phase::Starting => {
+                // It never asked for work: an init failure. Fail the oldest waiting invocation
+                // with it, so a broken function cannot spin forever.
+                tracing::error!(
+                    function = %self.cfg.logical_id,
+                    "init failed ({reason}); stderr:\n{}",
+                    stderr_tail.join("\n")
+                );
+                if let Some(job) = st.queue.pop_front() {
+                    let _ = job.reply.send(Ok(InvokeOutcome::FunctionError(exit_error(
+                        &job.request_id,
+                        reason,
+                    ))));
+                }
+            }
+            Phase::Waiting(_) | Phase::Idle | Phase::Retiring => {}
+        }
+        if !st.queue.is_empty() {
+            self.grow(&mut st);
+        }
+    }
+
+    /// `GET /next` from worker `id`: a queued job at once, or wait for one.
+    pub async fn next(&self, id: u64) -> Result<Delivery, RuntimeApiError> {
+        let rx = {
+            let mut st = self.lock();
+            match st.workers.get(&id).map(|w| &w.phase) {
+                None | Some(Phase::Retiring) => return Err(RuntimeApiError::UnknownWorker),
+                Some(Phase::Busy(rid)) => {
+                    // Asking for more work while holding a request abandons it, as Lambda
+                    // treats a runtime that never answered.
+                    let rid = rid.clone();
+                    if let Some(inf) = st.inflight.remove(&rid) {
+                        let _ = inf.reply.send(Ok(InvokeOutcome::FunctionError(exit_error(
+                            &rid,
+                            "the runtime asked for the next event without answering this one",
+                        ))));
+                    }
+                }
+                _ => {}
+            }
+            if let Some(job) = st.queue.pop_front() {
+                let (tx, rx) = oneshot::channel();
+                if let Err(job) = self.deliver(&mut st, id, job, tx) {
+                    st.queue.push_front(job);
+                    return Err(RuntimeApiError::Gone);
+                }
+                rx
+            } else {
+                let (tx, rx) = oneshot::channel();
+                if let Some(w) = st.workers.get_mut(&id) {
+                    w.phase = Phase::Waiting(tx);
+                    w.since = Instant::now();
+                }
+                rx
+            }
+        };
+        rx.await.map_err(|_| RuntimeApiError::Gone)
+    }
+
+    fn finish(
+        &self,
+        id: u64,
+        request_id: &str,
+        outcome: InvokeOutcome,
+    ) -> Result<(), RuntimeApiError> {
+        let mut st = self.lock();
+        if !st.workers.contains_key(&id) {
+            return Err(RuntimeApiError::UnknownWorker);
+        }
+        match st.inflight.get(request_id) {
+            Some(inf) if inf.worker == id => {}
+            _ => return Err(RuntimeApiError::InvalidRequestId),
+        }
+        let Some(inf) = st.inflight.remove(request_id) else {
+            return Err(RuntimeApiError::InvalidRequestId);
+        };
+        if let Some(w) = st.workers.get_mut(&id) {
+            w.phase = Phase::Idle;
+            w.since = Instant::now();
+        }
+        let _ = inf.reply.send(Ok(outcome));
+        Ok(())
+    }
+
+    /// `POST /invocation/{id}/response`.
+    pub fn respond(&self, id: u64, request_id: &str, body: Bytes) -> Result<(), RuntimeApiError> {
+        self.finish(id, request_id, InvokeOutcome::Success(body))
+    }
+
+    /// `POST /invocation/{id}/error`.
+    pub fn fail(&self, id: u64, request_id: &str, body: Bytes) -> Result<(), RuntimeApiError> {
+        self.finish(id, request_id, InvokeOutcome::FunctionError(body))
+    }
+
+    /// `POST /init/error`: the process could not initialise. Fail the oldest waiting invocation
+    /// with its report and stop the process.
+    pub fn init_error(&self, id: u64, body: Bytes) -> Result<(), RuntimeApiError> {
+        let mut st = self.lock();
+        let Some(w) = st.workers.get_mut(&id) else {
+            return Err(RuntimeApiError::UnknownWorker);
+        };
+        w.phase = Phase::Retiring;
+        if let Some(k) = w.kill.take() {
+            let _ = k.send(());
+        }
+        tracing::error!(function = %self.cfg.logical_id, "init error: {}", String::from_utf8_lossy(&body));
+        if let Some(job) = st.queue.pop_front() {
+            let _ = job.reply.send(Ok(InvokeOutcome::FunctionError(body)));
+        }
+        if !st.queue.is_empty() {
+            self.grow(&mut st);
+        }
+        Ok(())
+    }
+
+    /// Kill a process that overran the function's Timeout and fail its invocation the way
+    /// Lambda does.
+    fn watchdog(&self, request_id: String, worker: u64) {
+        let Some(pool) = self.me.upgrade() else {
+            return;
+        };
+        let timeout = self.cfg.timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let mut st = pool.lock();
+            let still_running = st
+                .inflight
+                .get(&request_id)
+                .is_some_and(|i| i.worker == worker);
+            if !still_running {
+                return;
+            }
+            if let Some(inf) = st.inflight.remove(&request_id) {
+                tracing::warn!(function = %pool.cfg.logical_id, request_id = %request_id, "Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                let _ = inf
+                    .reply
+                    .send(Ok(InvokeOutcome::FunctionError(timeout_error(
+                        &request_id,
+                        timeout,
+                    ))));
+            }
+            if let Some(w) = st.workers.get_mut(&worker) {
+                w.phase = Phase::Retiring;
+                if let Some(k) = w.kill.take() {
+                    let _ = k.send(());
+                }
+            }
+        });
+    }
+
+    /// Stop processes that have waited for work longer than the idle timeout.
+    fn reap_idle(&self) {
+        let mut st = self.lock();
+        let idle = self.idle_timeout;
+        for w in st.workers.values_mut() {
+            if matches!(w.phase, Phase::Waiting(_)) && w.since.elapsed() > idle {
+                w.phase = Phase::Retiring;
+                if let Some(k) = w.kill.take() {
+                    let _ = k.send(());
+                }
+            }
+        }
+    }
+
+    /// Stop every process (shutdown, hot swap).
+    pub fn stop_all(&self) {
+        let mut st = self.lock();
+        for w in st.workers.values_mut() {
+            w.phase = Phase::Retiring;
+            if let Some(k) = w.kill.take() {
+                let _ = k.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! From a template's `AWS::Serverless::Function`s to runnable processes: find or build each
+//! function's executable and assemble the environment Lambda would give it.
+//!
+//! Where the executable comes from, first match wins:
+//! 1. `.aws-sam/build/<LogicalId>/bootstrap` (a `sam build` output);
+//! 2. `<CodeUri>/bootstrap` (prebuilt);
+//! 3. a Rust crate at `CodeUri` (or `Metadata.BuildMethod: rust-cargolambda`): built natively with
+//!    cargo (unless `--skip-build`), the binary named by `BuildProperties.Binary` or the crate's
+//!    only binary.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use gateway::sam::SamFunction;
+use serde_json::Value;
+
+use super::FunctionConfig;
+
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    pub template_dir: PathBuf,
+    pub skip_build: bool,
+    pub default_max_concurrency: usize,
+    /// `--env-vars` file contents (SAM's format).
+    pub env_overrides: Option<Value>,
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub fn prepare_functions(
+    functions: &[SamFunction],
+    opts: &PrepareOptions,
+) -> Result<Vec<FunctionConfig>> {
+    let mut built: HashMap<(PathBuf, Option<String>), PathBuf> = HashMap::new();
+    let mut out = Vec::new();
+    for f in functions {
+        out.push(
+            prepare_one(f, opts, &mut built)
+                .with_context(|| format!("function {}", f.logical_id))?,
+        );
+    }
+    Ok(out)
+}
+
+fn prepare_one(
+    f: &SamFunction,
+    opts: &PrepareOptions,
+    built: &mut HashMap<(PathBuf, Option<String>), PathBuf>,
+) -> Result<FunctionConfig> {
+    let p = &f.properties;
+    let runtime = text(p.get("Runtime")).unwrap_or_else(|| "provided.al2023".into());
+    let handler = text(p.get("Handler")).unwrap_or_else(|| "bootstrap".into());
+    let code_uri = text(p.get("CodeUri"))
+        .map(|c| opts.template_dir.join(c))
+        .unwrap_or_else(|| opts.template_dir.clone());
+    let timeout_s = p.get("Timeout").and_then(Value::as_f64).unwrap_or(3.0);
+    let memory = p.get("MemorySize").and_then(Value::as_u64).unwrap_or(128);
+    let max_concurrency = p
+        .get("ReservedConcurrentExecutions")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize)
+        .unwrap_or(opts.default_max_concurrency)
+        .max(1);
+    let build_method = f.metadata.get("BuildMethod").and_then(Value::as_str);
+    let binary = f
+        .metadata
+        .pointer("/BuildProperties/Binary")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+
+    let sam_build = opts
+        .template_dir
+        .join(".aws-sam/build")
+        .join(&f.logical_id)
+        .join("bootstrap");
+    let command = if sam_build.is_file() {
+        sam_build
+    } else if code_uri.join("bootstrap").is_file() {
+        code_uri.join("bootstrap")
+    } else if code_uri.join("Cargo.toml").is_file() || build_method == Some("rust-cargolambda") {
+        let manifest = code_uri.join("Cargo.toml");
+        let key = (manifest.clone(), binary.clone());
+        match built.get(&key) {
+            Some(p) => p.clone(),
+            None => {
+                let exe = rust_binary(&manifest, binary.as_deref(), opts.skip_build)?;
+                built.insert(key, exe.clone());
+                exe
+            }
+        }
+    } else if runtime.starts_with("python") || runtime.starts_with("nodejs") {
+        bail!("runtime {runtime} of {} is not supported by this build of tollgate yet (provided.* and Rust functions are)", f.name);
+    } else {
+        bail!(
+            "no executable for CodeUri {}: expected a Rust crate (Cargo.toml), a prebuilt bootstrap, or .aws-sam/build/{}/bootstrap",
+            code_uri.display(),
+            f.logical_id
+        );
+    };
+
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), memory.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            format!("/aws/lambda/{}", f.name),
+        ),
+        ("AWS_REGION".into(), gateway::REGION.into()),
+        ("AWS_DEFAULT_REGION".into(), gateway::REGION.into()),
+        ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")),
+        ("_HANDLER".into(), handler),
+        ("LAMBDA_TASK_ROOT".into(), code_uri.display().to_string()),
+    ];
+    let declared: Vec<(String, String)> = p
+        .pointer("/Environment/Variables")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| text(Some(v)).map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, mut v) in declared {
+        // `--env-vars`: SAM's format, `Parameters` for every function, then per logical id; only
+        // variables the template declares are overridden, as in SAM CLI.
+        if let Some(o) = &opts.env_overrides {
+            for scope in ["Parameters", f.logical_id.as_str()] {
+                if let Some(x) = text(o.get(scope).and_then(|s| s.get(&k))) {
+                    v = x;
+                }
+            }
+        }
+        env.retain(|(n, _)| *n != k);
+        env.push((k, v));
+    }
+
+    Ok(FunctionConfig {
+        logical_id: f.logical_id.clone(),
+        name: f.name.clone(),
+        arn: format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            gateway::REGION,
+            gateway::ACCOUNT_ID,
+            f.name
+        ),
+        command,
+        args: Vec::new(),
+        working_dir: if code_uri.is_dir() {
+            code_uri
+        } else {
+            opts.template_dir.clone()
+        },
+        env,
+        timeout: Duration::from_secs_f64(timeout_s.max(0.001)),
+        max_concurrency,
+    })
+}
+
+/// Build (unless `skip_build`) and locate a Rust function's binary.
+fn rust_binary(manifest: &Path, binary: Option<&str>, skip_build: bool) -> Result<PathBuf> {
+    let meta = Command::new("cargo")
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .output()
+        .context("running `cargo metadata` (is cargo installed?)")?;
+    if !meta.status.success() {
+        bail!(
+            "cargo metadata failed for {}: {}",
+            manifest.display(),
+            String::from_utf8_lossy(&meta.stderr).trim()
+        );
+    }
+    let meta: Value = serde_json::from_slice(&meta.stdout).context("parsing cargo metadata")?;
+    let target_dir = meta
+        .get("target_directory")
+        .and_then(Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow!("cargo metadata has no target_directory"))?;
+    let canonical = manifest
+        .canonicalize()
+        .unwrap_or_else(|_| manifest.to_path_buf());
+    let package = meta
+        .get("packages")
+        .and_then(Value::as_array)
+        .and_then(|ps| {
+            ps.iter().find(|p| {
+                p.get("manifest_path")
+                    .and_then(Value::as_str)
+                    .map(|m| {
+                        Path::new(m)
+                            .canonicalize()
+                            .unwrap_or_else(|_| PathBuf::from(m))
+                            == canonical
+                    })
+                    .unwrap_or(false)
+            })
+        })
+        .ok_or_else(|| anyhow!("{} is not a package cargo knows", manifest.display()))?;
+    let bins: Vec<String> = package
+        .get("targets")
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter(|t| {
+                    t.get("kind")
+                        .and_then(Value::as_array)
+                        .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                })
+                .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bin = match binary {
+        Some(b) if bins.iter().any(|x| x == b) => b.to_string(),
+        Some(b) => bail!(
+            "BuildProperties.Binary `{b}` is not a binary of {} (it has: {})",
+            manifest.display(),
+            bins.join(", ")
+        ),
+        None if bins.len() == 1 => bins[0].clone(),
+        None => bail!(
+            "{} has {} binaries ({}); name one with Metadata.BuildProperties.Binary",
+            manifest.display(),
+            bins.len(),
+            bins.join(", ")
+        ),
+    };
+    if !skip_build {
+        eprintln!(
+            "tollgate: building {} (binary {bin}) with cargo",
+            manifest.display()
+        );
+        let status = Command::new("cargo")
+            .args(["build", "--manifest-path"])
+            .arg(manifest)
+            .args(["--bin", &bin])
+            .status()
+            .context("running `cargo build`")?;
+        if !status.success() {
+            bail!(
+                "cargo build failed for {} (see the compiler output above)",
+                manifest.display()
+            );
+        }
+    }
+    let exe = target_dir
+        .join("debug")
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        bail!(
+            "{} does not exist: build it, or drop --skip-build",
+            exe.display()
+        );
+    }
+    Ok(exe)
+}

@@ -1,0 +1,194 @@
+//! The Lambda Runtime API, as the official runtime clients expect it.
+//!
+//! One listener serves every function: a process's `AWS_LAMBDA_RUNTIME_API` is
+//! `127.0.0.1:PORT/{function}/{worker}`, so requests arrive as
+//! `/{function}/{worker}/2018-06-01/runtime/...`. `next` long-polls (never 204); events carry
+//! the request id, an epoch-millisecond deadline, the function ARN and the trace id. Unknown or
+//! repeated request ids answer 400 with a JSON error, never a panic.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use super::pool::{Pool, RuntimeApiError};
+
+/// Lambda's synchronous response limit.
+const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+type Pools = Arc<HashMap<String, Arc<Pool>>>;
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn error(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    json(
+        status,
+        serde_json::json!({"errorType": error_type, "errorMessage": message}),
+    )
+}
+
+fn api_error(e: RuntimeApiError) -> Response<Full<Bytes>> {
+    match e {
+        RuntimeApiError::InvalidRequestId => {
+            error(StatusCode::BAD_REQUEST, "InvalidRequestID", &e.to_string())
+        }
+        RuntimeApiError::UnknownWorker => {
+            error(StatusCode::FORBIDDEN, "UnknownRuntime", &e.to_string())
+        }
+        RuntimeApiError::Gone => error(StatusCode::GONE, "RuntimeShuttingDown", &e.to_string()),
+    }
+}
+
+/// Serve the Runtime API on `listener` until the process ends.
+pub fn serve(listener: TcpListener, pools: Pools) {
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            // Without TCP_NODELAY every invoke waits on Nagle's algorithm.
+            let _ = stream.set_nodelay(true);
+            let pools = Arc::clone(&pools);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let pools = Arc::clone(&pools);
+                    async move { Ok::<_, Infallible>(handle(req, &pools).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .http1_only()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}
+
+async fn handle(req: Request<Incoming>, pools: &Pools) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // {function}/{worker}/2018-06-01/runtime/...
+    let (Some(function), Some(worker), Some(&"2018-06-01"), Some(&"runtime")) = (
+        segments.first(),
+        segments.get(1),
+        segments.get(2),
+        segments.get(3),
+    ) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no Runtime API resource at {path}"),
+        );
+    };
+    let Some(pool) = pools.get(*function) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("function {function} is not served here"),
+        );
+    };
+    let Ok(worker) = worker.parse::<u64>() else {
+        return api_error(RuntimeApiError::UnknownWorker);
+    };
+    let rest = &segments[4..];
+    match (req.method().clone(), rest) {
+        (Method::GET, ["invocation", "next"]) => match pool.next(worker).await {
+            Ok(d) => {
+                let mut r = Response::new(Full::new(d.payload));
+                let h = r.headers_mut();
+                let mut set = |k: &'static str, v: &str| {
+                    if let Ok(v) = http::HeaderValue::from_str(v) {
+                        h.insert(k, v);
+                    }
+                };
+                set("content-type", "application/json");
+                set("lambda-runtime-aws-request-id", &d.request_id);
+                set("lambda-runtime-deadline-ms", &d.deadline_ms.to_string());
+                set("lambda-runtime-invoked-function-arn", &pool.cfg.arn);
+                set("lambda-runtime-trace-id", &d.trace_id);
+                r
+            }
+            Err(e) => api_error(e),
+        },
+        (Method::POST, ["invocation", request_id, kind @ ("response" | "error")]) => {
+            let request_id = request_id.to_string();
+            let error_type = req
+                .headers()
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+            {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    // Lambda fails an oversized response as a function error.
+                    let payload = Bytes::from(
+                        serde_json::json!({
+                            "errorType": "Function.ResponseSizeTooLarge",
+                            "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
+                        })
+                        .to_string(),
+                    );
+                    return match pool.fail(worker, &request_id, payload) {
+                        Ok(()) => error(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "RequestEntityTooLarge",
+                            "response too large",
+                        ),
+                        Err(e) => api_error(e),
+                    };
+                }
+            };
+            let result = if *kind == "response" {
+                pool.respond(worker, &request_id, body)
+            } else {
+                let body = if body.is_empty() {
+                    Bytes::from(
+                        serde_json::json!({"errorType": error_type.unwrap_or_else(|| "Unhandled".into()), "errorMessage": ""})
+                            .to_string(),
+                    )
+                } else {
+                    body
+                };
+                pool.fail(worker, &request_id, body)
+            };
+            match result {
+                Ok(()) => json(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"})),
+                Err(e) => api_error(e),
+            }
+        }
+        (Method::POST, ["init", "error"]) => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            match pool.init_error(worker, body) {
+                Ok(()) => json(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"})),
+                Err(e) => api_error(e),
+            }
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no Runtime API resource at {path}"),
+        ),
+    }
+}
