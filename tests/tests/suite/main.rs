@@ -2,6 +2,7 @@
 
 mod cli;
 mod http_api;
+mod lambda;
 mod loader;
 mod rest;
 mod server;

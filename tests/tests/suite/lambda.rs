@@ -1,0 +1,371 @@
+//! Lambda proxy integrations end to end: real function processes (`functions/conformance`,
+//! `functions/hello`) behind the embedded Runtime API host.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use tollgate_tests::{assert_rest_ids, fixture, get, send, Emulator};
+
+fn emulator(extra: &[&str]) -> Emulator {
+    let t = fixture("e2e/lambda.yaml");
+    let mut args = vec!["-t", t.to_str().expect("utf8"), "--skip-build"];
+    args.extend_from_slice(extra);
+    Emulator::start(&args)
+}
+
+/// Replace the values that change per run (ids, times, ports) so events compare byte for byte.
+fn mask(mut v: Value) -> Value {
+    const VOLATILE_CONTEXT: &[&str] = &[
+        "requestId",
+        "extendedRequestId",
+        "requestTime",
+        "requestTimeEpoch",
+        "time",
+        "timeEpoch",
+        "domainName",
+    ];
+    const VOLATILE_HEADERS: &[&str] = &["host", "x-forwarded-port", "x-amzn-trace-id"];
+    if let Some(rc) = v.get_mut("requestContext").and_then(Value::as_object_mut) {
+        for k in VOLATILE_CONTEXT {
+            if rc.contains_key(*k) {
+                rc.insert((*k).into(), Value::from("<masked>"));
+            }
+        }
+    }
+    for key in ["headers", "multiValueHeaders"] {
+        if let Some(h) = v.get_mut(key).and_then(Value::as_object_mut) {
+            for (name, value) in h.iter_mut() {
+                if VOLATILE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                    *value = if value.is_array() {
+                        serde_json::json!(["<masked>"])
+                    } else {
+                        Value::from("<masked>")
+                    };
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Compare with `tests/fixtures/golden/NAME`; `UPDATE_GOLDEN=1` rewrites it instead.
+fn golden(name: &str, actual: &Value) {
+    let path = fixture(&format!("golden/{name}"));
+    let pretty = serde_json::to_string_pretty(actual).expect("json") + "\n";
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, &pretty).expect("write golden");
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(pretty, want, "event differs from {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_event_matches_aws_and_lambda_http_reads_it() {
+    let emu = emulator(&[]);
+    let r = send(
+        "POST",
+        &emu.url("/c/orders/42/echo?price=10&price=20&q=a+b&enc=test%2Balias"),
+        &[
+            ("content-type", "application/json"),
+            ("x-multi", "one"),
+            ("x-multi", "two"),
+            ("user-agent", "tollgate-test"),
+        ],
+        r#"{"item":"book"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_rest_ids(&r);
+    assert!(
+        r.header("x-amzn-trace-id")
+            .is_some_and(|t| t.starts_with("Root=1-")),
+        "REST Lambda responses carry the trace id"
+    );
+    let event: Value = serde_json::from_slice(&r.body).expect("echoed event");
+    // The function library's own types accept the event.
+    let typed: aws_lambda_events::apigw::ApiGatewayProxyRequest =
+        serde_json::from_value(event.clone()).expect("aws_lambda_events reads the REST event");
+    assert_eq!(typed.path.as_deref(), Some("/c/orders/42/echo"));
+    assert_eq!(typed.body.as_deref(), Some(r#"{"item":"book"}"#));
+    // Facts §3a: last value wins in the single map, all values in the multi map; query values
+    // are decoded; path values are not.
+    assert_eq!(event["queryStringParameters"]["price"], "20");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["price"],
+        serde_json::json!(["10", "20"])
+    );
+    assert_eq!(event["queryStringParameters"]["q"], "a b");
+    assert_eq!(event["queryStringParameters"]["enc"], "test+alias");
+    assert_eq!(event["requestContext"]["path"], "/Prod/c/orders/42/echo");
+    golden("rest_event.json", &mask(event));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_events_v2_and_v1() {
+    let emu = emulator(&[]);
+    let r = send(
+        "PUT",
+        &emu.url("/v2/items/7/echo?a=1&a=2"),
+        &[
+            ("content-type", "text/plain"),
+            ("cookie", "s=1; t=2"),
+            ("x-multi", "one"),
+            ("x-multi", "two"),
+            ("user-agent", "tollgate-test"),
+        ],
+        "plain body",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("apigw-requestid").is_some());
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    let typed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(event.clone()).expect("aws_lambda_events reads the v2 event");
+    assert_eq!(typed.raw_path.as_deref(), Some("/v2/items/7/echo"));
+    assert_eq!(event["cookies"], serde_json::json!(["s=1", "t=2"]));
+    assert!(
+        event["headers"].get("cookie").is_none(),
+        "cookies leave the headers"
+    );
+    assert_eq!(event["headers"]["x-multi"], "one,two");
+    assert_eq!(event["queryStringParameters"]["a"], "1,2");
+    golden("http_v2_event.json", &mask(event));
+
+    // A binary (non-text) content type arrives base64-encoded in 2.0 events.
+    let r = send(
+        "POST",
+        &emu.url("/v2/bin/echo"),
+        &[("content-type", "application/octet-stream")],
+        &b"\x00\x01ab"[..],
+    )
+    .await;
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    assert_eq!(event["isBase64Encoded"], true);
+    assert_eq!(event["body"], "AAFhYg==");
+
+    let r = send(
+        "GET",
+        &emu.url("/v1/x/echo?a=1&a=2"),
+        &[("user-agent", "tollgate-test")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    assert_eq!(event["version"], "1.0");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["a"],
+        serde_json::json!(["1", "2"])
+    );
+    assert!(event["headers"]
+        .as_object()
+        .expect("headers")
+        .keys()
+        .all(|k| *k == k.to_ascii_lowercase()));
+    serde_json::from_value::<aws_lambda_events::apigw::ApiGatewayProxyRequest>(event)
+        .expect("v1 reads as REST shape");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_rest_responses_are_502() {
+    let emu = emulator(&[]);
+    let raw = |body: &'static str| {
+        let url = emu.url("/c/raw");
+        async move { send("POST", &url, &[("content-type", "application/json")], body).await }
+    };
+    for bad in [
+        r#"{"statusCode":200,"wrongValue":"x"}"#,
+        r#""justAString""#,
+        r#"{"statusCode":"test"}"#,
+        r#"{"statusCode":200,"multiValueHeaders":{"a":"not-a-list"}}"#,
+    ] {
+        let r = raw(bad).await;
+        assert_eq!(r.status, 502, "{bad}");
+        assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("InternalServerErrorException")
+        );
+        assert_rest_ids(&r);
+    }
+    let r = raw(r#"{"statusCode":"201","headers":{"x-b":true},"multiValueHeaders":{"tesT-Multi":["a"]},"body":"made"}"#).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.text(), "made");
+    assert_eq!(r.header("x-b"), Some("true"));
+    let r = raw(r#"{"headers":{"test-multi":"b"},"multiValueHeaders":{"tesT-Multi":["a"]}}"#).await;
+    assert_eq!(r.status, 200, "no statusCode means 200");
+    assert_eq!(r.header("test-multi"), Some("a, b"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let r = raw(r#"{"statusCode":200,"body":"dGVzdC1kYXRh","isBase64Encoded":true}"#).await;
+    assert_eq!(
+        r.text(),
+        "dGVzdC1kYXRh",
+        "no binary media types: base64 is returned as is"
+    );
+    let r = raw(r#"{"statusCode":200,"headers":{"Server":"fn","Date":"then"}}"#).await;
+    assert_eq!(r.header("x-amzn-remapped-server"), Some("fn"));
+    assert_eq!(r.header("x-amzn-remapped-date"), Some("then"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_responses() {
+    let emu = emulator(&[]);
+    let r = send(
+        "POST",
+        &emu.url("/v2/raw"),
+        &[("content-type", "application/json")],
+        r#"{"just":"data"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        r#"{"just":"data"}"#,
+        "2.0 shorthand: a bare value is the body"
+    );
+    let r = send(
+        "POST",
+        &emu.url("/v2/raw"),
+        &[("content-type", "application/json")],
+        r#"{"statusCode":202,"cookies":["a=1"],"body":"x","extra":1}"#,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(r.header("set-cookie"), Some("a=1"));
+    for path in ["/v2/fail", "/v2/crash"] {
+        let r = get(&emu.url(path)).await;
+        assert_eq!(r.status, 500, "{path}");
+        assert_eq!(r.text(), r#"{"message":"Internal Server Error"}"#);
+    }
+    let r = get(&emu.url("/short/sleep/1500")).await;
+    assert_eq!(r.status, 503, "integration timeoutInMillis on an HTTP API");
+    assert_eq!(r.text(), r#"{"message":"Service Unavailable"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_errors_crashes_timeouts_and_init_failures() {
+    let emu = emulator(&[]);
+    let pid = |r: &tollgate_tests::Reply| -> u64 {
+        serde_json::from_slice::<Value>(&r.body).expect("json")["pid"]
+            .as_u64()
+            .expect("pid")
+    };
+    let before = get(&emu.url("/c/pid")).await;
+    assert_eq!(before.status, 200);
+    let first = pid(&before);
+
+    let r = get(&emu.url("/c/fail")).await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+    assert_eq!(
+        pid(&get(&emu.url("/c/pid")).await),
+        first,
+        "an unhandled error keeps the process warm"
+    );
+
+    let r = get(&emu.url("/c/crash")).await;
+    assert_eq!(r.status, 502);
+    let after_crash = get(&emu.url("/c/pid")).await;
+    assert_eq!(after_crash.status, 200, "the pool heals");
+    assert_ne!(
+        pid(&after_crash),
+        first,
+        "a fresh process replaced the crashed one"
+    );
+
+    // Timeout: 2 s in the template; the process is killed and replaced.
+    let r = get(&emu.url("/c/sleep/4000")).await;
+    assert_eq!(r.status, 502);
+    let healed = get(&emu.url("/c/pid")).await;
+    assert_eq!(healed.status, 200);
+    assert_ne!(pid(&healed), pid(&after_crash));
+    assert!(
+        emu.stderr()
+            .iter()
+            .any(|l| l.contains("Task timed out after 2.00 seconds")),
+        "timeout logged like Lambda"
+    );
+
+    let r = get(&emu.url("/broken")).await;
+    assert_eq!(r.status, 502);
+    assert!(
+        emu.stderr()
+            .iter()
+            .any(|l| l.contains("[BrokenInit] conformance: INIT_FAIL=1")),
+        "init stderr in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invocations_run_in_distinct_processes() {
+    let emu = emulator(&[]);
+    let url = emu.url("/c/sleep/700");
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { get(&url).await })
+        })
+        .collect();
+    let mut pids = HashSet::new();
+    for c in calls {
+        let r = c.await.expect("join");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let body: Value = serde_json::from_slice(&r.body).expect("json");
+        pids.insert(body["pid"].as_u64().expect("pid"));
+    }
+    assert_eq!(
+        pids.len(),
+        4,
+        "four overlapping invocations, four processes: {pids:?}"
+    );
+    // Warm: the next call reuses one of them.
+    let r = get(&emu.url("/c/pid")).await;
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert!(pids.contains(&body["pid"].as_u64().expect("pid")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_throttled() {
+    // `Single` has ReservedConcurrentExecutions: 1; with a queue of one, a third overlapping
+    // call is throttled.
+    let emu = emulator(&["--queue-limit", "1", "--warm-containers", "EAGER"]);
+    let url = emu.url("/single/sleep/900");
+    let first = {
+        let u = url.clone();
+        tokio::spawn(async move { get(&u).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let second = {
+        let u = url.clone();
+        tokio::spawn(async move { get(&u).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let third = get(&url).await;
+    assert_eq!(third.status, 429);
+    assert_eq!(third.text(), r#"{"message":"Too Many Requests"}"#);
+    assert_eq!(
+        third.header("x-amzn-errortype"),
+        Some("TooManyRequestsException")
+    );
+    assert_eq!(first.await.expect("join").status, 200);
+    assert_eq!(
+        second.await.expect("join").status,
+        200,
+        "the queued call ran after the first"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_http_functions_answer() {
+    let emu = emulator(&[]);
+    let r = get(&emu.url("/hello/ada")).await;
+    assert_eq!(r.status, 200);
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(body["message"], "hello, ada");
+    let r = get(&emu.url("/hi/bob")).await;
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(body["message"], "hello, bob");
+    assert_eq!(body["path"], "/hi/bob");
+}
