@@ -21,7 +21,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn validate_the_example() {
     let (code, out, _) = run(&["validate"]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 7 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 8 routes");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn routes_prints_the_table() {
                 ]),
         "{out}"
     );
-    assert_eq!(lines.len(), 8, "{out}");
+    assert_eq!(lines.len(), 9, "{out}");
 }
 
 #[test]
@@ -112,5 +112,5 @@ fn bare_openapi_needs_its_stage_variables() {
         "inventoryService=http://127.0.0.1:2",
     ]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 7 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 8 routes");
 }

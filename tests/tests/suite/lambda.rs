@@ -369,3 +369,13 @@ async fn lambda_http_functions_answer() {
     assert_eq!(body["message"], "hello, bob");
     assert_eq!(body["path"], "/hi/bob");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_template_runs_its_function() {
+    let emu = Emulator::start(&["-t", "template.yaml", "--skip-build"]);
+    let r = get(&emu.url("/hello/ada")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(body["message"], "hello, ada");
+    assert_rest_ids(&r);
+}

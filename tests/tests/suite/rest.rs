@@ -11,6 +11,7 @@ fn orders(up: &Upstream, inventory: &str, extra: &[&str]) -> Emulator {
     let mut args = vec![
         "-t",
         "template.yaml",
+        "--skip-build",
         "--parameter-overrides",
         overrides.as_str(),
     ];

@@ -13,6 +13,7 @@ fn orders(up: &Upstream) -> Emulator {
     Emulator::start(&[
         "-t",
         "template.yaml",
+        "--skip-build",
         "--parameter-overrides",
         overrides.as_str(),
     ])
