@@ -11,7 +11,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock, so the scheduler tests can run it paused.
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use gateway::invoke::{InvokeError, InvokeOutcome};
@@ -21,6 +24,23 @@ use tokio::sync::oneshot;
 use super::FunctionConfig;
 
 type Reply = oneshot::Sender<Result<InvokeOutcome, InvokeError>>;
+
+type LaunchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Starts one worker. The real launcher runs a process; the scheduler tests use one that speaks
+/// the same calls in-process. A launch must end with [`Pool::exited`].
+pub trait Launcher: Send + Sync + 'static {
+    fn launch(&self, pool: Arc<Pool>, worker: u64, kill: oneshot::Receiver<()>) -> LaunchFuture;
+}
+
+/// Runs each worker as a child process with Lambda's environment.
+pub struct ProcessLauncher;
+
+impl Launcher for ProcessLauncher {
+    fn launch(&self, pool: Arc<Pool>, worker: u64, kill: oneshot::Receiver<()>) -> LaunchFuture {
+        Box::pin(async move { pool.run_process(worker, kill).await })
+    }
+}
 
 /// An invocation waiting for a process.
 struct Job {
@@ -87,6 +107,7 @@ pub enum RuntimeApiError {
 
 pub struct Pool {
     pub cfg: Arc<FunctionConfig>,
+    launcher: Arc<dyn Launcher>,
     runtime_api: String,
     queue_limit: usize,
     idle_timeout: Duration,
@@ -131,8 +152,25 @@ impl Pool {
         queue_limit: usize,
         idle_timeout: Duration,
     ) -> Arc<Pool> {
+        Self::with_launcher(
+            cfg,
+            runtime_api,
+            queue_limit,
+            idle_timeout,
+            Arc::new(ProcessLauncher),
+        )
+    }
+
+    pub fn with_launcher(
+        cfg: FunctionConfig,
+        runtime_api: String,
+        queue_limit: usize,
+        idle_timeout: Duration,
+        launcher: Arc<dyn Launcher>,
+    ) -> Arc<Pool> {
         let pool = Arc::new_cyclic(|me| Pool {
             cfg: Arc::new(cfg),
+            launcher,
             runtime_api,
             queue_limit,
             idle_timeout,
@@ -154,6 +192,25 @@ impl Pool {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock would be a bug; keep serving with the state as it is.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_pid(&self, id: u64, pid: Option<u32>) {
+        let mut st = self.lock();
+        if let Some(w) = st.workers.get_mut(&id) {
+            w.pid = pid;
+        }
+    }
+
+    /// Live workers and how many of them are busy.
+    #[cfg(test)]
+    pub fn counts(&self) -> (usize, usize) {
+        let st = self.lock();
+        let busy = st
+            .workers
+            .values()
+            .filter(|w| matches!(w.phase, Phase::Busy(_)))
+            .count();
+        (st.workers.len(), busy)
     }
 
     /// Start one process ahead of traffic (`--warm-containers EAGER`).
@@ -284,10 +341,11 @@ impl Pool {
         let Some(pool) = self.me.upgrade() else {
             return;
         };
-        tokio::spawn(async move { pool.run_process(id, kill_rx).await });
+        let run = self.launcher.launch(pool, id, kill_rx);
+        tokio::spawn(run);
     }
 
-    async fn run_process(self: Arc<Self>, id: u64, kill_rx: oneshot::Receiver<()>) {
+    pub async fn run_process(self: Arc<Self>, id: u64, kill_rx: oneshot::Receiver<()>) {
         let cfg = Arc::clone(&self.cfg);
         let mut cmd = tokio::process::Command::new(&cfg.command);
         cmd.args(&cfg.args)
@@ -309,7 +367,7 @@ impl Pool {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(function = %cfg.logical_id, "cannot start {}: {e}", cfg.command.display());
-                self.on_exit(
+                self.exited(
                     id,
                     &format!("cannot start {}: {e}", cfg.command.display()),
                     Vec::new(),
@@ -318,12 +376,7 @@ impl Pool {
             }
         };
         let pid = child.id();
-        {
-            let mut st = self.lock();
-            if let Some(w) = st.workers.get_mut(&id) {
-                w.pid = pid;
-            }
-        }
+        self.set_pid(id, pid);
         tracing::debug!(function = %cfg.logical_id, name = %cfg.name, worker = id, pid = ?pid, "process started");
         // Function output streams into the emulator log, prefixed by the function; the last lines
         // of stderr are kept for init-failure reports.
@@ -373,11 +426,11 @@ impl Pool {
             .iter()
             .cloned()
             .collect();
-        self.on_exit(id, &reason, tail);
+        self.exited(id, &reason, tail);
     }
 
     /// A process ended: fail what it held, and replace it if work is waiting.
-    fn on_exit(&self, id: u64, reason: &str, stderr_tail: Vec<String>) {
+    pub fn exited(&self, id: u64, reason: &str, stderr_tail: Vec<String>) {
         let mut st = self.lock();
         let Some(worker) = st.workers.remove(&id) else {
             return;
@@ -565,5 +618,296 @@ impl Pool {
                 let _ = k.send(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The scheduler on its own: workers are in-process fakes that speak the same calls a
+    //! runtime client makes (`next`, `respond`, `fail`) and end with `exited`, under tokio's
+    //! paused clock, so queueing, throttling, timeouts, crashes and reaping are checked exactly.
+
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Clone)]
+    enum Step {
+        Respond(Duration),
+        Fail,
+        Crash,
+        Hang,
+    }
+
+    struct Fake {
+        started: AtomicUsize,
+        init_fail: bool,
+        delivered: Arc<Mutex<Vec<(u64, String)>>>,
+    }
+
+    fn step_for(payload: &Bytes) -> Step {
+        match std::str::from_utf8(payload).unwrap_or_default() {
+            "fail" => Step::Fail,
+            "crash" => Step::Crash,
+            "hang" => Step::Hang,
+            ms => Step::Respond(Duration::from_millis(ms.parse().unwrap_or(0))),
+        }
+    }
+
+    impl Launcher for Fake {
+        fn launch(
+            &self,
+            pool: Arc<Pool>,
+            id: u64,
+            mut kill: oneshot::Receiver<()>,
+        ) -> LaunchFuture {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            let init_fail = self.init_fail;
+            let delivered = Arc::clone(&self.delivered);
+            Box::pin(async move {
+                if init_fail {
+                    pool.exited(
+                        id,
+                        "Runtime exited with error: exit status: 2",
+                        vec!["boom".into()],
+                    );
+                    return;
+                }
+                loop {
+                    let next = tokio::select! {
+                        d = pool.next(id) => d,
+                        _ = &mut kill => { pool.exited(id, "Runtime was stopped", vec![]); return; }
+                    };
+                    let Ok(d) = next else {
+                        pool.exited(id, "gone", vec![]);
+                        return;
+                    };
+                    delivered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((id, d.request_id.clone()));
+                    match step_for(&d.payload) {
+                        Step::Respond(delay) => {
+                            tokio::select! {
+                                _ = tokio::time::sleep(delay) => {}
+                                _ = &mut kill => { pool.exited(id, "Runtime was stopped", vec![]); return; }
+                            }
+                            let _ = pool.respond(
+                                id,
+                                &d.request_id,
+                                Bytes::from(format!("ok from {id}")),
+                            );
+                        }
+                        Step::Fail => {
+                            let _ = pool.fail(
+                                id,
+                                &d.request_id,
+                                Bytes::from_static(br#"{"errorMessage":"boom"}"#),
+                            );
+                        }
+                        Step::Crash => {
+                            pool.exited(id, "Runtime exited with error: exit status: 1", vec![]);
+                            return;
+                        }
+                        Step::Hang => {
+                            let _ = (&mut kill).await;
+                            pool.exited(id, "Runtime was stopped", vec![]);
+                            return;
+                        }
+                    }
+                }
+            })
+        }
+    }
+
+    fn config(max: usize, timeout_ms: u64) -> FunctionConfig {
+        FunctionConfig {
+            logical_id: "Fn".into(),
+            name: "Fn".into(),
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:Fn".into(),
+            command: "unused".into(),
+            args: vec![],
+            working_dir: ".".into(),
+            env: vec![],
+            timeout: Duration::from_millis(timeout_ms),
+            max_concurrency: max,
+        }
+    }
+
+    fn pool(
+        max: usize,
+        queue: usize,
+        timeout_ms: u64,
+        idle_ms: u64,
+        init_fail: bool,
+    ) -> (Arc<Pool>, Arc<Fake>) {
+        let fake = Arc::new(Fake {
+            started: AtomicUsize::new(0),
+            init_fail,
+            delivered: Arc::new(Mutex::new(Vec::new())),
+        });
+        let p = Pool::with_launcher(
+            config(max, timeout_ms),
+            "127.0.0.1:1".into(),
+            queue,
+            Duration::from_millis(idle_ms),
+            fake.clone(),
+        );
+        (p, fake)
+    }
+
+    async fn call(p: &Arc<Pool>, payload: &'static str) -> Result<InvokeOutcome, InvokeError> {
+        p.invoke(Bytes::from_static(payload.as_bytes()), "Root=1-0-0".into())
+            .await
+    }
+
+    fn error_text(r: &Result<InvokeOutcome, InvokeError>) -> String {
+        match r {
+            Ok(InvokeOutcome::FunctionError(b)) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("expected a function error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queues_beyond_concurrency_and_answers_everyone() {
+        let (p, fake) = pool(2, 10, 60_000, 300_000, false);
+        let calls: Vec<_> = (0..5)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { call(&p, "100").await })
+            })
+            .collect();
+        for c in calls {
+            assert!(matches!(
+                c.await.expect("join"),
+                Ok(InvokeOutcome::Success(_))
+            ));
+        }
+        assert_eq!(
+            fake.started.load(Ordering::SeqCst),
+            2,
+            "never more processes than the limit"
+        );
+        assert_eq!(p.counts(), (2, 0), "both stay warm");
+        assert_eq!(fake.delivered.lock().expect("lock").len(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_throttles_at_once() {
+        let (p, _) = pool(1, 1, 60_000, 300_000, false);
+        let a = tokio::spawn({
+            let p = p.clone();
+            async move { call(&p, "1000").await }
+        });
+        tokio::task::yield_now().await;
+        let b = tokio::spawn({
+            let p = p.clone();
+            async move { call(&p, "1000").await }
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            call(&p, "0").await,
+            Err(InvokeError::Throttled("Fn".into()))
+        );
+        assert!(a.await.expect("join").is_ok());
+        assert!(b.await.expect("join").is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_kills_the_process_and_the_next_call_gets_a_new_one() {
+        let (p, fake) = pool(1, 10, 1000, 300_000, false);
+        let r = call(&p, "hang").await;
+        assert!(
+            error_text(&r).ends_with("Task timed out after 1.00 seconds\"}"),
+            "{}",
+            error_text(&r)
+        );
+        assert!(matches!(call(&p, "0").await, Ok(InvokeOutcome::Success(_))));
+        assert_eq!(fake.started.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_fails_only_its_own_invocation() {
+        let (p, fake) = pool(2, 10, 60_000, 300_000, false);
+        let slow = tokio::spawn({
+            let p = p.clone();
+            async move { call(&p, "500").await }
+        });
+        tokio::task::yield_now().await;
+        let r = call(&p, "crash").await;
+        assert!(error_text(&r).contains("Runtime.ExitError"));
+        assert!(error_text(&r).contains("exit status: 1"));
+        assert!(
+            matches!(slow.await.expect("join"), Ok(InvokeOutcome::Success(_))),
+            "the other process is untouched"
+        );
+        assert!(matches!(call(&p, "0").await, Ok(InvokeOutcome::Success(_))));
+        assert!(fake.started.load(Ordering::SeqCst) >= 2);
+        let r = call(&p, "fail").await;
+        assert_eq!(
+            error_text(&r),
+            r#"{"errorMessage":"boom"}"#,
+            "a handled failure keeps the process"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_init_failure_fails_one_call_and_does_not_spin() {
+        let (p, fake) = pool(3, 10, 60_000, 300_000, true);
+        let r = call(&p, "0").await;
+        assert!(error_text(&r).contains("exit status: 2"));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            fake.started.load(Ordering::SeqCst),
+            1,
+            "no respawn with nothing waiting"
+        );
+        assert_eq!(p.counts(), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_and_repeated_request_ids_are_refused() {
+        let (p, fake) = pool(1, 10, 60_000, 300_000, false);
+        assert!(call(&p, "0").await.is_ok());
+        let (worker, rid) = fake
+            .delivered
+            .lock()
+            .expect("lock")
+            .last()
+            .cloned()
+            .expect("a delivery");
+        assert_eq!(
+            p.respond(worker, &rid, Bytes::new()),
+            Err(RuntimeApiError::InvalidRequestId),
+            "repeated"
+        );
+        assert_eq!(
+            p.respond(worker, "nope", Bytes::new()),
+            Err(RuntimeApiError::InvalidRequestId),
+            "unknown"
+        );
+        assert_eq!(
+            p.respond(999, &rid, Bytes::new()),
+            Err(RuntimeApiError::UnknownWorker)
+        );
+        assert_eq!(
+            p.init_error(999, Bytes::new()),
+            Err(RuntimeApiError::UnknownWorker)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_processes_are_reaped() {
+        let (p, fake) = pool(1, 10, 60_000, 2_000, false);
+        assert!(call(&p, "0").await.is_ok());
+        assert_eq!(p.counts().0, 1);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(p.counts(), (0, 0), "the idle process was stopped");
+        assert!(call(&p, "0").await.is_ok());
+        assert_eq!(
+            fake.started.load(Ordering::SeqCst),
+            2,
+            "a cold start after reaping"
+        );
     }
 }
