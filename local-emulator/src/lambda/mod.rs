@@ -28,6 +28,10 @@ pub struct FunctionConfig {
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
     pub max_concurrency: usize,
+    /// Whether `AWS_LAMBDA_RUNTIME_API` carries `http://`: the Rust client takes a URI (and only
+    /// then accepts the `/{function}/{worker}` path); the Python and Node clients take
+    /// `host:port[/path]` and add the scheme themselves.
+    pub runtime_api_scheme: bool,
 }
 
 /// Host-wide settings.

@@ -355,7 +355,16 @@ impl Pool {
             // is how each process gets its own `/{function}/{worker}` prefix.
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
-                format!("http://{}/{}/{id}", self.runtime_api, cfg.logical_id),
+                format!(
+                    "{}{}/{}/{id}",
+                    if cfg.runtime_api_scheme {
+                        "http://"
+                    } else {
+                        ""
+                    },
+                    self.runtime_api,
+                    cfg.logical_id
+                ),
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("tollgate/{id}"))
             .stdin(Stdio::null())
@@ -730,6 +739,7 @@ mod tests {
             env: vec![],
             timeout: Duration::from_millis(timeout_ms),
             max_concurrency: max,
+            runtime_api_scheme: true,
         }
     }
 

@@ -83,6 +83,9 @@ fn prepare_one(
         .join(".aws-sam/build")
         .join(&f.logical_id)
         .join("bootstrap");
+    let mut args: Vec<String> = Vec::new();
+    let mut extra_env: Vec<(String, String)> = Vec::new();
+    let mut runtime_api_scheme = true;
     let command = if sam_build.is_file() {
         sam_build
     } else if code_uri.join("bootstrap").is_file() {
@@ -98,8 +101,36 @@ fn prepare_one(
                 exe
             }
         }
-    } else if runtime.starts_with("python") || runtime.starts_with("nodejs") {
-        bail!("runtime {runtime} of {} is not supported by this build of tollgate yet (provided.* and Rust functions are)", f.name);
+    } else if runtime.starts_with("python") {
+        // The official runtime interface client runs the handler and speaks the Runtime API.
+        let python = std::env::var("TOLLGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+        let probe = Command::new(&python)
+            .args(["-c", "import awslambdaric"])
+            .output();
+        if !probe.map(|o| o.status.success()).unwrap_or(false) {
+            bail!(
+                "runtime {runtime} needs the awslambdaric package for {python}: run `{python} -m pip install awslambdaric`"
+            );
+        }
+        args = vec!["-m".into(), "awslambdaric".into(), handler.clone()];
+        extra_env.push(("PYTHONPATH".into(), code_uri.display().to_string()));
+        extra_env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+        runtime_api_scheme = false;
+        PathBuf::from(python)
+    } else if runtime.starts_with("nodejs") {
+        let bin = ["node_modules/.bin/aws-lambda-ric"]
+            .iter()
+            .flat_map(|rel| [code_uri.join(rel), opts.template_dir.join(rel)])
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                anyhow!(
+                    "runtime {runtime} needs the aws-lambda-ric package: run `npm install aws-lambda-ric` in {}",
+                    code_uri.display()
+                )
+            })?;
+        args = vec![handler.clone()];
+        runtime_api_scheme = false;
+        bin
     } else {
         bail!(
             "no executable for CodeUri {}: expected a Rust crate (Cargo.toml), a prebuilt bootstrap, or .aws-sam/build/{}/bootstrap",
@@ -119,9 +150,10 @@ fn prepare_one(
         ("AWS_REGION".into(), gateway::REGION.into()),
         ("AWS_DEFAULT_REGION".into(), gateway::REGION.into()),
         ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")),
-        ("_HANDLER".into(), handler),
+        ("_HANDLER".into(), handler.clone()),
         ("LAMBDA_TASK_ROOT".into(), code_uri.display().to_string()),
     ];
+    env.extend(extra_env);
     let declared: Vec<(String, String)> = p
         .pointer("/Environment/Variables")
         .and_then(Value::as_object)
@@ -155,7 +187,7 @@ fn prepare_one(
             f.name
         ),
         command,
-        args: Vec::new(),
+        args,
         working_dir: if code_uri.is_dir() {
             code_uri
         } else {
@@ -164,6 +196,7 @@ fn prepare_one(
         env,
         timeout: Duration::from_secs_f64(timeout_s.max(0.001)),
         max_concurrency,
+        runtime_api_scheme,
     })
 }
 

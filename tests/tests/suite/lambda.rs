@@ -379,3 +379,31 @@ async fn the_example_template_runs_its_function() {
     assert_eq!(body["message"], "hello, ada");
     assert_rest_ids(&r);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_handlers_run_through_awslambdaric() {
+    let emu = emulator(&[]);
+    let r = get(&emu.url("/py")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(body["message"], "hello from python");
+    assert_eq!(body["path"], "/py");
+    assert_eq!(body["function"], "PyHello");
+    assert_eq!(
+        body["greeting"], "hi",
+        "Globals environment reaches the process"
+    );
+    assert!(body["requestId"].as_str().is_some_and(|id| id.len() == 36));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_vars_file_overrides_declared_variables() {
+    let env = fixture("e2e/env.json");
+    let emu = emulator(&["--env-vars", env.to_str().expect("utf8")]);
+    let r = get(&emu.url("/py")).await;
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        body["greeting"], "hola",
+        "the function's own section beats Parameters"
+    );
+}
