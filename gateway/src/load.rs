@@ -54,6 +54,13 @@ pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
 fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loaded, LoadErrors> {
     let template = sam::load_template(path, overrides)?;
     let mut errors = LoadErrors::default();
+    if template.apis.is_empty() {
+        errors.push(LoadError::new(
+            path,
+            "/Resources",
+            "the template declares no API: add an AWS::Serverless::Api or HttpApi, or a function event of type Api or HttpApi (`tollgate start-lambda` serves functions alone)",
+        ));
+    }
     let mut apis = Vec::new();
     let mut warnings = template.warnings.clone();
     for api in &template.apis {

@@ -29,6 +29,83 @@ pub enum Command {
     Routes(SourceArgs),
     /// Load every API and report every problem; exits 1 when there is any.
     Validate(SourceArgs),
+    /// Serve the Lambda Invoke API for the template's functions (like `sam local start-lambda`).
+    StartLambda(StartLambda),
+    /// Invoke one function once and print its result (like `sam local invoke`).
+    Invoke(Invoke),
+    /// Print a sample event (like `sam local generate-event`).
+    GenerateEvent(GenerateEvent),
+}
+
+#[derive(Args, Debug)]
+pub struct StartLambda {
+    /// SAM template to read.
+    #[arg(short = 't', long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Template parameter values.
+    #[arg(long)]
+    pub parameter_overrides: Option<String>,
+    /// Port to listen on.
+    #[arg(short = 'p', long, default_value_t = 3001)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct Invoke {
+    /// The function's logical id or name.
+    pub function: String,
+    /// SAM template to read.
+    #[arg(short = 't', long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Template parameter values.
+    #[arg(long)]
+    pub parameter_overrides: Option<String>,
+    /// Event file (`-` reads standard input); default `{}`.
+    #[arg(short = 'e', long)]
+    pub event: Option<PathBuf>,
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum EventService {
+    Apigateway,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ApigatewayEvent {
+    /// REST API AWS_PROXY event (payload 1.0).
+    AwsProxy,
+    /// HTTP API event (payload 2.0).
+    HttpApi,
+    /// HTTP API event with payload 1.0.
+    HttpApiV1,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateEvent {
+    pub service: EventService,
+    pub event: ApigatewayEvent,
+    /// Request method.
+    #[arg(long, default_value = "POST")]
+    pub method: String,
+    /// Request path, with a query string if wanted.
+    #[arg(long, default_value = "/path/to/resource?foo=bar")]
+    pub path: String,
+    /// The route's resource path (defaults to `/{proxy+}`).
+    #[arg(long, default_value = "/{proxy+}")]
+    pub resource: String,
+    /// Request body.
+    #[arg(long, default_value = "{\"test\":\"body\"}")]
+    pub body: String,
+    /// Stage name.
+    #[arg(long, default_value = "prod")]
+    pub stage: String,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +159,9 @@ pub struct LambdaArgs {
     /// Environment overrides in SAM's JSON format ({"Parameters": {...}, "<LogicalId>": {...}}).
     #[arg(long, value_name = "FILE")]
     pub env_vars: Option<PathBuf>,
+    /// Also serve the Lambda Invoke API on this port (start-api only).
+    #[arg(long)]
+    pub lambda_port: Option<u16>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

@@ -25,17 +25,214 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Routes(args) => routes(&args),
-        Command::StartApi(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")
-            .and_then(|rt| rt.block_on(start_api(args))),
+        Command::GenerateEvent(args) => generate_event(&args),
+        Command::StartApi(args) => runtime().and_then(|rt| rt.block_on(start_api(args))),
+        Command::StartLambda(args) => runtime().and_then(|rt| rt.block_on(start_lambda(args))),
+        Command::Invoke(args) => runtime().and_then(|rt| rt.block_on(invoke(args))),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn generate_event(args: &cli::GenerateEvent) -> Result<ExitCode> {
+    use gateway::lambda_proxy::{sample_event, SampleFormat};
+    let cli::EventService::Apigateway = args.service;
+    let format = match args.event {
+        cli::ApigatewayEvent::AwsProxy => SampleFormat::Rest,
+        cli::ApigatewayEvent::HttpApi => SampleFormat::HttpV2,
+        cli::ApigatewayEvent::HttpApiV1 => SampleFormat::HttpV1,
+    };
+    let event = sample_event(
+        format,
+        &args.method,
+        &args.path,
+        &args.resource,
+        &args.body,
+        &args.stage,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    println!("{}", serde_json::to_string_pretty(&event)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load a template's functions (APIs are optional here).
+fn template_functions(
+    template: &std::path::Path,
+    overrides: &Option<String>,
+) -> Result<Vec<gateway::sam::SamFunction>> {
+    if !template.exists() {
+        anyhow::bail!(
+            "{}: no such template. Pass -t/--template FILE",
+            template.display()
+        );
+    }
+    let overrides = match overrides {
+        Some(s) => gateway::sam::parse_parameter_overrides(s)
+            .map_err(|e| anyhow::anyhow!("--parameter-overrides: {e}"))?,
+        None => Default::default(),
+    };
+    match gateway::sam::load_template(template, &overrides) {
+        Ok(t) => {
+            for w in &t.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(t.functions)
+        }
+        Err(errors) => {
+            for e in errors.iter() {
+                eprintln!("error: {e}");
+            }
+            anyhow::bail!(
+                "{} error{} found",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+/// Build or find the functions' executables and start the Runtime API host.
+async fn start_host(
+    functions: &[gateway::sam::SamFunction],
+    template: &std::path::Path,
+    args: &cli::LambdaArgs,
+) -> Result<Arc<lambda::LambdaHost>> {
+    let template_dir = template
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let env_overrides = match &args.env_vars {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("--env-vars {}", p.display()))
+                .and_then(|t| {
+                    serde_json::from_str(&t)
+                        .with_context(|| format!("--env-vars {}: not JSON", p.display()))
+                })?,
+        ),
+        None => None,
+    };
+    let opts = lambda::PrepareOptions {
+        template_dir,
+        skip_build: args.skip_build,
+        default_max_concurrency: args.max_concurrency,
+        env_overrides,
+    };
+    let configs = tokio::task::block_in_place(|| lambda::prepare_functions(functions, &opts))?;
+    let host = lambda::LambdaHost::start(
+        configs,
+        &lambda::HostOptions {
+            queue_limit: args.queue_limit,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            eager: args.warm_containers == cli::WarmContainers::Eager,
+        },
+    )
+    .await?;
+    eprintln!(
+        "Lambda Runtime API for {} function{} on {}",
+        functions.len(),
+        if functions.len() == 1 { "" } else { "s" },
+        host.runtime_api
+    );
+    Ok(Arc::new(host))
+}
+
+async fn serve_invoke_api(
+    host: &Arc<lambda::LambdaHost>,
+    bind: &str,
+    port: u16,
+) -> Result<SocketAddr> {
+    let addr: SocketAddr = format!("{bind}:{port}")
+        .parse()
+        .with_context(|| format!("{bind}:{port} is not a valid address"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the Lambda Invoke API"))?;
+    let bound = listener.local_addr()?;
+    lambda::invoke_api::serve(listener, Arc::clone(host));
+    eprintln!("Lambda Invoke API on http://{bound} (POST /2015-03-31/functions/NAME/invocations)");
+    Ok(bound)
+}
+
+async fn start_lambda(args: cli::StartLambda) -> Result<ExitCode> {
+    let functions = template_functions(&args.template, &args.parameter_overrides)?;
+    if functions.is_empty() {
+        anyhow::bail!(
+            "{}: the template declares no functions",
+            args.template.display()
+        );
+    }
+    let host = start_host(&functions, &args.template, &args.lambda).await?;
+    let bound = serve_invoke_api(&host, &args.host, args.port).await?;
+    eprintln!("tollgate listening on http://{bound}");
+    server::shutdown_signal().await;
+    host.stop_all();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn invoke(args: cli::Invoke) -> Result<ExitCode> {
+    use gateway::invoke::{InvokeOutcome, InvokeRequest, Invoker};
+    let functions = template_functions(&args.template, &args.parameter_overrides)?;
+    let Some(f) = functions
+        .iter()
+        .find(|f| f.logical_id == args.function || f.name == args.function)
+    else {
+        let names: Vec<&str> = functions.iter().map(|f| f.logical_id.as_str()).collect();
+        anyhow::bail!(
+            "{} has no function `{}` (it has: {})",
+            args.template.display(),
+            args.function,
+            names.join(", ")
+        );
+    };
+    let payload = match &args.event {
+        None => bytes::Bytes::from_static(b"{}"),
+        Some(p) if p.as_os_str() == "-" => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .context("reading the event from standard input")?;
+            bytes::Bytes::from(buf)
+        }
+        Some(p) => bytes::Bytes::from(
+            std::fs::read(p).with_context(|| format!("--event {}", p.display()))?,
+        ),
+    };
+    if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
+        anyhow::bail!("the event is not JSON");
+    }
+    let host = start_host(std::slice::from_ref(f), &args.template, &args.lambda).await?;
+    let outcome = host
+        .invoke(InvokeRequest {
+            function: f.logical_id.clone(),
+            payload,
+            trace_id: "Root=1-00000000-000000000000000000000000".into(),
+        })
+        .await;
+    host.stop_all();
+    let mut out = std::io::stdout().lock();
+    match outcome? {
+        InvokeOutcome::Success(body) => {
+            out.write_all(&body)?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        InvokeOutcome::FunctionError(body) => {
+            out.write_all(&body)?;
+            writeln!(out)?;
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -151,52 +348,14 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     let mut gateway = Gateway::new(loaded.apis.clone(), options).with_completion_sink(sink);
     let mut host = None;
     if !loaded.functions.is_empty() {
-        let template_dir = match args.source.source()? {
-            gateway::load::Source::Template { path, .. } => path
-                .parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_default(),
-            gateway::load::Source::OpenApi { .. } => std::path::PathBuf::from("."),
+        let template = match args.source.source()? {
+            gateway::load::Source::Template { path, .. } => path,
+            gateway::load::Source::OpenApi { .. } => std::path::PathBuf::from("template.yaml"),
         };
-        let env_overrides = match &args.lambda.env_vars {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("--env-vars {}", p.display()))
-                    .and_then(|t| {
-                        serde_json::from_str(&t)
-                            .with_context(|| format!("--env-vars {}: not JSON", p.display()))
-                    })?,
-            ),
-            None => None,
-        };
-        let opts = lambda::PrepareOptions {
-            template_dir: if template_dir.as_os_str().is_empty() {
-                std::path::PathBuf::from(".")
-            } else {
-                template_dir
-            },
-            skip_build: args.lambda.skip_build,
-            default_max_concurrency: args.lambda.max_concurrency,
-            env_overrides,
-        };
-        let configs =
-            tokio::task::block_in_place(|| lambda::prepare_functions(&loaded.functions, &opts))?;
-        let started = lambda::LambdaHost::start(
-            configs,
-            &lambda::HostOptions {
-                queue_limit: args.lambda.queue_limit,
-                idle_timeout: Duration::from_secs(args.lambda.idle_timeout),
-                eager: args.lambda.warm_containers == cli::WarmContainers::Eager,
-            },
-        )
-        .await?;
-        eprintln!(
-            "Lambda Runtime API for {} function{} on {}",
-            loaded.functions.len(),
-            if loaded.functions.len() == 1 { "" } else { "s" },
-            started.runtime_api
-        );
-        let started = Arc::new(started);
+        let started = start_host(&loaded.functions, &template, &args.lambda).await?;
+        if let Some(port) = args.lambda.lambda_port {
+            serve_invoke_api(&started, &args.host, port).await?;
+        }
         gateway = gateway.with_invoker(started.clone());
         host = Some(started);
     }

@@ -533,13 +533,6 @@ pub fn load_template(
 
     errors.extend(resolver.take_errors());
     warnings.extend(resolver.take_warnings());
-    if apis.is_empty() && errors.is_empty() {
-        errors.push(LoadError::new(
-            file,
-            "/Resources",
-            "the template declares no API: add an AWS::Serverless::Api or HttpApi, or a function event of type Api or HttpApi",
-        ));
-    }
     errors.into_result(SamTemplate {
         file: file.to_path_buf(),
         apis,

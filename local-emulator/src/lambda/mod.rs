@@ -1,6 +1,7 @@
 //! Lambda functions run by tollgate itself: real processes speaking the Lambda Runtime API to an
 //! embedded host, warm and concurrent, no Docker.
 
+pub mod invoke_api;
 mod pool;
 mod prepare;
 mod runtime_api;
@@ -45,6 +46,8 @@ pub struct HostOptions {
 /// The Runtime API host and the pools behind it.
 pub struct LambdaHost {
     pools: Arc<HashMap<String, Arc<Pool>>>,
+    /// Function name or logical id → logical id.
+    names: HashMap<String, String>,
     pub runtime_api: String,
 }
 
@@ -57,8 +60,11 @@ impl LambdaHost {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let runtime_api = listener.local_addr()?.to_string();
         let mut pools = HashMap::new();
+        let mut names = HashMap::new();
         for f in functions {
             let id = f.logical_id.clone();
+            names.insert(f.name.clone(), id.clone());
+            names.insert(id.clone(), id.clone());
             let pool = Pool::new(f, runtime_api.clone(), opts.queue_limit, opts.idle_timeout);
             if opts.eager {
                 pool.warm();
@@ -67,7 +73,16 @@ impl LambdaHost {
         }
         let pools = Arc::new(pools);
         runtime_api::serve(listener, Arc::clone(&pools));
-        Ok(LambdaHost { pools, runtime_api })
+        Ok(LambdaHost {
+            pools,
+            names,
+            runtime_api,
+        })
+    }
+
+    /// The logical id a function name, logical id or ARN-derived name refers to.
+    pub fn resolve(&self, name: &str) -> Option<String> {
+        self.names.get(name).cloned()
     }
 
     pub fn stop_all(&self) {

@@ -114,3 +114,94 @@ fn bare_openapi_needs_its_stage_variables() {
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "ok: 1 API, 8 routes");
 }
+
+#[test]
+fn generate_event_builds_events_functions_can_read() {
+    let (code, out, _) = run(&[
+        "generate-event",
+        "apigateway",
+        "aws-proxy",
+        "--method",
+        "GET",
+        "--path",
+        "/orders/42?x=1",
+        "--resource",
+        "/orders/{id}",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["pathParameters"]["id"], "42");
+    assert_eq!(v["queryStringParameters"]["x"], "1");
+    assert_eq!(v["requestContext"]["path"], "/prod/orders/42");
+    serde_json::from_value::<aws_lambda_events::apigw::ApiGatewayProxyRequest>(v)
+        .expect("REST shape");
+
+    let (code, out, _) = run(&["generate-event", "apigateway", "http-api"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["version"], "2.0");
+    assert_eq!(v["body"], r#"{"test":"body"}"#);
+    serde_json::from_value::<aws_lambda_events::apigw::ApiGatewayV2httpRequest>(v)
+        .expect("v2 shape");
+
+    let (code, _, err) = run(&[
+        "generate-event",
+        "apigateway",
+        "aws-proxy",
+        "--path",
+        "/a",
+        "--resource",
+        "/b",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--path /a does not match --resource /b"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invoke_runs_a_function_once() {
+    let t = fixture("e2e/lambda.yaml");
+    let t = t.to_str().expect("utf8");
+    let dir = std::env::temp_dir().join(format!("tollgate-invoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ok = dir.join("ok.json");
+    std::fs::write(&ok, r#"{"path":"/x/pid","httpMethod":"GET"}"#).expect("write");
+    let (code, out, _) = run(&[
+        "invoke",
+        "Conformance",
+        "-t",
+        t,
+        "--skip-build",
+        "-e",
+        ok.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["statusCode"], 200);
+
+    let fail = dir.join("fail.json");
+    std::fs::write(&fail, r#"{"path":"/fail"}"#).expect("write");
+    let (code, out, _) = run(&[
+        "invoke",
+        "Conformance",
+        "-t",
+        t,
+        "--skip-build",
+        "-e",
+        fail.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 1, "a function error exits 1");
+    assert!(out.contains("\"errorMessage\":\"boom\""), "{out}");
+
+    let (code, _, err) = run(&["invoke", "Missing", "-t", t, "--skip-build"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "has no function `Missing` (it has: Conformance, Single, BrokenInit, Hello, PyHello)"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

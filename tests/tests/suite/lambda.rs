@@ -407,3 +407,77 @@ async fn env_vars_file_overrides_declared_variables() {
         "the function's own section beats Parameters"
     );
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_invoke_api_like_sam_start_lambda() {
+    let port = free_port();
+    let emu = emulator(&["--lambda-port", &port.to_string()]);
+    let base = format!("http://127.0.0.1:{port}/2015-03-31/functions");
+    let event = r#"{"path":"/x/pid","httpMethod":"GET"}"#;
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/invocations"),
+        &[],
+        event,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-amz-executed-version"), Some("$LATEST"));
+    let out: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(out["statusCode"], 200);
+
+    // By ARN, URL-encoded as SDKs send it.
+    let arn = "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3AConformance";
+    let r = send("POST", &format!("{base}/{arn}/invocations"), &[], event).await;
+    assert_eq!(r.status, 200);
+
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/invocations"),
+        &[],
+        r#"{"path":"/fail"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-amz-function-error"), Some("Unhandled"));
+    assert!(
+        r.text().contains("\"errorMessage\":\"boom\""),
+        "{}",
+        r.text()
+    );
+
+    let r = send("POST", &format!("{base}/Nope/invocations"), &[], "{}").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    assert!(r
+        .text()
+        .contains("Function not found: arn:aws:lambda:us-east-1:123456789012:function:Nope"));
+
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/invocations"),
+        &[("x-amz-invocation-type", "DryRun")],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/invocations"),
+        &[("x-amz-invocation-type", "Event")],
+        event,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    drop(emu);
+}
