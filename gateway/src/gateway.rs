@@ -53,6 +53,15 @@ impl Gateway {
         }
     }
 
+    /// A gateway serving `apis` with this one's services, options and completion sink: what a
+    /// hot reload swaps in.
+    pub fn reloaded(&self, apis: Vec<ResolvedApi>) -> Gateway {
+        let mut g = Gateway::new(apis, self.options.clone());
+        g.services = self.services.clone();
+        g.sink = self.sink.clone();
+        g
+    }
+
     /// Call `sink` once per request after its response is finished (access log, metrics).
     pub fn with_completion_sink(mut self, sink: CompletionSink) -> Self {
         self.sink = Some(sink);

@@ -121,6 +121,9 @@ pub struct StartApi {
     /// Serve AWS-shaped `/{stage}/path` URLs instead of SAM CLI's root-path style.
     #[arg(long)]
     pub stage_in_path: bool,
+    /// Do not watch the definitions and function code for changes.
+    #[arg(long)]
+    pub no_watch: bool,
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace: u64,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod lambda;
+mod reload;
 mod server;
 
 use std::io::Write;
@@ -394,9 +395,24 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             bound.port()
         );
     }
+    let slot = Arc::new(reload::GatewaySlot::new(gateway));
+    let mut _watches = Vec::new();
+    if !args.no_watch {
+        let source = args.source.source()?;
+        let mut files: Vec<std::path::PathBuf> =
+            loaded.apis.iter().map(|a| a.source.clone()).collect();
+        match &source {
+            gateway::load::Source::Template { path, .. } => files.push(path.clone()),
+            gateway::load::Source::OpenApi { paths, .. } => files.extend(paths.iter().cloned()),
+        }
+        _watches.push(reload::watch_apis(source, files, Arc::clone(&slot))?);
+        if let Some(h) = &host {
+            _watches.extend(reload::watch_functions(h)?);
+        }
+    }
     eprintln!("tollgate listening on http://{bound}");
     server::serve(
-        Arc::new(gateway),
+        slot,
         listener,
         server::shutdown_signal(),
         Duration::from_secs(args.shutdown_grace),

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use gateway::body;
 use gateway::context::ConnInfo;
-use gateway::Gateway;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -22,7 +21,7 @@ use tokio::net::TcpListener;
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 pub async fn serve(
-    gateway: Arc<Gateway>,
+    gateway: Arc<crate::reload::GatewaySlot>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
@@ -58,7 +57,9 @@ pub async fn serve(
                 let info = ConnInfo { remote, local, tls: false };
                 let gw = Arc::clone(&gateway);
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let gw = Arc::clone(&gw);
+                    // Each request runs on the gateway current when it arrived; a reload
+                    // swaps the slot, never an in-flight request's gateway.
+                    let gw = gw.get();
                     async move {
                         Ok::<_, Infallible>(gw.handle(req.map(body::boxed), info).await)
                     }

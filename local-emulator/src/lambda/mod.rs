@@ -15,7 +15,7 @@ use bytes::Bytes;
 use gateway::invoke::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
 
 pub use pool::Pool;
-pub use prepare::{prepare_functions, PrepareOptions};
+pub use prepare::{prepare_functions, rebuild, PrepareOptions};
 
 /// Everything needed to start one function's processes.
 #[derive(Debug, Clone)]
@@ -33,6 +33,10 @@ pub struct FunctionConfig {
     /// then accepts the `/{function}/{worker}` path); the Python and Node clients take
     /// `host:port[/path]` and add the scheme themselves.
     pub runtime_api_scheme: bool,
+    /// Where the function's code lives, for hot reload (`None`: not watched).
+    pub source_dir: Option<PathBuf>,
+    /// How to rebuild it on change: a Rust crate's manifest and binary name.
+    pub rebuild: Option<(PathBuf, String)>,
 }
 
 /// Host-wide settings.
@@ -78,6 +82,10 @@ impl LambdaHost {
             names,
             runtime_api,
         })
+    }
+
+    pub fn pools(&self) -> impl Iterator<Item = &Arc<Pool>> {
+        self.pools.values()
     }
 
     /// The logical id a function name, logical id or ARN-derived name refers to.

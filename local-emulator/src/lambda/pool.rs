@@ -107,6 +107,9 @@ pub enum RuntimeApiError {
 
 pub struct Pool {
     pub cfg: Arc<FunctionConfig>,
+    /// Held shared by every invocation and exclusively by a reload, so a rebuild waits for
+    /// in-flight calls and calls arriving during it wait for the new code instead of failing.
+    gate: tokio::sync::RwLock<()>,
     launcher: Arc<dyn Launcher>,
     runtime_api: String,
     queue_limit: usize,
@@ -170,6 +173,7 @@ impl Pool {
     ) -> Arc<Pool> {
         let pool = Arc::new_cyclic(|me| Pool {
             cfg: Arc::new(cfg),
+            gate: tokio::sync::RwLock::new(()),
             launcher,
             runtime_api,
             queue_limit,
@@ -227,6 +231,7 @@ impl Pool {
         payload: Bytes,
         trace_id: String,
     ) -> Result<InvokeOutcome, InvokeError> {
+        let _running = self.gate.read().await;
         let (tx, rx) = oneshot::channel();
         let job = Job {
             request_id: uuid::Uuid::new_v4().to_string(),
@@ -618,6 +623,21 @@ impl Pool {
         }
     }
 
+    /// Swap in new code: wait for in-flight invocations, run `build` (which may take a while;
+    /// new invocations wait meanwhile), then stop the old processes so the next call starts the
+    /// new code.
+    pub async fn reload<F>(&self, build: F) -> anyhow::Result<()>
+    where
+        F: FnOnce() -> anyhow::Result<()> + Send + 'static,
+    {
+        let _exclusive = self.gate.write().await;
+        let built = tokio::task::spawn_blocking(build)
+            .await
+            .map_err(|e| anyhow::anyhow!("the build task failed: {e}"))?;
+        self.stop_all();
+        built
+    }
+
     /// Stop every process (shutdown, hot swap).
     pub fn stop_all(&self) {
         let mut st = self.lock();
@@ -740,6 +760,8 @@ mod tests {
             timeout: Duration::from_millis(timeout_ms),
             max_concurrency: max,
             runtime_api_scheme: true,
+            source_dir: None,
+            rebuild: None,
         }
     }
 

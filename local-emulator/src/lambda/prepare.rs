@@ -41,7 +41,7 @@ pub fn prepare_functions(
     functions: &[SamFunction],
     opts: &PrepareOptions,
 ) -> Result<Vec<FunctionConfig>> {
-    let mut built: HashMap<(PathBuf, Option<String>), PathBuf> = HashMap::new();
+    let mut built: HashMap<(PathBuf, Option<String>), (PathBuf, String)> = HashMap::new();
     let mut out = Vec::new();
     for f in functions {
         out.push(
@@ -55,7 +55,7 @@ pub fn prepare_functions(
 fn prepare_one(
     f: &SamFunction,
     opts: &PrepareOptions,
-    built: &mut HashMap<(PathBuf, Option<String>), PathBuf>,
+    built: &mut HashMap<(PathBuf, Option<String>), (PathBuf, String)>,
 ) -> Result<FunctionConfig> {
     let p = &f.properties;
     let runtime = text(p.get("Runtime")).unwrap_or_else(|| "provided.al2023".into());
@@ -86,21 +86,34 @@ fn prepare_one(
     let mut args: Vec<String> = Vec::new();
     let mut extra_env: Vec<(String, String)> = Vec::new();
     let mut runtime_api_scheme = true;
+    let mut source_dir = Some(code_uri.clone());
+    let mut rebuild = None;
     let command = if sam_build.is_file() {
+        source_dir = None;
         sam_build
     } else if code_uri.join("bootstrap").is_file() {
-        code_uri.join("bootstrap")
+        let bootstrap = code_uri.join("bootstrap");
+        // A script bootstrap (a custom runtime in shell, say) adds `http://` itself, as every
+        // client but Rust's does; a binary one is taken for a Rust runtime.
+        runtime_api_scheme = !std::fs::read(&bootstrap)
+            .map(|b| b.starts_with(b"#!"))
+            .unwrap_or(false);
+        bootstrap
     } else if code_uri.join("Cargo.toml").is_file() || build_method == Some("rust-cargolambda") {
         let manifest = code_uri.join("Cargo.toml");
         let key = (manifest.clone(), binary.clone());
-        match built.get(&key) {
+        let (exe, bin) = match built.get(&key) {
             Some(p) => p.clone(),
             None => {
-                let exe = rust_binary(&manifest, binary.as_deref(), opts.skip_build)?;
-                built.insert(key, exe.clone());
-                exe
+                let found = rust_binary(&manifest, binary.as_deref(), opts.skip_build)?;
+                built.insert(key, found.clone());
+                found
             }
+        };
+        if !opts.skip_build {
+            rebuild = Some((manifest, bin));
         }
+        exe
     } else if runtime.starts_with("python") {
         // The official runtime interface client runs the handler and speaks the Runtime API.
         let python = std::env::var("TOLLGATE_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -197,11 +210,17 @@ fn prepare_one(
         timeout: Duration::from_secs_f64(timeout_s.max(0.001)),
         max_concurrency,
         runtime_api_scheme,
+        source_dir,
+        rebuild,
     })
 }
 
 /// Build (unless `skip_build`) and locate a Rust function's binary.
-fn rust_binary(manifest: &Path, binary: Option<&str>, skip_build: bool) -> Result<PathBuf> {
+fn rust_binary(
+    manifest: &Path,
+    binary: Option<&str>,
+    skip_build: bool,
+) -> Result<(PathBuf, String)> {
     let meta = Command::new("cargo")
         .args([
             "metadata",
@@ -302,5 +321,10 @@ fn rust_binary(manifest: &Path, binary: Option<&str>, skip_build: bool) -> Resul
             exe.display()
         );
     }
-    Ok(exe)
+    Ok((exe, bin))
+}
+
+/// Build a Rust function again (hot reload).
+pub fn rebuild(manifest: &Path, bin: &str) -> Result<()> {
+    rust_binary(manifest, Some(bin), false).map(|_| ())
 }

@@ -4,5 +4,6 @@ mod cli;
 mod http_api;
 mod lambda;
 mod loader;
+mod reload;
 mod rest;
 mod server;

@@ -1,0 +1,128 @@
+//! Hot reload: definition edits swap the API (a broken edit keeps the last good one), code edits
+//! swap a function's processes without failing in-flight calls.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tollgate_tests::{get, Emulator};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tollgate-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Replace a file atomically, as editors do.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, text).expect("write");
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions()).expect("perms");
+    }
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+fn mock_api(routes: &[(&str, &str)]) -> String {
+    let mut s = String::from("openapi: 3.0.1\ninfo: {title: reload, version: \"1\"}\npaths:\n");
+    for (path, body) in routes {
+        s.push_str(&format!(
+            "  {path}:\n    get:\n      responses: {{}}\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {{application/json: '{{\"statusCode\": 200}}'}}\n        responses: {{default: {{statusCode: \"200\", responseTemplates: {{application/json: '{body}'}}}}}}\n"
+        ));
+    }
+    s
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn definition_edits_swap_the_api_and_broken_edits_keep_the_last_good_one() {
+    let dir = temp_dir("reload-api");
+    let file = dir.join("api.yaml");
+    std::fs::write(&file, mock_api(&[("/a", "{\"v\":1}")])).expect("write");
+    let emu = Emulator::start(&["--openapi", file.to_str().expect("utf8")]);
+    assert_eq!(get(&emu.url("/a")).await.text(), r#"{"v":1}"#);
+    assert_eq!(get(&emu.url("/b")).await.status, 403);
+
+    replace(
+        &file,
+        &mock_api(&[("/a", "{\"v\":2}"), ("/b", "{\"b\":true}")]),
+    );
+    let url_b = emu.url("/b");
+    eventually("the new route", async || get(&url_b).await.status == 200).await;
+    assert_eq!(get(&emu.url("/a")).await.text(), r#"{"v":2}"#);
+
+    replace(&file, "openapi: 3.0.1\ninfo: {title: broken\npaths: {}\n");
+    eventually("the error report", async || {
+        emu.stderr()
+            .iter()
+            .any(|l| l.contains("still serving the last good version"))
+    })
+    .await;
+    assert!(emu
+        .stderr()
+        .iter()
+        .any(|l| l.starts_with("error: ") && l.contains("api.yaml: invalid YAML")));
+    assert_eq!(
+        get(&emu.url("/b")).await.text(),
+        r#"{"b":true}"#,
+        "the last good API still answers"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const BOOTSTRAP: &str = r#"#!/bin/sh
+# A custom runtime in shell: the Runtime API contract with nothing but curl.
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -D "$HEADERS" -o /dev/null "$API/invocation/next"
+  ID=$(grep -i '^lambda-runtime-aws-request-id:' "$HEADERS" | cut -d' ' -f2 | tr -d '\r\n')
+  rm -f "$HEADERS"
+  sleep 0.5
+  curl -sS -o /dev/null -X POST "$API/invocation/$ID/response" -d '{"statusCode":200,"body":"VERSION"}'
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_edits_swap_processes_without_failing_in_flight_calls() {
+    let dir = temp_dir("reload-fn");
+    std::fs::create_dir_all(dir.join("fn")).expect("fn dir");
+    let bootstrap = dir.join("fn/bootstrap");
+    std::fs::write(&bootstrap, BOOTSTRAP.replace("VERSION", "v1")).expect("write");
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtime: provided.al2023\n      Handler: bootstrap\n      Timeout: 10\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /f, Method: get}\n",
+    )
+    .expect("template");
+    let emu = Emulator::start(&["-t", template.to_str().expect("utf8")]);
+    assert_eq!(get(&emu.url("/f")).await.text(), "v1");
+
+    // A call in flight when the code changes finishes on the old code...
+    let url = emu.url("/f");
+    let in_flight = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    replace(&bootstrap, &BOOTSTRAP.replace("VERSION", "v2"));
+    let first = in_flight.await.expect("join");
+    assert_eq!(first.status, 200, "not dropped: {}", first.text());
+    assert_eq!(first.text(), "v1");
+
+    // ...and later calls run the new code.
+    let url = emu.url("/f");
+    eventually("the new code", async || get(&url).await.text() == "v2").await;
+    assert!(emu
+        .stderr()
+        .iter()
+        .any(|l| l.contains("tollgate: Fn reloaded")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
