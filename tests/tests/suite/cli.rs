@@ -21,7 +21,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn validate_the_example() {
     let (code, out, _) = run(&["validate"]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 8 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 11 routes");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn routes_prints_the_table() {
                 ]),
         "{out}"
     );
-    assert_eq!(lines.len(), 9, "{out}");
+    assert_eq!(lines.len(), 12, "{out}");
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn bare_openapi_needs_its_stage_variables() {
         "inventoryService=http://127.0.0.1:2",
     ]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 8 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 11 routes");
 }
 
 #[test]
@@ -200,6 +200,34 @@ fn invoke_runs_a_function_once() {
     assert!(
         err.contains(
             "has no function `Missing` (it has: Conformance, Single, BrokenInit, Hello, PyHello)"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_runtime_client_names_the_package() {
+    let dir = std::env::temp_dir().join(format!("tollgate-node-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("fn")).expect("dir");
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  NodeFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtime: nodejs20.x\n      Handler: index.handler\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /n, Method: get}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&[
+        "start-api",
+        "-t",
+        template.to_str().expect("utf8"),
+        "-p",
+        "0",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("function NodeFn"), "{err}");
+    assert!(
+        err.contains(
+            "runtime nodejs20.x needs the aws-lambda-ric package: run `npm install aws-lambda-ric`"
         ),
         "{err}"
     );

@@ -378,6 +378,13 @@ async fn the_example_template_runs_its_function() {
     let body: Value = serde_json::from_slice(&r.body).expect("json");
     assert_eq!(body["message"], "hello, ada");
     assert_rest_ids(&r);
+    let json = |r: &tollgate_tests::Reply| serde_json::from_slice::<Value>(&r.body).expect("json");
+    let profile = get(&emu.url("/users/u-42/profile")).await;
+    assert_eq!(json(&profile)["plan"], "pro");
+    let orders = get(&emu.url("/users/u-42/orders?status=pending")).await;
+    assert_eq!(json(&orders)["orders"][0]["id"], "u-42-ord-2");
+    let notes = get(&emu.url("/users/u-42/notifications")).await;
+    assert_eq!(json(&notes)["unread"], 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
