@@ -314,15 +314,17 @@ impl Pool {
         Ok(())
     }
 
-    /// Start processes while queued jobs outnumber the ones already starting.
+    /// Start processes while queued jobs outnumber the processes that will soon take them (those
+    /// starting, and those that just answered and are about to ask for more): sequential traffic
+    /// stays on one warm process instead of paying a cold start per call.
     fn grow(&self, st: &mut State) {
         loop {
-            let starting = st
+            let coming = st
                 .workers
                 .values()
-                .filter(|w| matches!(w.phase, Phase::Starting))
+                .filter(|w| matches!(w.phase, Phase::Starting | Phase::Idle))
                 .count();
-            if st.queue.len() <= starting || st.workers.len() >= self.cfg.max_concurrency {
+            if st.queue.len() <= coming || st.workers.len() >= self.cfg.max_concurrency {
                 break;
             }
             self.spawn_worker(st);

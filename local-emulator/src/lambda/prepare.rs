@@ -88,16 +88,20 @@ fn prepare_one(
     let mut runtime_api_scheme = true;
     let mut source_dir = Some(code_uri.clone());
     let mut rebuild = None;
+    // A script bootstrap (a custom runtime in shell, say) adds `http://` itself, as every client
+    // but Rust's does; a binary one is taken for a Rust runtime.
+    let is_script = |p: &Path| {
+        std::fs::read(p)
+            .map(|b| b.starts_with(b"#!"))
+            .unwrap_or(false)
+    };
     let command = if sam_build.is_file() {
         source_dir = None;
+        runtime_api_scheme = !is_script(&sam_build);
         sam_build
     } else if code_uri.join("bootstrap").is_file() {
         let bootstrap = code_uri.join("bootstrap");
-        // A script bootstrap (a custom runtime in shell, say) adds `http://` itself, as every
-        // client but Rust's does; a binary one is taken for a Rust runtime.
-        runtime_api_scheme = !std::fs::read(&bootstrap)
-            .map(|b| b.starts_with(b"#!"))
-            .unwrap_or(false);
+        runtime_api_scheme = !is_script(&bootstrap);
         bootstrap
     } else if code_uri.join("Cargo.toml").is_file() || build_method == Some("rust-cargolambda") {
         let manifest = code_uri.join("Cargo.toml");

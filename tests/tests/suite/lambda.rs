@@ -488,3 +488,41 @@ async fn lambda_invoke_api_like_sam_start_lambda() {
     assert_eq!(r.status, 202);
     drop(emu);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_edge_cases_timeouts_binary_and_integration_method() {
+    let emu = emulator(&[]);
+    // timeoutInMillis on a REST Lambda integration: 504 with AWS's spaced body.
+    let r = get(&emu.url("/slow/sleep/1500")).await;
+    assert_eq!(r.status, 504);
+    assert_eq!(r.text(), r#"{"message": "Endpoint request timed out"}"#);
+
+    // A request whose Content-Type is a binary media type arrives base64-encoded.
+    let r = send(
+        "POST",
+        &emu.url("/bin/echo"),
+        &[("content-type", "image/png")],
+        &b"\x89PNG"[..],
+    )
+    .await;
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    assert_eq!(event["isBase64Encoded"], true);
+    assert_eq!(event["body"], "iVBORw==");
+
+    // A base64 response is decoded when its Content-Type is a binary media type.
+    let payload = r#"{"statusCode":200,"headers":{"content-type":"image/png"},"body":"iVBORw==","isBase64Encoded":true}"#;
+    let r = send(
+        "POST",
+        &emu.url("/bin/raw"),
+        &[("content-type", "image/png")],
+        payload,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(&r.body[..], b"\x89PNG");
+
+    // AWS_PROXY must use POST to call Lambda: anything else is a 500.
+    let r = get(&emu.url("/get-method/pid")).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+}

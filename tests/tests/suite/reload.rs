@@ -126,3 +126,22 @@ async fn code_edits_swap_processes_without_failing_in_flight_calls() {
         .any(|l| l.contains("tollgate: Fn reloaded")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sam_build_output_is_used_as_is() {
+    let dir = temp_dir("sam-build");
+    let built = dir.join(".aws-sam/build/Fn");
+    std::fs::create_dir_all(&built).expect("dir");
+    let bootstrap = built.join("bootstrap");
+    std::fs::write(&bootstrap, BOOTSTRAP.replace("VERSION", "from-sam-build")).expect("write");
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src\n      Runtime: provided.al2023\n      Handler: bootstrap\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /f, Method: get}\n",
+    )
+    .expect("template");
+    let emu = Emulator::start(&["-t", template.to_str().expect("utf8")]);
+    assert_eq!(get(&emu.url("/f")).await.text(), "from-sam-build");
+    let _ = std::fs::remove_dir_all(&dir);
+}
