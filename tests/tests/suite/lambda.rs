@@ -526,3 +526,46 @@ async fn rest_edge_cases_timeouts_binary_and_integration_method() {
     assert_eq!(r.status, 500);
     assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_api_refuses_bad_calls_with_4xx() {
+    let emu = emulator(&[]);
+    // Warm one process so worker 1 exists and has answered.
+    assert_eq!(get(&emu.url("/c/pid")).await.status, 200);
+    let api = emu
+        .stderr()
+        .iter()
+        .find_map(|l| {
+            l.split_once("Lambda Runtime API for ")
+                .and_then(|(_, r)| r.split(" on ").nth(1))
+                .map(str::to_string)
+        })
+        .expect("the Runtime API address is printed");
+    let base = format!("http://{api}");
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/1/2018-06-01/runtime/invocation/not-a-request/response"),
+        &[],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("InvalidRequestID"), "{}", r.text());
+    let r = send(
+        "POST",
+        &format!("{base}/Conformance/999/2018-06-01/runtime/invocation/x/error"),
+        &[],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 403, "an unknown process");
+    let r = get(&format!("{base}/Nope/1/2018-06-01/runtime/invocation/next")).await;
+    assert_eq!(r.status, 404);
+    let r = get(&format!(
+        "{base}/Conformance/1/2018-06-01/runtime/elsewhere"
+    ))
+    .await;
+    assert_eq!(r.status, 404);
+    // The function still works afterwards.
+    assert_eq!(get(&emu.url("/c/pid")).await.status, 200);
+}
