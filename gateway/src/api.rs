@@ -436,6 +436,21 @@ fn resolve_integration(
         }
     };
 
+    // An http(s) endpoint, checked with the stage's variables filled in.
+    let http_uri = |errors: &mut LoadErrors| -> String {
+        let uri = require_uri(errors);
+        if !uri.is_empty() {
+            check_http_uri(
+                file,
+                &pointer_join(ptr, "uri"),
+                &uri,
+                opts.stage.as_ref(),
+                errors,
+            );
+        }
+        uri
+    };
+
     let integration = match kind {
         IntegrationType::Mock => {
             let responses = integration_responses(file, ptr, &ext.responses, &mut errors);
@@ -449,16 +464,7 @@ fn resolve_integration(
             })
         }
         IntegrationType::HttpProxy => {
-            let uri = require_uri(&mut errors);
-            if !uri.is_empty() {
-                check_http_uri(
-                    file,
-                    &pointer_join(ptr, "uri"),
-                    &uri,
-                    opts.stage.as_ref(),
-                    &mut errors,
-                );
-            }
+            let uri = http_uri(&mut errors);
             let method = match ext.http_method.as_deref() {
                 None | Some("ANY") | Some("any") => None,
                 Some(m) => match http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
@@ -554,16 +560,7 @@ fn resolve_integration(
             }
         }
         IntegrationType::Http => {
-            let uri = require_uri(&mut errors);
-            if !uri.is_empty() {
-                check_http_uri(
-                    file,
-                    &pointer_join(ptr, "uri"),
-                    &uri,
-                    opts.stage.as_ref(),
-                    &mut errors,
-                );
-            }
+            let uri = http_uri(&mut errors);
             Integration::Http { uri }
         }
     };

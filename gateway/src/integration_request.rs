@@ -227,15 +227,7 @@ fn source_value(source: &ParamSource, ctx: &RequestContext, req: &MethodRequest)
             (!v.is_empty()).then(|| v.join(","))
         }
         ParamSource::Header(n) => req.header_value(n).map(str::to_string),
-        ParamSource::MultiHeader(n) => {
-            let v: Vec<&str> = req
-                .headers
-                .get_all(n.as_str())
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (!v.is_empty()).then(|| v.join(","))
-        }
+        ParamSource::MultiHeader(n) => crate::method_request::joined_header(&req.headers, n),
         ParamSource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
         ParamSource::Context(n) => ctx.variable(n),
         ParamSource::Body(_)

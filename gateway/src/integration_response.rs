@@ -143,13 +143,7 @@ fn mapped(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             ParamSource::IntegrationResponseMultiHeader(h) => {
-                let v: Vec<&str> = resp
-                    .headers
-                    .get_all(h.as_str())
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
-                (!v.is_empty()).then(|| v.join(","))
+                crate::method_request::joined_header(&resp.headers, h)
             }
             ParamSource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
             ParamSource::Context(n) => ctx.variable(n),

@@ -77,13 +77,7 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
             stage: Some(api.stage.clone()),
             functions: Some(template.function_ids.clone()),
         };
-        match resolve(&spec, &opts) {
-            Ok(r) => {
-                warnings.extend(r.warnings.iter().cloned());
-                apis.push(r);
-            }
-            Err(e) => errors.extend(e),
-        }
+        resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }
     errors.into_result(Loaded {
         apis,
@@ -138,17 +132,28 @@ fn load_openapi(
             stage: Some(stage),
             functions: None,
         };
-        match resolve(&spec, &opts) {
-            Ok(r) => {
-                warnings.extend(r.warnings.iter().cloned());
-                apis.push(r);
-            }
-            Err(e) => errors.extend(e),
-        }
+        resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }
     errors.into_result(Loaded {
         apis,
         functions: Vec::new(),
         warnings,
     })
+}
+
+/// Resolve one API, adding it (and its warnings) or its errors to what the load collects.
+fn resolve_into(
+    spec: &crate::spec::ApiSpec,
+    opts: &ResolveOptions,
+    apis: &mut Vec<ResolvedApi>,
+    warnings: &mut Vec<String>,
+    errors: &mut LoadErrors,
+) {
+    match resolve(spec, opts) {
+        Ok(r) => {
+            warnings.extend(r.warnings.iter().cloned());
+            apis.push(r);
+        }
+        Err(e) => errors.extend(e),
+    }
 }

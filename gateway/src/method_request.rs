@@ -46,6 +46,16 @@ impl MethodRequest {
     }
 }
 
+/// Every value of a header, joined with `,` as API Gateway's multi-value mappings do.
+pub fn joined_header(headers: &HeaderMap, name: &str) -> Option<String> {
+    let v: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!v.is_empty()).then(|| v.join(","))
+}
+
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     raw.map(|q| {
         form_urlencoded::parse(q.as_bytes())
