@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -186,6 +187,75 @@ impl Integration {
     }
 }
 
+/// Which Lambda authorizer event and response a [`LambdaAuthorizer`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaAuthorizerKind {
+    Token,
+    Request,
+}
+
+/// Where an authorizer reads an identity value from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    Header(String),
+    Query(String),
+    StageVariable(String),
+    Context(String),
+}
+
+impl IdentitySource {
+    /// Parse REST (`method.request.header.X`, `stageVariables.X`, `context.X`) and HTTP API
+    /// (`$request.header.X`, `$stageVariables.X`, `$context.X`) forms.
+    pub fn parse(s: &str) -> Option<IdentitySource> {
+        let s = s.trim();
+        let rest = s
+            .strip_prefix("method.request.")
+            .or_else(|| s.strip_prefix("$request."));
+        if let Some(r) = rest {
+            let (kind, name) = r.split_once('.')?;
+            if name.is_empty() {
+                return None;
+            }
+            return match kind {
+                "header" => Some(IdentitySource::Header(name.to_string())),
+                "querystring" => Some(IdentitySource::Query(name.to_string())),
+                _ => None,
+            };
+        }
+        let s = s.strip_prefix('$').unwrap_or(s);
+        if let Some(n) = s.strip_prefix("stageVariables.").filter(|n| !n.is_empty()) {
+            return Some(IdentitySource::StageVariable(n.to_string()));
+        }
+        s.strip_prefix("context.")
+            .filter(|n| !n.is_empty())
+            .map(|n| IdentitySource::Context(n.to_string()))
+    }
+}
+
+/// A Lambda authorizer, shared by every route that uses it (and so is its result cache).
+#[derive(Debug)]
+pub struct LambdaAuthorizer {
+    pub name: String,
+    /// The authorizer function's logical id (or name, for a bare OpenAPI file).
+    pub function: String,
+    pub kind: LambdaAuthorizerKind,
+    pub identity_sources: Vec<IdentitySource>,
+    pub validation: Option<Regex>,
+    /// `authorizerResultTtlInSeconds`; zero turns caching off.
+    pub ttl: Duration,
+    pub cache: crate::authorizer::ResultCache,
+}
+
+/// How a route authorizes requests.
+#[derive(Debug, Clone)]
+pub enum RouteAuth {
+    None,
+    Lambda(Arc<LambdaAuthorizer>),
+    /// An authorizer type this build cannot check yet: requests fail closed (500), never pass
+    /// unauthenticated.
+    Unsupported(String),
+}
+
 /// One servable route.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -199,6 +269,9 @@ pub struct Route {
     pub method_responses: IndexMap<String, MethodResponseSpec>,
     /// Pointer of the operation in its file, for diagnostics.
     pub pointer: String,
+    pub auth: RouteAuth,
+    /// The method requires an API key (`security: [{api_key: []}]`).
+    pub api_key_required: bool,
 }
 
 /// An API ready to serve.
@@ -258,7 +331,16 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     let mut router = Router::new();
     let mut routes = Vec::new();
 
+    let authorizers = resolve_authorizers(spec, opts, &mut errors);
+
     for op in &spec.operations {
+        let (auth, api_key_required) = match route_auth(spec, op, &authorizers) {
+            Ok(a) => a,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         let Some(integration_ext) = &op.integration else {
             errors.push(LoadError::new(
                 file,
@@ -316,6 +398,8 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             integration,
             method_responses: op.responses.clone(),
             pointer: op.pointer.clone(),
+            auth,
+            api_key_required,
         });
     }
 
@@ -329,17 +413,15 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     // Settings that load today but act only once their stage exists; say so rather than serve
     // an API that silently skips a check AWS would make.
     let mut pending = Vec::new();
-    if spec
-        .security_schemes
-        .values()
-        .any(|s| s.authorizer.is_some())
-        || spec
-            .operations
-            .iter()
-            .any(|o| o.security.as_ref().is_some_and(|s| !s.is_empty()))
-        || spec.operations.iter().any(|o| o.auth.is_some())
-    {
-        pending.push("authorizers/API keys (security)");
+    if spec.operations.iter().any(|o| {
+        o.security.iter().flatten().flat_map(|r| r.keys()).any(|k| {
+            spec.security_schemes.get(k).is_some_and(|s| {
+                s.authorizer.is_none()
+                    && matches!(s.kind, crate::spec::SecuritySchemeKind::ApiKey { .. })
+            })
+        })
+    }) {
+        pending.push("API keys (api_key security)");
     }
     if spec.root.policy.is_some() {
         pending.push("resource policy (x-amazon-apigateway-policy)");
@@ -809,6 +891,176 @@ pub fn function_from_uri(uri: &str) -> Option<String> {
     let fallback = FALLBACK
         .get_or_init(|| Regex::new(r"/functions/([^/]+)/invocations").expect("static regex"));
     fallback.captures(uri).map(|c| c[1].to_string())
+}
+
+fn resolve_authorizers(
+    spec: &ApiSpec,
+    opts: &ResolveOptions,
+    errors: &mut LoadErrors,
+) -> HashMap<String, RouteAuth> {
+    use crate::spec::extensions::AuthorizerType;
+    let file = spec.file.as_path();
+    let mut out = HashMap::new();
+    for (name, scheme) in &spec.security_schemes {
+        let Some(a) = &scheme.authorizer else {
+            continue;
+        };
+        let ptr = pointer_join(&scheme.pointer, "x-amazon-apigateway-authorizer");
+        let kind = match a.kind {
+            AuthorizerType::Token => LambdaAuthorizerKind::Token,
+            AuthorizerType::Request if spec.kind == ApiKind::Rest => LambdaAuthorizerKind::Request,
+            other => {
+                out.insert(
+                    name.clone(),
+                    RouteAuth::Unsupported(format!("{other} authorizer `{name}`")),
+                );
+                continue;
+            }
+        };
+        let function = match a.authorizer_uri.as_deref().and_then(function_from_uri) {
+            Some(f) => {
+                match &opts.functions {
+                    Some(map) => match map.get(&f) {
+                        Some(id) => id.clone(),
+                        None => {
+                            errors.push(LoadError::new(
+                            file,
+                            pointer_join(&ptr, "authorizerUri"),
+                            format!("names Lambda function `{f}`, which the template does not define"),
+                        ));
+                            continue;
+                        }
+                    },
+                    None => f,
+                }
+            }
+            None => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&ptr, "authorizerUri"),
+                    "a Lambda authorizer needs an authorizerUri naming its function",
+                ));
+                continue;
+            }
+        };
+        let mut identity_sources = Vec::new();
+        let mut declared = a
+            .identity_source
+            .as_ref()
+            .map(|s| s.sources())
+            .unwrap_or_default();
+        // Without an identitySource, a TOKEN authorizer reads the header its apiKey scheme names,
+        // as API Gateway's importer does.
+        if declared.is_empty() && kind == LambdaAuthorizerKind::Token {
+            if let crate::spec::SecuritySchemeKind::ApiKey {
+                location,
+                name: header,
+            } = &scheme.kind
+            {
+                if location == "header" && !header.is_empty() {
+                    declared.push(format!("method.request.header.{header}"));
+                }
+            }
+        }
+        for src in declared {
+            match IdentitySource::parse(&src) {
+                Some(s) => identity_sources.push(s),
+                None => errors.push(LoadError::new(
+                    file,
+                    pointer_join(&ptr, "identitySource"),
+                    format!("`{src}` is not an identity source: expected method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME"),
+                )),
+            }
+        }
+        if kind == LambdaAuthorizerKind::Token
+            && !matches!(identity_sources.as_slice(), [IdentitySource::Header(_)])
+        {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&ptr, "identitySource"),
+                "a TOKEN authorizer takes exactly one header: method.request.header.NAME",
+            ));
+            continue;
+        }
+        // identityValidationExpression is matched against the whole token. [?] AWS documents
+        // it as "a regular expression"; Java's matches() semantics are the plausible reading.
+        let validation = match &a.identity_validation_expression {
+            Some(expr) => match Regex::new(&format!("^(?:{expr})$")) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.push(LoadError::new(
+                        file,
+                        pointer_join(&ptr, "identityValidationExpression"),
+                        format!("not a valid regular expression: {e}"),
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let ttl = a.authorizer_result_ttl_in_seconds.unwrap_or(300);
+        if ttl > 3600 {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&ptr, "authorizerResultTtlInSeconds"),
+                format!("{ttl} is out of range: expected 0 to 3600"),
+            ));
+            continue;
+        }
+        out.insert(
+            name.clone(),
+            RouteAuth::Lambda(Arc::new(LambdaAuthorizer {
+                name: name.clone(),
+                function,
+                kind,
+                identity_sources,
+                validation,
+                ttl: Duration::from_secs(u64::from(ttl)),
+                cache: Default::default(),
+            })),
+        );
+    }
+    out
+}
+
+/// The authorization an operation asks for: its `security` requirement (the first one; root
+/// security is ignored, as API Gateway does) or `x-amazon-apigateway-auth`.
+fn route_auth(
+    spec: &ApiSpec,
+    op: &crate::spec::OperationSpec,
+    authorizers: &HashMap<String, RouteAuth>,
+) -> Result<(RouteAuth, bool), LoadError> {
+    use crate::spec::extensions::AuthType;
+    let mut auth = RouteAuth::None;
+    let mut api_key = false;
+    if op.auth.as_ref().is_some_and(|a| a.kind == AuthType::AwsIam) {
+        auth = RouteAuth::Unsupported("AWS_IAM authorization".into());
+    }
+    for requirement in op.security.iter().flatten().take(1) {
+        for scheme_name in requirement.keys() {
+            let Some(scheme) = spec.security_schemes.get(scheme_name) else {
+                return Err(LoadError::new(
+                    &spec.file,
+                    pointer_join(&op.pointer, "security"),
+                    format!("`{scheme_name}` is not a security scheme of this API"),
+                ));
+            };
+            if let Some(a) = authorizers.get(scheme_name) {
+                auth = a.clone();
+            } else if scheme
+                .authtype
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("awsSigv4"))
+            {
+                auth = RouteAuth::Unsupported("AWS_IAM authorization".into());
+            } else if scheme.authorizer.is_none()
+                && matches!(scheme.kind, crate::spec::SecuritySchemeKind::ApiKey { .. })
+            {
+                api_key = true;
+            }
+        }
+    }
+    Ok((auth, api_key))
 }
 
 #[cfg(test)]

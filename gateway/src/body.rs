@@ -2,30 +2,30 @@
 //! can stream through while a mock or error body is one buffer.
 
 use bytes::Bytes;
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Request and response bodies inside the pipeline.
-pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+pub type Body = BoxBody<Bytes, BoxError>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
-        .boxed_unsync()
+        .boxed()
 }
 
 pub fn empty() -> Body {
     Empty::<Bytes>::new()
         .map_err(|never| match never {})
-        .boxed_unsync()
+        .boxed()
 }
 
 /// Wrap any compatible body.
 pub fn boxed<B>(b: B) -> Body
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
     B::Error: Into<BoxError>,
 {
-    b.map_err(Into::into).boxed_unsync()
+    b.map_err(Into::into).boxed()
 }

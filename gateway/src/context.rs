@@ -67,6 +67,8 @@ pub struct RequestContext {
     pub integration_latency: Option<Duration>,
     pub integration_status: Option<u16>,
     pub error: Option<ErrorInfo>,
+    /// What the authorizer said about the caller.
+    pub authorizer: Option<crate::authorizer::AuthorizerOutput>,
     /// The stage that answered instead of the integration, if any.
     pub answered_by: Option<&'static str>,
 }
@@ -136,6 +138,7 @@ impl RequestContext {
             integration_latency: None,
             integration_status: None,
             error: None,
+            authorizer: None,
             answered_by: None,
         }
     }
@@ -181,6 +184,18 @@ impl RequestContext {
             },
             "error.responseType" => self.error.as_ref()?.response_type?.as_str().to_string(),
             "xrayTraceId" => self.trace_id.clone(),
+            "authorizer.principalId" => self.authorizer.as_ref()?.principal_id.clone()?,
+            "authorizer.latency" | "authorizer.integrationLatency" => {
+                ms(self.authorizer.as_ref()?.latency)
+            }
+            other if other.starts_with("authorizer.") => {
+                // Context values are stringified for templates and logs (facts §4a).
+                let key = &other["authorizer.".len()..];
+                match self.authorizer.as_ref()?.context.get(key)? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
             _ => return None,
         })
     }

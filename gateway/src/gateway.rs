@@ -146,7 +146,7 @@ impl Gateway {
             );
             return self.finish(ApiKind::Rest, ctx, resp);
         }
-        let body: Body = Limited::new(body, MAX_BODY_BYTES).boxed_unsync();
+        let body: Body = Limited::new(body, MAX_BODY_BYTES).boxed();
 
         let host = parts
             .headers

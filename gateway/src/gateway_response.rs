@@ -46,6 +46,15 @@ pub enum GatewayError {
     /// The function is at its concurrency limit with a full queue.
     #[error("Lambda function throttled: {0}")]
     LambdaThrottled(String),
+    /// The caller's identity is missing, invalid, or the authorizer answered "Unauthorized".
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The authorizer's policy does not allow the method (`explicit`: a Deny matched).
+    #[error("access denied (explicit deny: {explicit})")]
+    AccessDenied { explicit: bool },
+    /// The authorizer failed, timed out, or answered in a shape API Gateway rejects.
+    #[error("authorizer error: {0}")]
+    AuthorizerConfiguration(String),
     /// The API's own configuration cannot serve the request (no matching integration response,
     /// an unparsable MOCK status, a forbidden header mapping, ...).
     #[error("configuration error: {0}")]
@@ -62,6 +71,7 @@ impl GatewayError {
                 | GatewayError::Configuration(_)
                 | GatewayError::LambdaFunctionError(_)
                 | GatewayError::MalformedLambdaResponse(_)
+                | GatewayError::AuthorizerConfiguration(_)
         )
     }
 }
@@ -81,6 +91,13 @@ impl GatewayError {
         use GatewayError::*;
         if kind == ApiKind::Http {
             let (status, body, message) = match self {
+                Unauthorized(_) => (401, r#"{"message":"Unauthorized"}"#, "Unauthorized"),
+                AccessDenied { .. } => (403, r#"{"message":"Forbidden"}"#, "Forbidden"),
+                AuthorizerConfiguration(_) => (
+                    500,
+                    r#"{"message":"Internal Server Error"}"#,
+                    "Internal Server Error",
+                ),
                 UnknownStage | NotFound | MissingAuthenticationToken => {
                     (404, r#"{"message":"Not Found"}"#, "Not Found")
                 }
@@ -123,6 +140,37 @@ impl GatewayError {
             };
         }
         match self {
+            Unauthorized(_) => Shape {
+                response_type: Some(ResponseType::Unauthorized),
+                status: 401,
+                body: r#"{"message":"Unauthorized"}"#,
+                error_type: Some("UnauthorizedException"),
+                message: Some("Unauthorized"),
+            },
+            // Note the capital M: these bodies are not the default template's (facts §4a).
+            AccessDenied { explicit: true } => Shape {
+                response_type: Some(ResponseType::AccessDenied),
+                status: 403,
+                body: r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#,
+                error_type: Some("AccessDeniedException"),
+                message: Some(
+                    "User is not authorized to access this resource with an explicit deny",
+                ),
+            },
+            AccessDenied { explicit: false } => Shape {
+                response_type: Some(ResponseType::AccessDenied),
+                status: 403,
+                body: r#"{"Message":"User is not authorized to access this resource"}"#,
+                error_type: Some("AccessDeniedException"),
+                message: Some("User is not authorized to access this resource"),
+            },
+            AuthorizerConfiguration(_) => Shape {
+                response_type: Some(ResponseType::AuthorizerConfigurationError),
+                status: 500,
+                body: r#"{"message":null}"#,
+                error_type: Some("AuthorizerConfigurationException"),
+                message: None,
+            },
             UnknownStage => Shape {
                 response_type: None,
                 status: 403,

@@ -126,8 +126,29 @@ fn rest_request_context(api: &ResolvedApi, ctx: &RequestContext) -> Value {
         "resourcePath": ctx.resource_path,
         "stage": api.stage.name,
     });
-    if let (Some(name), Some(obj)) = (&ctx.operation_name, rc.as_object_mut()) {
-        obj.insert("operationName".into(), Value::from(name.clone()));
+    if let Some(obj) = rc.as_object_mut() {
+        if let Some(name) = &ctx.operation_name {
+            obj.insert("operationName".into(), Value::from(name.clone()));
+        }
+        // A Lambda authorizer's principal and context, with the context's JSON types kept.
+        if let Some(a) = &ctx.authorizer {
+            let mut auth = Map::new();
+            auth.insert(
+                "principalId".into(),
+                a.principal_id
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+            );
+            auth.insert(
+                "integrationLatency".into(),
+                Value::from(a.latency.as_millis() as u64),
+            );
+            for (k, v) in &a.context {
+                auth.insert(k.clone(), v.clone());
+            }
+            obj.insert("authorizer".into(), Value::Object(auth));
+        }
     }
     rc
 }
@@ -764,6 +785,8 @@ pub fn sample_event(
         integration: Integration::Http { uri: String::new() },
         method_responses: Default::default(),
         pointer: String::new(),
+        auth: crate::api::RouteAuth::None,
+        api_key_required: false,
     };
     let mut headers = HeaderMap::new();
     for (k, v) in [

@@ -15,6 +15,7 @@
 
 pub mod access_log;
 pub mod api;
+pub mod authorizer;
 pub mod body;
 pub mod context;
 pub mod gateway;
@@ -29,6 +30,7 @@ pub mod load_error;
 pub mod method_request;
 pub mod method_response;
 pub mod pipeline;
+pub mod policy;
 pub mod router;
 pub mod sam;
 pub mod spec;

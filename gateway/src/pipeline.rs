@@ -72,6 +72,11 @@ pub async fn run(
         "method_request",
         method_request::run(api, route, ctx, request)
     );
+    stage!(
+        ctx,
+        "authorizer",
+        crate::authorizer::run(services, api, route, ctx, request).await
+    );
     let integration_request = stage!(
         ctx,
         "integration_request",

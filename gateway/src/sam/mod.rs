@@ -33,6 +33,8 @@ pub struct SamApi {
     pub file: PathBuf,
     pub pointer_base: String,
     pub definition: Value,
+    /// `Auth.DefaultAuthorizer`: applied to generated and written operations that name none.
+    pub default_authorizer: Option<String>,
 }
 
 /// One function, its properties resolved.
@@ -142,7 +144,6 @@ const GLOBAL_SECTIONS: &[(&str, &str)] = &[
 
 /// Properties this version reads but does not act on yet, per API type.
 const PENDING_API_PROPERTIES: &[&str] = &[
-    "Auth",
     "Cors",
     "CorsConfiguration",
     "MethodSettings",
@@ -693,6 +694,15 @@ fn api_from_resource(
         }
     }
 
+    let mut default_authorizer = None;
+    if let Some(auth) = get("Auth") {
+        let auth_ptr = pointer_join(&ptr, "Auth");
+        match sam_auth(file, &auth_ptr, kind, &auth, &mut definition, warnings) {
+            Ok(d) => default_authorizer = d,
+            Err(e) => errors.extend(e),
+        }
+    }
+
     for key in PENDING_API_PROPERTIES {
         if raw_props.get(*key).is_some() {
             warnings.push(format!(
@@ -713,7 +723,217 @@ fn api_from_resource(
         file: def_file,
         pointer_base,
         definition,
+        default_authorizer,
     })
+}
+
+/// SAM `Auth` on an API: `Authorizers` become security schemes with the authorizer extension;
+/// `DefaultAuthorizer` goes on every written operation that has no `security` of its own (event
+/// operations get it when they are added). Returns the default authorizer's name.
+fn sam_auth(
+    file: &Path,
+    ptr: &str,
+    kind: ApiKind,
+    auth: &Value,
+    definition: &mut Value,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, LoadErrors> {
+    let mut errors = LoadErrors::default();
+    let mut schemes = Map::new();
+    let authorizers = auth
+        .get("Authorizers")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (name, a) in &authorizers {
+        let aptr = pointer_join(&pointer_join(ptr, "Authorizers"), name);
+        if a.get("UserPoolArn").is_some() || a.get("JwtConfiguration").is_some() {
+            let ty = if a.get("UserPoolArn").is_some() {
+                "cognito_user_pools"
+            } else {
+                "jwt"
+            };
+            let mut ext = json!({"type": ty});
+            if let Some(j) = a.get("JwtConfiguration") {
+                ext["jwtConfiguration"] = json!({
+                    "issuer": j.get("issuer").or_else(|| j.get("Issuer")).cloned().unwrap_or(Value::Null),
+                    "audience": j.get("audience").or_else(|| j.get("Audience")).cloned().unwrap_or(json!([])),
+                });
+            }
+            schemes.insert(name.clone(), json!({"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authorizer": ext}));
+            continue;
+        }
+        let Some(arn) = a
+            .get("FunctionArn")
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+        else {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&aptr, "FunctionArn"),
+                "missing: a Lambda authorizer needs FunctionArn",
+            ));
+            continue;
+        };
+        let payload = a
+            .get("FunctionPayloadType")
+            .map(scalar_text)
+            .unwrap_or_else(|| {
+                if kind == ApiKind::Rest {
+                    "TOKEN".into()
+                } else {
+                    "REQUEST".into()
+                }
+            });
+        let identity = a.get("Identity").cloned().unwrap_or(json!({}));
+        let ttl = identity
+            .get("ReauthorizeEvery")
+            .and_then(Value::as_u64)
+            .unwrap_or(300);
+        let uri = format!(
+            "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations",
+            crate::REGION
+        );
+        let mut ext = Map::new();
+        ext.insert("authorizerUri".into(), Value::from(uri));
+        ext.insert("authorizerResultTtlInSeconds".into(), Value::from(ttl));
+        let header_name;
+        match payload.to_ascii_uppercase().as_str() {
+            "TOKEN" => {
+                header_name = identity
+                    .get("Header")
+                    .map(scalar_text)
+                    .unwrap_or_else(|| "Authorization".into());
+                ext.insert("type".into(), Value::from("token"));
+                ext.insert(
+                    "identitySource".into(),
+                    Value::from(format!("method.request.header.{header_name}")),
+                );
+                if let Some(v) = identity.get("ValidationExpression") {
+                    ext.insert(
+                        "identityValidationExpression".into(),
+                        Value::from(scalar_text(v)),
+                    );
+                }
+            }
+            "REQUEST" => {
+                header_name = "Unused".into();
+                ext.insert("type".into(), Value::from("request"));
+                let list = |key: &str, prefix: &str| -> Vec<String> {
+                    identity
+                        .get(key)
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .map(|v| format!("{prefix}{}", scalar_text(v)))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let sources: Vec<String> = [
+                    list("Headers", "method.request.header."),
+                    list("QueryStrings", "method.request.querystring."),
+                    list("StageVariables", "stageVariables."),
+                    list("Context", "context."),
+                ]
+                .concat();
+                if !sources.is_empty() {
+                    ext.insert("identitySource".into(), Value::from(sources.join(", ")));
+                }
+            }
+            other => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&aptr, "FunctionPayloadType"),
+                    format!("`{other}` is not valid: expected TOKEN or REQUEST"),
+                ));
+                continue;
+            }
+        }
+        schemes.insert(
+            name.clone(),
+            json!({
+                "type": "apiKey",
+                "name": header_name,
+                "in": "header",
+                "x-amazon-apigateway-authtype": "custom",
+                "x-amazon-apigateway-authorizer": Value::Object(ext),
+            }),
+        );
+    }
+    let default = auth.get("DefaultAuthorizer").map(scalar_text);
+    if let Some(d) = &default {
+        if d != "AWS_IAM" && !authorizers.contains_key(d) {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(ptr, "DefaultAuthorizer"),
+                format!("`{d}` is not one of this API's Authorizers"),
+            ));
+        }
+    }
+    if auth.get("ResourcePolicy").is_some()
+        || auth.get("UsagePlan").is_some()
+        || auth.get("ApiKeyRequired").is_some()
+    {
+        warnings.push(format!(
+            "{}: {ptr}: ResourcePolicy, UsagePlan and ApiKeyRequired are parsed but not enforced by this version of tollgate",
+            file.display()
+        ));
+    }
+    let Some(doc) = definition.as_object_mut() else {
+        return errors.into_result(default);
+    };
+    if !schemes.is_empty() {
+        let target = if doc.contains_key("swagger") {
+            doc.entry("securityDefinitions")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+        } else {
+            doc.entry("components")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .and_then(|c| {
+                    c.entry("securitySchemes")
+                        .or_insert_with(|| json!({}))
+                        .as_object_mut()
+                })
+        };
+        if let Some(t) = target {
+            for (k, v) in schemes {
+                t.entry(k).or_insert(v);
+            }
+        }
+    }
+    if let (Some(d), Some(paths)) = (
+        &default,
+        doc.get_mut("paths").and_then(Value::as_object_mut),
+    ) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (method, op) in item.iter_mut() {
+                if method.starts_with("x-") && method != "x-amazon-apigateway-any-method" {
+                    continue;
+                }
+                if let Some(op) = op.as_object_mut() {
+                    apply_default_authorizer(op, d);
+                }
+            }
+        }
+    }
+    errors.into_result(default)
+}
+
+fn apply_default_authorizer(op: &mut Map<String, Value>, default: &str) {
+    if op.contains_key("security") || op.contains_key("x-amazon-apigateway-auth") {
+        return;
+    }
+    if default == "AWS_IAM" {
+        op.insert(
+            "x-amazon-apigateway-auth".into(),
+            json!({"type": "AWS_IAM"}),
+        );
+    } else {
+        op.insert("security".into(), json!([{ default: [] }]));
+    }
 }
 
 /// SAM's `GatewayResponses` form → the OpenAPI extension's form.
@@ -813,6 +1033,23 @@ fn add_event_route(
         method_key
     };
     let mut op = json!({"x-amazon-apigateway-integration": integration, "responses": {}});
+    // The event's own Auth.Authorizer (NONE opts out of the default), else the API's default.
+    match props.pointer("/Auth/Authorizer").map(scalar_text) {
+        Some(a) if a == "NONE" => op["security"] = json!([]),
+        Some(a) if a == "AWS_IAM" => op["x-amazon-apigateway-auth"] = json!({"type": "AWS_IAM"}),
+        Some(a) => {
+            let scopes = props
+                .pointer("/Auth/AuthorizationScopes")
+                .cloned()
+                .unwrap_or(json!([]));
+            op["security"] = json!([{ a: scopes }]);
+        }
+        None => {
+            if let (Some(d), Some(o)) = (&api.default_authorizer, op.as_object_mut()) {
+                apply_default_authorizer(o, d);
+            }
+        }
+    }
     if default_route {
         op["isDefaultRoute"] = Value::Bool(true);
     }

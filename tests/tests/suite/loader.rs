@@ -117,12 +117,35 @@ fn openapi3_rest_with_every_root_extension() {
         }
         other => panic!("expected HTTP_PROXY, got {other:?}"),
     }
+    // The TOKEN authorizer with no identitySource reads the header its scheme names.
+    let list_route = api
+        .routes
+        .iter()
+        .find(|r| r.resource_path == "/pets")
+        .expect("route");
+    match &list_route.auth {
+        gateway::api::RouteAuth::Lambda(a) => {
+            assert_eq!(a.function, "Auth");
+            assert_eq!(
+                a.identity_sources,
+                vec![gateway::api::IdentitySource::Header("Authorization".into())]
+            );
+            assert_eq!(a.ttl.as_secs(), 60);
+        }
+        other => panic!("expected a Lambda authorizer, got {other:?}"),
+    }
+    let pet = api
+        .routes
+        .iter()
+        .find(|r| r.resource_path == "/pets/{petId}")
+        .expect("route");
+    assert!(pet.api_key_required, "security: [{{api_key: []}}]");
     // Security that is not enforced yet is reported, not silently skipped.
     assert!(
         loaded
             .warnings
             .iter()
-            .any(|w| w.contains("authorizers/API keys")),
+            .any(|w| w.contains("API keys (api_key security)")),
         "{:?}",
         loaded.warnings
     );

@@ -1,5 +1,6 @@
 //! The workspace's integration and conformance tests, as one test binary.
 
+mod auth;
 mod cli;
 mod http_api;
 mod lambda;

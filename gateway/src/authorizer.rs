@@ -1,0 +1,331 @@
+//! The authorizer stage: Lambda authorizers (TOKEN and REQUEST) as REST APIs run them.
+//!
+//! Identity first (a missing or invalid identity is 401 without invoking anything), then the
+//! result cache (keyed by the identity values, shared by every method that uses the authorizer),
+//! then the function, then IAM evaluation of its policy against the method ARN. Its
+//! `principalId`, `context` and `usageIdentifierKey` travel on in the request context.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::api::{
+    IdentitySource, LambdaAuthorizer, LambdaAuthorizerKind, ResolvedApi, Route, RouteAuth,
+};
+use crate::context::RequestContext;
+use crate::gateway_response::GatewayError;
+use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest};
+use crate::method_request::MethodRequest;
+use crate::pipeline::{Flow, Services};
+use crate::policy::{Decision, Policy};
+
+/// How long API Gateway waits for a Lambda authorizer (documented for HTTP APIs; the same
+/// bound is assumed for REST). [?]
+const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What an authorizer said about a caller, as later stages and the integration see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizerOutput {
+    pub principal_id: Option<String>,
+    /// Context values with their JSON types (the Lambda event keeps them; `$context.authorizer.*`
+    /// stringifies them).
+    pub context: Map<String, Value>,
+    pub usage_identifier_key: Option<String>,
+    pub latency: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    policy: Policy,
+    output: AuthorizerOutput,
+    until: Instant,
+}
+
+/// An authorizer's cached results, keyed by identity-source values.
+#[derive(Debug, Default)]
+pub struct ResultCache {
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+impl ResultCache {
+    fn get(&self, key: &str) -> Option<Cached> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
+            Some(c) if c.until > Instant::now() => Some(c.clone()),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, key: String, value: Cached) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the cache bounded: drop expired entries when it grows.
+        if map.len() > 10_000 {
+            let now = Instant::now();
+            map.retain(|_, c| c.until > now);
+        }
+        map.insert(key, value);
+    }
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`, with the request's
+/// actual path (the root is `.../GET/`).
+pub fn method_arn(api: &ResolvedApi, method: &str, path: &str) -> String {
+    format!(
+        "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+        crate::REGION,
+        crate::ACCOUNT_ID,
+        api.api_id,
+        api.stage.name,
+        method,
+        path.trim_start_matches('/')
+    )
+}
+
+pub async fn run(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+) -> Result<Flow<()>, GatewayError> {
+    match &route.auth {
+        RouteAuth::None => Ok(Flow::Continue(())),
+        RouteAuth::Unsupported(what) => Err(GatewayError::AuthorizerConfiguration(format!(
+            "{what} is not supported by this build of tollgate; the route fails closed"
+        ))),
+        RouteAuth::Lambda(a) => lambda(services, api, route, a, ctx, req).await,
+    }
+}
+
+fn identity_value(
+    src: &IdentitySource,
+    ctx: &RequestContext,
+    req: &MethodRequest,
+) -> Option<String> {
+    let v = match src {
+        IdentitySource::Header(h) => req.header_value(h).map(str::to_string),
+        IdentitySource::Query(q) => req.query_value(q).map(str::to_string),
+        IdentitySource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
+        IdentitySource::Context(n) => ctx.variable(n),
+    };
+    v.filter(|s| !s.trim().is_empty())
+}
+
+async fn lambda(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    a: &LambdaAuthorizer,
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+) -> Result<Flow<()>, GatewayError> {
+    let arn = method_arn(api, req.method.as_str(), &req.path);
+    let values: Vec<Option<String>> = a
+        .identity_sources
+        .iter()
+        .map(|s| identity_value(s, ctx, req))
+        .collect();
+    let caching = !a.ttl.is_zero();
+    // A TOKEN authorizer always needs its token; a REQUEST authorizer needs every source only
+    // when caching is on (the values are the cache key) (facts §4a).
+    let must_have_all = a.kind == LambdaAuthorizerKind::Token || caching;
+    if must_have_all && values.iter().any(Option::is_none) {
+        return Err(GatewayError::Unauthorized(
+            "identity source missing or empty".into(),
+        ));
+    }
+    if let (Some(re), LambdaAuthorizerKind::Token) = (&a.validation, a.kind) {
+        let token = values.first().cloned().flatten().unwrap_or_default();
+        if !re.is_match(&token) {
+            return Err(GatewayError::Unauthorized(
+                "token does not match identityValidationExpression".into(),
+            ));
+        }
+    }
+    let key: String = values
+        .iter()
+        .map(|v| v.clone().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\u{1f}");
+
+    let cached = if caching { a.cache.get(&key) } else { None };
+    let (policy, output) = match cached {
+        Some(c) => (c.policy, c.output),
+        None => {
+            let event = match a.kind {
+                LambdaAuthorizerKind::Token => serde_json::json!({
+                    "type": "TOKEN",
+                    "authorizationToken": values.first().cloned().flatten().unwrap_or_default(),
+                    "methodArn": arn,
+                }),
+                LambdaAuthorizerKind::Request => {
+                    let mut e =
+                        crate::lambda_proxy::rest_event(api, route, ctx, req, &Bytes::new(), None);
+                    if let Some(o) = e.as_object_mut() {
+                        o.remove("body");
+                        o.remove("isBase64Encoded");
+                        o.insert("type".into(), Value::from("REQUEST"));
+                        o.insert("methodArn".into(), Value::from(arn.clone()));
+                    }
+                    e
+                }
+            };
+            let (policy, output) = invoke(services, a, ctx, event).await?;
+            if caching {
+                a.cache.put(
+                    key,
+                    Cached {
+                        policy: policy.clone(),
+                        output: output.clone(),
+                        until: Instant::now() + a.ttl,
+                    },
+                );
+            }
+            (policy, output)
+        }
+    };
+    ctx.authorizer = Some(output);
+    match policy.evaluate("execute-api:Invoke", &arn) {
+        Decision::Allow => Ok(Flow::Continue(())),
+        Decision::ExplicitDeny => Err(GatewayError::AccessDenied { explicit: true }),
+        Decision::ImplicitDeny => Err(GatewayError::AccessDenied { explicit: false }),
+    }
+}
+
+async fn invoke(
+    services: &Services,
+    a: &LambdaAuthorizer,
+    ctx: &mut RequestContext,
+    event: Value,
+) -> Result<(Policy, AuthorizerOutput), GatewayError> {
+    let Some(invoker) = &services.invoker else {
+        return Err(GatewayError::AuthorizerConfiguration(format!(
+            "authorizer {} cannot run: no Lambda runtime host is configured",
+            a.name
+        )));
+    };
+    let started = Instant::now();
+    let call = invoker.invoke(InvokeRequest {
+        function: a.function.clone(),
+        payload: Bytes::from(event.to_string()),
+        trace_id: ctx.trace_id.clone(),
+    });
+    let outcome = tokio::time::timeout(AUTHORIZER_TIMEOUT, call).await;
+    let latency = started.elapsed();
+    let payload = match outcome {
+        Err(_) => {
+            return Err(GatewayError::AuthorizerConfiguration(format!(
+                "authorizer {} timed out after {AUTHORIZER_TIMEOUT:?}",
+                a.name
+            )))
+        }
+        Ok(Err(InvokeError::Throttled(f))) => {
+            return Err(GatewayError::AuthorizerConfiguration(format!(
+                "authorizer function {f} is throttled"
+            )))
+        }
+        Ok(Err(e)) => return Err(GatewayError::AuthorizerConfiguration(e.to_string())),
+        Ok(Ok(InvokeOutcome::FunctionError(p))) => {
+            // Failing with exactly "Unauthorized" is how an authorizer says 401 (facts §4a).
+            if crate::invoke::error_message(&p) == "Unauthorized" {
+                return Err(GatewayError::Unauthorized(
+                    "the authorizer answered Unauthorized".into(),
+                ));
+            }
+            return Err(GatewayError::AuthorizerConfiguration(format!(
+                "authorizer {} failed: {}",
+                a.name,
+                String::from_utf8_lossy(&p)
+            )));
+        }
+        Ok(Ok(InvokeOutcome::Success(p))) => p,
+    };
+    parse_output(&payload, latency).map_err(|m| {
+        GatewayError::AuthorizerConfiguration(format!(
+            "authorizer {} returned an invalid response: {m}",
+            a.name
+        ))
+    })
+}
+
+/// Read `{principalId, policyDocument, context, usageIdentifierKey}`.
+fn parse_output(payload: &[u8], latency: Duration) -> Result<(Policy, AuthorizerOutput), String> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    const KNOWN: &[&str] = &[
+        "principalId",
+        "policyDocument",
+        "context",
+        "usageIdentifierKey",
+    ];
+    if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(format!("Unrecognized field \"{k}\""));
+    }
+    let principal_id = match obj.get("principalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let policy = Policy::parse(obj.get("policyDocument").ok_or("no policyDocument")?)
+        .map_err(|e| e.to_string())?;
+    let context = match obj.get("context") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => {
+            if let Some((k, _)) = m.iter().find(|(_, v)| v.is_object() || v.is_array()) {
+                return Err(format!(
+                    "context value `{k}` must be a string, number or boolean"
+                ));
+            }
+            m.clone()
+        }
+        Some(_) => return Err("context must be an object".into()),
+    };
+    let usage_identifier_key = obj
+        .get("usageIdentifierKey")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok((
+        policy,
+        AuthorizerOutput {
+            principal_id,
+            context,
+            usage_identifier_key,
+            latency,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_checked_like_aws() {
+        let ok = br#"{"principalId":"u1","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},"context":{"n":1,"b":true,"s":"x"},"usageIdentifierKey":"k"}"#;
+        let (p, out) = parse_output(ok, Duration::ZERO).expect("valid");
+        assert_eq!(p.evaluate("execute-api:Invoke", "arn:x"), Decision::Allow);
+        assert_eq!(out.principal_id.as_deref(), Some("u1"));
+        assert_eq!(out.context["n"], 1);
+        assert_eq!(out.usage_identifier_key.as_deref(), Some("k"));
+        assert!(parse_output(
+            br#"{"principalId":"u","policyDocument":{"Statement":[]},"errorType":"x"}"#,
+            Duration::ZERO
+        )
+        .expect_err("unknown field")
+        .contains("Unrecognized field \"errorType\""));
+        assert!(parse_output(
+            br#"{"principalId":"u","policyDocument":{"Statement":[]},"context":{"a":{"b":1}}}"#,
+            Duration::ZERO
+        )
+        .is_err());
+        assert!(parse_output(br#"{"principalId":"u"}"#, Duration::ZERO).is_err());
+        assert!(parse_output(b"nope", Duration::ZERO).is_err());
+    }
+}

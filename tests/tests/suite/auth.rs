@@ -1,0 +1,138 @@
+//! Lambda authorizers end to end: real TOKEN and REQUEST authorizer functions
+//! (`functions/authorizers`) in front of the conformance function, with AWS's exact statuses and
+//! bodies for every outcome, caching shown by the authorizer's per-invocation nonce.
+
+use serde_json::Value;
+use tollgate_tests::{assert_rest_ids, fixture, send, Emulator, Reply};
+
+fn emulator() -> Emulator {
+    let t = fixture("e2e/auth.yaml");
+    Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"])
+}
+
+async fn call(emu: &Emulator, path: &str, token: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = token
+        .map(|t| vec![("authorization", t)])
+        .unwrap_or_default();
+    send("GET", &emu.url(path), &headers, "").await
+}
+
+/// The authorizer context the backend saw (the conformance function echoes its event).
+fn authorizer_context(r: &Reply) -> Value {
+    let event: Value = serde_json::from_slice(&r.body).expect("echoed event");
+    event["requestContext"]["authorizer"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_authorizer_outcomes() {
+    let emu = emulator();
+
+    let r = call(&emu, "/secure/echo", None).await;
+    assert_eq!(r.status, 401, "no token: 401 without invoking");
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    assert_eq!(r.header("x-amzn-errortype"), Some("UnauthorizedException"));
+    assert_rest_ids(&r);
+
+    let r = call(&emu, "/secure/echo", Some("allow")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a = authorizer_context(&r);
+    assert_eq!(a["principalId"], "alice");
+    assert_eq!(
+        a["admin"], true,
+        "context keeps its JSON types in the Lambda event"
+    );
+    assert_eq!(a["level"], 3);
+    assert!(a["integrationLatency"].is_u64());
+
+    let r = call(&emu, "/secure/echo", Some("deny")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("AccessDeniedException"));
+
+    let r = call(&emu, "/secure/echo", Some("unauthorized")).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+
+    for bad in ["error", "garbage", "badcontext"] {
+        let r = call(&emu, "/secure/echo", Some(bad)).await;
+        assert_eq!(r.status, 500, "{bad}");
+        assert_eq!(r.text(), r#"{"message":null}"#, "{bad}");
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("AuthorizerConfigurationException")
+        );
+    }
+
+    let r = call(&emu, "/public/echo", None).await;
+    assert_eq!(r.status, 200, "Authorizer: NONE opts out of the default");
+    assert!(authorizer_context(&r).is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_cached_per_token_and_reused_across_methods() {
+    let emu = emulator();
+    let first =
+        authorizer_context(&call(&emu, "/secure/echo", Some("allow")).await)["nonce"].clone();
+    let second =
+        authorizer_context(&call(&emu, "/secure/other/echo", Some("allow")).await)["nonce"].clone();
+    assert_eq!(first, second, "the second call reused the cached result");
+
+    let a = authorizer_context(&call(&emu, "/nocache/echo", Some("allow")).await)["nonce"].clone();
+    let b = authorizer_context(&call(&emu, "/nocache/echo", Some("allow")).await)["nonce"].clone();
+    assert_ne!(a, b, "TTL 0 invokes the authorizer every time");
+
+    // A cached policy that allows only the first method denies the next one, as on AWS.
+    let r = call(&emu, "/secure/one/echo", Some("narrow")).await;
+    assert_eq!(r.status, 200);
+    let r = call(&emu, "/secure/two/echo", Some("narrow")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"Message":"User is not authorized to access this resource"}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_expression_and_request_authorizers() {
+    let emu = emulator();
+    let r = call(&emu, "/validated/echo", Some("allow")).await;
+    assert_eq!(
+        r.status, 401,
+        "a token failing identityValidationExpression is 401 without invoking"
+    );
+    let r = call(&emu, "/validated/echo", Some("Bearer allow")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let tenant = |q: &'static str, h: Option<&'static str>| {
+        let url = emu.url(&format!("/tenant/echo{q}"));
+        async move {
+            let headers: Vec<(&str, &str)> = h.map(|v| vec![("x-tenant", v)]).unwrap_or_default();
+            send("GET", &url, &headers, "").await
+        }
+    };
+    let r = tenant("?key=k1", Some("acme")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(authorizer_context(&r)["tenant"], "acme");
+    let r = tenant("?key=wrong", Some("acme")).await;
+    assert_eq!(r.status, 403, "the function denies explicitly");
+    // Without caching a missing source still reaches the function (which denies)...
+    let r = tenant("", Some("acme")).await;
+    assert_eq!(r.status, 403);
+    // ...with caching every source is required: 401 without invoking.
+    let url = emu.url("/cached-tenant/echo");
+    let r = send("GET", &url, &[("x-tenant", "acme")], "").await;
+    assert_eq!(r.status, 401);
+    let r = send("GET", &format!("{url}?key=k1"), &[("x-tenant", "acme")], "").await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_authorizers_fail_closed() {
+    let emu = emulator();
+    let r = call(&emu, "/pool", Some("anything")).await;
+    assert_eq!(r.status, 500, "never served unauthenticated");
+    assert_eq!(r.text(), r#"{"message":null}"#);
+}
