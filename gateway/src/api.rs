@@ -251,6 +251,8 @@ pub struct LambdaAuthorizer {
 pub enum RouteAuth {
     None,
     Lambda(Arc<LambdaAuthorizer>),
+    /// A JWT (HTTP API) or Cognito user pool (REST) authorizer, with the route's required scopes.
+    Jwt(Arc<crate::jwt::JwtAuthorizer>, Vec<String>),
     /// An authorizer type this build cannot check yet: requests fail closed (500), never pass
     /// unauthenticated.
     Unsupported(String),
@@ -909,6 +911,12 @@ fn resolve_authorizers(
         let kind = match a.kind {
             AuthorizerType::Token => LambdaAuthorizerKind::Token,
             AuthorizerType::Request if spec.kind == ApiKind::Rest => LambdaAuthorizerKind::Request,
+            AuthorizerType::Jwt | AuthorizerType::CognitoUserPools => {
+                if let Some(j) = jwt_authorizer(spec, name, scheme, a, &ptr, errors) {
+                    out.insert(name.clone(), RouteAuth::Jwt(Arc::new(j), Vec::new()));
+                }
+                continue;
+            }
             other => {
                 out.insert(
                     name.clone(),
@@ -1023,6 +1031,103 @@ fn resolve_authorizers(
     out
 }
 
+/// A `jwt` (HTTP API) or `cognito_user_pools` (REST) authorizer.
+fn jwt_authorizer(
+    spec: &ApiSpec,
+    name: &str,
+    scheme: &crate::spec::SecuritySchemeSpec,
+    a: &crate::spec::extensions::AuthorizerExt,
+    ptr: &str,
+    errors: &mut LoadErrors,
+) -> Option<crate::jwt::JwtAuthorizer> {
+    use crate::jwt::{JwtAuthorizer, JwtKind};
+    use crate::spec::extensions::AuthorizerType;
+    let file = spec.file.as_path();
+    let cognito = a.kind == AuthorizerType::CognitoUserPools;
+    let issuer = if cognito {
+        // arn:aws:cognito-idp:{region}:{account}:userpool/{poolId}
+        let pool = a.provider_arns.first().and_then(|arn| {
+            let region = arn.split(':').nth(3)?;
+            let id = arn.rsplit('/').next()?;
+            Some(format!("https://cognito-idp.{region}.amazonaws.com/{id}"))
+        });
+        match pool {
+            Some(i) => i,
+            None => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(ptr, "providerARNs"),
+                    "a Cognito authorizer needs a user pool ARN in providerARNs",
+                ));
+                return None;
+            }
+        }
+    } else {
+        let from_oidc = match &scheme.kind {
+            crate::spec::SecuritySchemeKind::OpenIdConnect { url } => url
+                .strip_suffix("/.well-known/openid-configuration")
+                .map(str::to_string),
+            _ => None,
+        };
+        match a
+            .jwt_configuration
+            .as_ref()
+            .and_then(|j| j.issuer.clone())
+            .or(from_oidc)
+        {
+            Some(i) => i,
+            None => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(ptr, "jwtConfiguration"),
+                    "a JWT authorizer needs jwtConfiguration.issuer (or an openIdConnectUrl)",
+                ));
+                return None;
+            }
+        }
+    };
+    let source = a
+        .identity_source
+        .as_ref()
+        .and_then(|s| s.sources().into_iter().next())
+        .or_else(|| match &scheme.kind {
+            crate::spec::SecuritySchemeKind::ApiKey { location, name } if location == "header" => {
+                Some(format!("method.request.header.{name}"))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "$request.header.Authorization".into());
+    let Some(identity) = IdentitySource::parse(&source) else {
+        errors.push(LoadError::new(
+            file,
+            pointer_join(ptr, "identitySource"),
+            format!("`{source}` is not an identity source"),
+        ));
+        return None;
+    };
+    Some(JwtAuthorizer {
+        name: name.to_string(),
+        issuer: issuer.trim_end_matches('/').to_string(),
+        audience: a
+            .jwt_configuration
+            .as_ref()
+            .map(|j| j.audience.clone())
+            .unwrap_or_default(),
+        identity,
+        discovery: if cognito {
+            crate::jwks::Discovery::CognitoJwks
+        } else {
+            crate::jwks::Discovery::Oidc
+        },
+        kind: if cognito {
+            JwtKind::Cognito
+        } else {
+            JwtKind::HttpApi
+        },
+        leeway: 0,
+    })
+}
+
 /// The authorization an operation asks for: its `security` requirement (the first one; root
 /// security is ignored, as API Gateway does) or `x-amazon-apigateway-auth`.
 fn route_auth(
@@ -1046,7 +1151,12 @@ fn route_auth(
                 ));
             };
             if let Some(a) = authorizers.get(scheme_name) {
-                auth = a.clone();
+                auth = match a {
+                    RouteAuth::Jwt(j, _) => {
+                        RouteAuth::Jwt(Arc::clone(j), requirement[scheme_name].clone())
+                    }
+                    other => other.clone(),
+                };
             } else if scheme
                 .authtype
                 .as_deref()

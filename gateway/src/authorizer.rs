@@ -35,6 +35,9 @@ pub struct AuthorizerOutput {
     pub context: Map<String, Value>,
     pub usage_identifier_key: Option<String>,
     pub latency: Duration,
+    /// A JWT or Cognito authorizer's verified claims and the token's scopes.
+    pub claims: Option<Map<String, Value>>,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +104,48 @@ pub async fn run(
             "{what} is not supported by this build of tollgate; the route fails closed"
         ))),
         RouteAuth::Lambda(a) => lambda(services, api, route, a, ctx, req).await,
+        RouteAuth::Jwt(a, scopes) => jwt(services, api, a, scopes, ctx, req).await,
     }
+}
+
+async fn jwt(
+    services: &Services,
+    api: &ResolvedApi,
+    a: &crate::jwt::JwtAuthorizer,
+    required_scopes: &[String],
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+) -> Result<Flow<()>, GatewayError> {
+    use crate::jwt::JwtError;
+    let http_api = api.kind == crate::spec::ApiKind::Http;
+    let fail = |e: JwtError| -> GatewayError {
+        match (http_api, e) {
+            (true, JwtError::Invalid(m)) => GatewayError::JwtInvalid(m),
+            (true, JwtError::InsufficientScope(s)) => GatewayError::JwtInsufficientScope(s),
+            // REST Cognito authorizers answer every failure with 401.
+            (false, e) => GatewayError::Unauthorized(e.to_string()),
+        }
+    };
+    let Some(token) = identity_value(&a.identity, ctx, req) else {
+        return Err(fail(JwtError::Invalid("the request has no token".into())));
+    };
+    let started = Instant::now();
+    let verified = crate::jwt::verify(a, &services.jwks, &services.http, &token, required_scopes)
+        .await
+        .map_err(fail)?;
+    ctx.authorizer = Some(AuthorizerOutput {
+        principal_id: verified
+            .claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        context: Map::new(),
+        usage_identifier_key: None,
+        latency: started.elapsed(),
+        claims: Some(verified.claims),
+        scopes: verified.scopes,
+    });
+    Ok(Flow::Continue(()))
 }
 
 fn identity_value(
@@ -298,6 +342,8 @@ fn parse_output(payload: &[u8], latency: Duration) -> Result<(Policy, Authorizer
             context,
             usage_identifier_key,
             latency,
+            claims: None,
+            scopes: Vec::new(),
         },
     ))
 }

@@ -188,6 +188,13 @@ impl RequestContext {
             "authorizer.latency" | "authorizer.integrationLatency" => {
                 ms(self.authorizer.as_ref()?.latency)
             }
+            other if other.starts_with("authorizer.claims.") => {
+                let key = &other["authorizer.claims.".len()..];
+                match self.authorizer.as_ref()?.claims.as_ref()?.get(key)? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
             other if other.starts_with("authorizer.") => {
                 // Context values are stringified for templates and logs (facts §4a).
                 let key = &other["authorizer.".len()..];

@@ -68,6 +68,12 @@ impl Gateway {
         self
     }
 
+    /// Where JWT and Cognito authorizers get their keys (overrides by issuer).
+    pub fn with_jwks(mut self, jwks: Arc<crate::jwks::JwksRegistry>) -> Self {
+        self.services.jwks = jwks;
+        self
+    }
+
     /// Run Lambda integrations with `invoker`.
     pub fn with_invoker(mut self, invoker: Arc<dyn crate::invoke::Invoker>) -> Self {
         self.services.invoker = Some(invoker);

@@ -52,6 +52,12 @@ pub enum GatewayError {
     /// The authorizer's policy does not allow the method (`explicit`: a Deny matched).
     #[error("access denied (explicit deny: {explicit})")]
     AccessDenied { explicit: bool },
+    /// HTTP API JWT authorizer: the token is missing or invalid (401 with `www-authenticate`).
+    #[error("invalid token: {0}")]
+    JwtInvalid(String),
+    /// HTTP API JWT authorizer: valid token, none of the route's scopes (403).
+    #[error("insufficient scope: needs one of {0:?}")]
+    JwtInsufficientScope(Vec<String>),
     /// The authorizer failed, timed out, or answered in a shape API Gateway rejects.
     #[error("authorizer error: {0}")]
     AuthorizerConfiguration(String),
@@ -91,8 +97,12 @@ impl GatewayError {
         use GatewayError::*;
         if kind == ApiKind::Http {
             let (status, body, message) = match self {
-                Unauthorized(_) => (401, r#"{"message":"Unauthorized"}"#, "Unauthorized"),
-                AccessDenied { .. } => (403, r#"{"message":"Forbidden"}"#, "Forbidden"),
+                Unauthorized(_) | JwtInvalid(_) => {
+                    (401, r#"{"message":"Unauthorized"}"#, "Unauthorized")
+                }
+                AccessDenied { .. } | JwtInsufficientScope(_) => {
+                    (403, r#"{"message":"Forbidden"}"#, "Forbidden")
+                }
                 AuthorizerConfiguration(_) => (
                     500,
                     r#"{"message":"Internal Server Error"}"#,
@@ -140,12 +150,19 @@ impl GatewayError {
             };
         }
         match self {
-            Unauthorized(_) => Shape {
+            JwtInvalid(_) | Unauthorized(_) => Shape {
                 response_type: Some(ResponseType::Unauthorized),
                 status: 401,
                 body: r#"{"message":"Unauthorized"}"#,
                 error_type: Some("UnauthorizedException"),
                 message: Some("Unauthorized"),
+            },
+            JwtInsufficientScope(_) => Shape {
+                response_type: Some(ResponseType::AccessDenied),
+                status: 403,
+                body: r#"{"message":"Forbidden"}"#,
+                error_type: Some("AccessDeniedException"),
+                message: Some("Forbidden"),
             },
             // Note the capital M: these bodies are not the default template's (facts §4a).
             AccessDenied { explicit: true } => Shape {
@@ -323,6 +340,29 @@ pub fn render(
     };
     ctx.status = status;
     builder = builder.header(http::header::CONTENT_TYPE, content_type);
+    // A JWT authorizer says why in `www-authenticate` (DG: http-api-troubleshooting-jwt).
+    let quote = |s: &str| s.replace('"', "'");
+    match err {
+        GatewayError::JwtInvalid(why) => {
+            builder = builder.header(
+                "www-authenticate",
+                format!(
+                    "Bearer scope=\"\" error=\"invalid_token\" error_description=\"{}\"",
+                    quote(why)
+                ),
+            );
+        }
+        GatewayError::JwtInsufficientScope(scopes) => {
+            builder = builder.header(
+                "www-authenticate",
+                format!(
+                    "Bearer scope=\"{}\" error=\"insufficient_scope\" error_description=\"the token does not have the required scope\"",
+                    quote(&scopes.join(" "))
+                ),
+            );
+        }
+        _ => {}
+    }
     if let Some(t) = shape.error_type {
         builder = builder.header("x-amzn-ErrorType", t);
     }

@@ -59,6 +59,37 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// A small GET (JWKS, discovery documents) with a time and size bound.
+    pub async fn get(
+        &self,
+        url: &str,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<bytes::Bytes, String> {
+        use http_body_util::BodyExt;
+        let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+        if uri.scheme_str() == Some("https") {
+            return Err("https needs upstream TLS, which this build of tollgate does not have yet; serve the keys over http on loopback or point --jwks at a file".into());
+        }
+        let mut req = http::Request::new(body::empty());
+        *req.uri_mut() = uri;
+        let resp = tokio::time::timeout(timeout, self.client.request(req))
+            .await
+            .map_err(|_| format!("timed out after {timeout:?}"))?
+            .map_err(|e| describe(&e))?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        let limited = http_body_util::Limited::new(resp.into_body(), max_bytes);
+        tokio::time::timeout(timeout, limited.collect())
+            .await
+            .map_err(|_| format!("timed out after {timeout:?}"))?
+            .map(|c| c.to_bytes())
+            .map_err(|e| e.to_string())
+    }
+}
+
 pub async fn run(
     services: &crate::pipeline::Services,
     ctx: &mut RequestContext,

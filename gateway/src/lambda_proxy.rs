@@ -131,7 +131,25 @@ fn rest_request_context(api: &ResolvedApi, ctx: &RequestContext) -> Value {
             obj.insert("operationName".into(), Value::from(name.clone()));
         }
         // A Lambda authorizer's principal and context, with the context's JSON types kept.
-        if let Some(a) = &ctx.authorizer {
+        if let Some(a) = ctx.authorizer.as_ref().filter(|a| a.claims.is_some()) {
+            // JWT / Cognito: claims (as strings, as REST sends them) and scopes.
+            let claims: Map<String, Value> = a
+                .claims
+                .iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let s = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), Value::from(s))
+                })
+                .collect();
+            obj.insert(
+                "authorizer".into(),
+                json!({"claims": claims, "scopes": if a.scopes.is_empty() { Value::Null } else { json!(a.scopes) }}),
+            );
+        } else if let Some(a) = &ctx.authorizer {
             let mut auth = Map::new();
             auth.insert(
                 "principalId".into(),
@@ -281,6 +299,19 @@ fn v2_text_type(content_type: Option<&str>) -> bool {
         || m == "application/javascript"
 }
 
+/// `requestContext.authorizer` of a 2.0 event: `{jwt: {claims, scopes}}` or `{lambda: {...}}`.
+fn v2_authorizer(ctx: &RequestContext) -> Value {
+    match &ctx.authorizer {
+        None => Value::Null,
+        Some(a) => match &a.claims {
+            Some(claims) => {
+                json!({"jwt": {"claims": claims, "scopes": if a.scopes.is_empty() { Value::Null } else { json!(a.scopes) }}})
+            }
+            None => json!({"lambda": a.context}),
+        },
+    }
+}
+
 /// The HTTP API payload 2.0 event.
 pub fn http_v2_event(
     api: &ResolvedApi,
@@ -377,6 +408,14 @@ pub fn http_v2_event(
             "timeEpoch": ctx.request_time_epoch,
         }),
     );
+    if ctx.authorizer.is_some() {
+        if let Some(rc) = event
+            .get_mut("requestContext")
+            .and_then(Value::as_object_mut)
+        {
+            rc.insert("authorizer".into(), v2_authorizer(ctx));
+        }
+    }
     if !req.path_params.is_empty() {
         event.insert(
             "pathParameters".into(),

@@ -24,6 +24,8 @@ pub mod integration;
 pub mod integration_request;
 pub mod integration_response;
 pub mod invoke;
+pub mod jwks;
+pub mod jwt;
 pub mod lambda_proxy;
 pub mod load;
 pub mod load_error;

@@ -57,6 +57,8 @@ pub struct Services {
     pub http: HttpClient,
     /// Runs Lambda functions; `None` when no runtime host is configured.
     pub invoker: Option<std::sync::Arc<dyn crate::invoke::Invoker>>,
+    /// Key sets for JWT and Cognito authorizers.
+    pub jwks: std::sync::Arc<crate::jwks::JwksRegistry>,
 }
 
 /// Run one routed request through the stages.

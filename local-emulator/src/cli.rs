@@ -121,6 +121,10 @@ pub struct StartApi {
     /// Serve AWS-shaped `/{stage}/path` URLs instead of SAM CLI's root-path style.
     #[arg(long)]
     pub stage_in_path: bool,
+    /// Keys for a JWT or Cognito issuer, instead of fetching them from the issuer:
+    /// ISSUER=FILE (a JWKS document) or ISSUER=URL (a JWKS endpoint). Repeatable.
+    #[arg(long = "jwks", value_name = "ISSUER=FILE|URL")]
+    pub jwks: Vec<String>,
     /// Do not watch the definitions and function code for changes.
     #[arg(long)]
     pub no_watch: bool,

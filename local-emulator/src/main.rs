@@ -346,7 +346,19 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     });
-    let mut gateway = Gateway::new(loaded.apis.clone(), options).with_completion_sink(sink);
+    let mut jwks_overrides = std::collections::HashMap::new();
+    for spec in &args.jwks {
+        // The issuer is a URL itself, so split at the last `=`.
+        let (issuer, source) = spec
+            .rsplit_once('=')
+            .with_context(|| format!("--jwks `{spec}`: expected ISSUER=FILE or ISSUER=URL"))?;
+        jwks_overrides.insert(issuer.to_string(), source.to_string());
+    }
+    let mut gateway = Gateway::new(loaded.apis.clone(), options)
+        .with_completion_sink(sink)
+        .with_jwks(Arc::new(gateway::jwks::JwksRegistry::with_overrides(
+            jwks_overrides,
+        )));
     let mut host = None;
     if !loaded.functions.is_empty() {
         let template = match args.source.source()? {

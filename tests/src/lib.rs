@@ -384,3 +384,120 @@ pub fn assert_rest_ids(r: &Reply) {
     assert_eq!(ext.len(), 16, "{ext}");
     assert!(ext.ends_with('='), "{ext}");
 }
+
+/// Signing test tokens with the fixture keys.
+pub mod jwt {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    use serde_json::Value;
+
+    /// Sign `claims` (RS256) with `tests/fixtures/jwt/{kid}.pem`, adding `exp` an hour ahead
+    /// unless the claims set one.
+    pub fn sign(kid: &str, claims: &Value) -> String {
+        sign_with(kid, kid, claims)
+    }
+
+    /// Sign with key file `key` but name `kid` in the header (for wrong-key cases).
+    pub fn sign_with(key: &str, kid: &str, claims: &Value) -> String {
+        let pem = std::fs::read(super::fixture(&format!("jwt/{key}.pem"))).expect("fixture key");
+        let mut claims = claims.clone();
+        if claims.get("exp").is_none() {
+            claims["exp"] = Value::from(now() + 3600);
+        }
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_string());
+        encode(
+            &header,
+            &claims,
+            &EncodingKey::from_rsa_pem(&pem).expect("rsa pem"),
+        )
+        .expect("sign")
+    }
+
+    pub fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// A loopback OpenID provider: `/.well-known/openid-configuration` and `/jwks.json`, whose key
+/// set a test can swap, counting how often the keys are fetched.
+pub struct JwksServer {
+    pub addr: SocketAddr,
+    pub jwks: Arc<Mutex<String>>,
+    pub fetches: Arc<std::sync::atomic::AtomicUsize>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl JwksServer {
+    pub async fn start(initial_jwks_fixture: &str) -> JwksServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let jwks = Arc::new(Mutex::new(
+            std::fs::read_to_string(fixture(initial_jwks_fixture)).expect("jwks fixture"),
+        ));
+        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (j, f) = (Arc::clone(&jwks), Arc::clone(&fetches));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let (j, f) = (Arc::clone(&j), Arc::clone(&f));
+                        tokio::spawn(async move {
+                            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                                let (j, f) = (Arc::clone(&j), Arc::clone(&f));
+                                async move {
+                                    let body = match req.uri().path() {
+                                        "/.well-known/openid-configuration" => serde_json::json!({
+                                            "issuer": format!("http://{addr}"),
+                                            "jwks_uri": format!("http://{addr}/jwks.json"),
+                                        })
+                                        .to_string(),
+                                        "/jwks.json" => {
+                                            f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                            j.lock().expect("lock").clone()
+                                        }
+                                        _ => String::from("{}"),
+                                    };
+                                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body))))
+                                }
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await;
+                        });
+                    }
+                    _ = &mut rx => break,
+                }
+            }
+        });
+        JwksServer {
+            addr,
+            jwks,
+            fetches,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn publish(&self, jwks_fixture: &str) {
+        *self.jwks.lock().expect("lock") =
+            std::fs::read_to_string(fixture(jwks_fixture)).expect("jwks fixture");
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -754,6 +754,21 @@ fn sam_auth(
                 "jwt"
             };
             let mut ext = json!({"type": ty});
+            if let Some(pool) = a.get("UserPoolArn") {
+                let arns = match pool {
+                    Value::Array(list) => list.iter().map(scalar_text).collect(),
+                    other => vec![scalar_text(other)],
+                };
+                ext["providerARNs"] = json!(arns);
+                let header = a
+                    .pointer("/Identity/Header")
+                    .map(scalar_text)
+                    .unwrap_or_else(|| "Authorization".into());
+                ext["identitySource"] = Value::from(format!("method.request.header.{header}"));
+            }
+            if let Some(src) = a.get("IdentitySource") {
+                ext["identitySource"] = Value::from(scalar_text(src));
+            }
             if let Some(j) = a.get("JwtConfiguration") {
                 ext["jwtConfiguration"] = json!({
                     "issuer": j.get("issuer").or_else(|| j.get("Issuer")).cloned().unwrap_or(Value::Null),
@@ -1047,6 +1062,17 @@ fn add_event_route(
         None => {
             if let (Some(d), Some(o)) = (&api.default_authorizer, op.as_object_mut()) {
                 apply_default_authorizer(o, d);
+                // AuthorizationScopes alone narrow the default authorizer for this route.
+                if let (Some(scopes), Some(Value::Array(reqs))) = (
+                    props.pointer("/Auth/AuthorizationScopes"),
+                    o.get_mut("security"),
+                ) {
+                    if let Some(Value::Object(first)) = reqs.first_mut() {
+                        if let Some(v) = first.get_mut(d.as_str()) {
+                            *v = scopes.clone();
+                        }
+                    }
+                }
             }
         }
     }

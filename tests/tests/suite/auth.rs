@@ -132,7 +132,44 @@ async fn validation_expression_and_request_authorizers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsupported_authorizers_fail_closed() {
     let emu = emulator();
-    let r = call(&emu, "/pool", Some("anything")).await;
-    assert_eq!(r.status, 500, "never served unauthenticated");
+    let r = call(&emu, "/iam", Some("anything")).await;
+    assert_eq!(
+        r.status, 500,
+        "AWS_IAM is not checked yet, so it is never served unauthenticated"
+    );
     assert_eq!(r.text(), r#"{"message":null}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_user_pool_authorizer() {
+    let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example";
+    let t = fixture("e2e/auth.yaml");
+    let jwks = format!("{issuer}={}", fixture("jwt/jwks1.json").display());
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--jwks",
+        &jwks,
+    ]);
+    let token = tollgate_tests::jwt::sign(
+        "key1",
+        &serde_json::json!({"sub": "pool-user", "iss": issuer, "token_use": "id", "email": "a@example.com"}),
+    );
+    let r = call(&emu, "/pool/echo", Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a = authorizer_context(&r);
+    assert_eq!(a["claims"]["sub"], "pool-user");
+    assert_eq!(a["claims"]["email"], "a@example.com");
+    let wrong_issuer = tollgate_tests::jwt::sign(
+        "key1",
+        &serde_json::json!({"sub": "x", "iss": "https://elsewhere"}),
+    );
+    let r = call(&emu, "/pool/echo", Some(&wrong_issuer)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    assert!(
+        r.header("www-authenticate").is_none(),
+        "REST answers without the JWT header"
+    );
 }

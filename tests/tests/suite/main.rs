@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod http_api;
+mod jwt;
 mod lambda;
 mod loader;
 mod reload;
