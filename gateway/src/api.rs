@@ -244,6 +244,10 @@ pub struct LambdaAuthorizer {
     /// `authorizerResultTtlInSeconds`; zero turns caching off.
     pub ttl: Duration,
     pub cache: crate::authorizer::ResultCache,
+    /// HTTP APIs: `authorizerPayloadFormatVersion` (`None` on REST APIs).
+    pub payload_version: Option<String>,
+    /// HTTP APIs with payload 2.0: `{"isAuthorized": bool}` answers.
+    pub simple_responses: bool,
 }
 
 /// How a route authorizes requests.
@@ -910,18 +914,11 @@ fn resolve_authorizers(
         let ptr = pointer_join(&scheme.pointer, "x-amazon-apigateway-authorizer");
         let kind = match a.kind {
             AuthorizerType::Token => LambdaAuthorizerKind::Token,
-            AuthorizerType::Request if spec.kind == ApiKind::Rest => LambdaAuthorizerKind::Request,
+            AuthorizerType::Request => LambdaAuthorizerKind::Request,
             AuthorizerType::Jwt | AuthorizerType::CognitoUserPools => {
                 if let Some(j) = jwt_authorizer(spec, name, scheme, a, &ptr, errors) {
                     out.insert(name.clone(), RouteAuth::Jwt(Arc::new(j), Vec::new()));
                 }
-                continue;
-            }
-            other => {
-                out.insert(
-                    name.clone(),
-                    RouteAuth::Unsupported(format!("{other} authorizer `{name}`")),
-                );
                 continue;
             }
         };
@@ -1006,7 +1003,11 @@ fn resolve_authorizers(
             },
             None => None,
         };
-        let ttl = a.authorizer_result_ttl_in_seconds.unwrap_or(300);
+        // REST caches for 300 s unless told otherwise; an HTTP API authorizer caches only when
+        // it says so (caching there needs identity sources). [?] AWS's HTTP API default is not
+        // recorded.
+        let default_ttl = if spec.kind == ApiKind::Rest { 300 } else { 0 };
+        let ttl = a.authorizer_result_ttl_in_seconds.unwrap_or(default_ttl);
         if ttl > 3600 {
             errors.push(LoadError::new(
                 file,
@@ -1025,6 +1026,12 @@ fn resolve_authorizers(
                 validation,
                 ttl: Duration::from_secs(u64::from(ttl)),
                 cache: Default::default(),
+                payload_version: (spec.kind == ApiKind::Http).then(|| {
+                    a.authorizer_payload_format_version
+                        .clone()
+                        .unwrap_or_else(|| "2.0".into())
+                }),
+                simple_responses: a.enable_simple_responses.unwrap_or(false),
             })),
         );
     }

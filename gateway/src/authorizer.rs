@@ -179,7 +179,9 @@ async fn lambda(
     let caching = !a.ttl.is_zero();
     // A TOKEN authorizer always needs its token; a REQUEST authorizer needs every source only
     // when caching is on (the values are the cache key) (facts §4a).
-    let must_have_all = a.kind == LambdaAuthorizerKind::Token || caching;
+    // On HTTP APIs identity sources are optional, but every one that is set must be present.
+    let must_have_all =
+        a.kind == LambdaAuthorizerKind::Token || caching || a.payload_version.is_some();
     if must_have_all && values.iter().any(Option::is_none) {
         return Err(GatewayError::Unauthorized(
             "identity source missing or empty".into(),
@@ -210,13 +212,36 @@ async fn lambda(
                     "methodArn": arn,
                 }),
                 LambdaAuthorizerKind::Request => {
-                    let mut e =
-                        crate::lambda_proxy::rest_event(api, route, ctx, req, &Bytes::new(), None);
+                    let identity: Vec<String> = values.iter().flatten().cloned().collect();
+                    let v2 = a.payload_version.as_deref() == Some("2.0");
+                    let mut e = if v2 {
+                        crate::lambda_proxy::http_v2_event(api, route, ctx, req, &Bytes::new())
+                    } else {
+                        crate::lambda_proxy::rest_event(
+                            api,
+                            route,
+                            ctx,
+                            req,
+                            &Bytes::new(),
+                            a.payload_version.as_deref(),
+                        )
+                    };
                     if let Some(o) = e.as_object_mut() {
                         o.remove("body");
                         o.remove("isBase64Encoded");
                         o.insert("type".into(), Value::from("REQUEST"));
-                        o.insert("methodArn".into(), Value::from(arn.clone()));
+                        if v2 {
+                            // HTTP API 2.0 authorizer events (facts §4b).
+                            o.insert("routeArn".into(), Value::from(arn.clone()));
+                            o.insert("identitySource".into(), serde_json::json!(identity));
+                        } else {
+                            o.insert("methodArn".into(), Value::from(arn.clone()));
+                            if a.payload_version.is_some() {
+                                let joined = identity.join(",");
+                                o.insert("identitySource".into(), Value::from(joined.clone()));
+                                o.insert("authorizationToken".into(), Value::from(joined));
+                            }
+                        }
                     }
                     e
                 }
@@ -291,12 +316,49 @@ async fn invoke(
         }
         Ok(Ok(InvokeOutcome::Success(p))) => p,
     };
-    parse_output(&payload, latency).map_err(|m| {
+    let simple = a.simple_responses && a.payload_version.as_deref() == Some("2.0");
+    let parsed = if simple {
+        parse_simple(&payload, latency)
+    } else {
+        parse_output(&payload, latency)
+    };
+    parsed.map_err(|m| {
         GatewayError::AuthorizerConfiguration(format!(
             "authorizer {} returned an invalid response: {m}",
             a.name
         ))
     })
+}
+
+/// Read an HTTP API simple response, `{"isAuthorized": bool, "context": {...}}`, as an
+/// allow-all or deny-all policy (lists and maps are allowed in this context).
+fn parse_simple(payload: &[u8], latency: Duration) -> Result<(Policy, AuthorizerOutput), String> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
+    let allowed = v
+        .get("isAuthorized")
+        .and_then(Value::as_bool)
+        .ok_or("a simple response needs a boolean isAuthorized")?;
+    let effect = if allowed { "Allow" } else { "Deny" };
+    let policy = Policy::parse(
+        &serde_json::json!({"Statement": {"Effect": effect, "Action": "*", "Resource": "*"}}),
+    )
+    .map_err(|e| e.to_string())?;
+    let context = v
+        .get("context")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    Ok((
+        policy,
+        AuthorizerOutput {
+            principal_id: None,
+            context,
+            usage_identifier_key: None,
+            latency,
+            claims: None,
+            scopes: Vec::new(),
+        },
+    ))
 }
 
 /// Read `{principalId, policyDocument, context, usageIdentifierKey}`.

@@ -72,10 +72,12 @@ pub fn token(event: &Value) -> Result<Value, String> {
     }
 }
 
-/// The REQUEST authorizer's decision.
-pub fn request(event: &Value) -> Result<Value, String> {
+/// The REQUEST authorizer's decision: an IAM policy, or with `simple` (HTTP API payload 2.0
+/// with simple responses) `{"isAuthorized", "context"}`.
+pub fn request(event: &Value, simple: bool) -> Result<Value, String> {
     let arn = event
         .get("methodArn")
+        .or_else(|| event.get("routeArn"))
         .and_then(Value::as_str)
         .unwrap_or_default();
     let tenant = event
@@ -87,7 +89,11 @@ pub fn request(event: &Value) -> Result<Value, String> {
         .pointer("/queryStringParameters/key")
         .and_then(Value::as_str);
     let ctx = json!({"tenant": tenant.unwrap_or(""), "nonce": nonce()});
-    if tenant == Some("acme") && key == Some("k1") {
+    let allowed = tenant == Some("acme") && key == Some("k1");
+    if simple {
+        return Ok(json!({"isAuthorized": allowed, "context": ctx}));
+    }
+    if allowed {
         Ok(policy("acme", "Allow", &whole_api(arn), ctx))
     } else {
         Ok(policy("anonymous", "Deny", &whole_api(arn), ctx))
@@ -124,9 +130,11 @@ mod tests {
 
     #[test]
     fn request_needs_tenant_and_key() {
-        let allow = request(&json!({"methodArn": ARN, "headers": {"X-Tenant": "acme"}, "queryStringParameters": {"key": "k1"}})).expect("ok");
+        let allow = request(&json!({"methodArn": ARN, "headers": {"X-Tenant": "acme"}, "queryStringParameters": {"key": "k1"}}), false).expect("ok");
         assert_eq!(allow["policyDocument"]["Statement"][0]["Effect"], "Allow");
-        let deny = request(&json!({"methodArn": ARN, "headers": {"x-tenant": "acme"}, "queryStringParameters": null})).expect("ok");
+        let deny = request(&json!({"methodArn": ARN, "headers": {"x-tenant": "acme"}, "queryStringParameters": null}), false).expect("ok");
+        let simple = request(&json!({"routeArn": ARN, "headers": {"x-tenant": "acme"}, "queryStringParameters": {"key": "k1"}}), true).expect("ok");
+        assert_eq!(simple["isAuthorized"], true);
         assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
     }
 }

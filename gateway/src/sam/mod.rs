@@ -834,6 +834,21 @@ fn sam_auth(
             "REQUEST" => {
                 header_name = "Unused".into();
                 ext.insert("type".into(), Value::from("request"));
+                // REST writes identity sources as method.request.*, HTTP APIs as $request.*.
+                let (header, query, stage, context) = match kind {
+                    ApiKind::Rest => (
+                        "method.request.header.",
+                        "method.request.querystring.",
+                        "stageVariables.",
+                        "context.",
+                    ),
+                    ApiKind::Http => (
+                        "$request.header.",
+                        "$request.querystring.",
+                        "$stageVariables.",
+                        "$context.",
+                    ),
+                };
                 let list = |key: &str, prefix: &str| -> Vec<String> {
                     identity
                         .get(key)
@@ -846,14 +861,30 @@ fn sam_auth(
                         .unwrap_or_default()
                 };
                 let sources: Vec<String> = [
-                    list("Headers", "method.request.header."),
-                    list("QueryStrings", "method.request.querystring."),
-                    list("StageVariables", "stageVariables."),
-                    list("Context", "context."),
+                    list("Headers", header),
+                    list("QueryStrings", query),
+                    list("StageVariables", stage),
+                    list("Context", context),
                 ]
                 .concat();
-                if !sources.is_empty() {
+                if sources.is_empty() {
+                    // Caching needs identity sources.
+                    ext.insert("authorizerResultTtlInSeconds".into(), Value::from(0));
+                } else {
                     ext.insert("identitySource".into(), Value::from(sources.join(", ")));
+                }
+                if kind == ApiKind::Http {
+                    let version = a
+                        .get("AuthorizerPayloadFormatVersion")
+                        .map(scalar_text)
+                        .unwrap_or_else(|| "2.0".into());
+                    ext.insert(
+                        "authorizerPayloadFormatVersion".into(),
+                        Value::from(version),
+                    );
+                    if let Some(simple) = a.get("EnableSimpleResponses").and_then(Value::as_bool) {
+                        ext.insert("enableSimpleResponses".into(), Value::Bool(simple));
+                    }
                 }
             }
             other => {

@@ -173,3 +173,38 @@ async fn cognito_user_pool_authorizer() {
         "REST answers without the JWT header"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_lambda_authorizers() {
+    let t = fixture("e2e/http_auth.yaml");
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let tenant = |path: &'static str, h: Option<&'static str>| {
+        let url = emu.url(path);
+        async move {
+            let headers: Vec<(&str, &str)> = h.map(|v| vec![("x-tenant", v)]).unwrap_or_default();
+            send("GET", &url, &headers, "").await
+        }
+    };
+    // Payload 2.0 with simple responses.
+    let r = tenant("/simple/echo?key=k1", Some("acme")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    assert_eq!(
+        event["requestContext"]["authorizer"]["lambda"]["tenant"],
+        "acme"
+    );
+    let r = tenant("/simple/echo?key=nope", Some("acme")).await;
+    assert_eq!(r.status, 403, "isAuthorized: false");
+    assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
+    let r = tenant("/simple/echo?key=k1", None).await;
+    assert_eq!(r.status, 401, "a configured identity source is missing");
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    // Payload 1.0 with an IAM policy.
+    assert_eq!(
+        tenant("/policy/echo?key=k1", Some("acme")).await.status,
+        200
+    );
+    let r = tenant("/policy/echo?key=nope", Some("acme")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
+}

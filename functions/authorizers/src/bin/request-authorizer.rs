@@ -5,8 +5,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    run(service_fn(|e: LambdaEvent<Value>| async move {
-        authorizers::request(&e.payload).map_err(Error::from)
+    let simple = std::env::var("SIMPLE_RESPONSES").as_deref() == Ok("true");
+    run(service_fn(move |e: LambdaEvent<Value>| async move {
+        authorizers::request(&e.payload, simple).map_err(Error::from)
     }))
     .await
 }
