@@ -294,6 +294,8 @@ pub struct ResolvedApi {
     pub router: Router,
     pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
     pub binary_media_types: Vec<String>,
+    /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
+    pub resource_policy: Option<crate::policy::Policy>,
     /// Things that load but that this version does not act on yet, or that AWS would warn about.
     pub warnings: Vec<String>,
 }
@@ -429,9 +431,28 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     }) {
         pending.push("API keys (api_key security)");
     }
-    if spec.root.policy.is_some() {
-        pending.push("resource policy (x-amazon-apigateway-policy)");
-    }
+    let resource_policy = spec.root.policy.as_ref().and_then(|p| {
+        let doc = serde_json::json!({"Statement": p.statement});
+        match crate::policy::Policy::parse(&doc) {
+            Ok(mut policy) => {
+                policy.expand_resources(&format!(
+                    "arn:aws:execute-api:{}:{}:{}",
+                    crate::REGION,
+                    crate::ACCOUNT_ID,
+                    api_id_for(&opts.name)
+                ));
+                Some(policy)
+            }
+            Err(e) => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(&spec.pointer_base, "x-amazon-apigateway-policy"),
+                    e.to_string(),
+                ));
+                None
+            }
+        }
+    });
     if !spec.root.request_validators.is_empty() {
         pending.push("request validators");
     }
@@ -462,6 +483,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         router,
         gateway_responses,
         binary_media_types: spec.root.binary_media_types.clone(),
+        resource_policy,
         warnings,
     })
 }

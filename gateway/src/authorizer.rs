@@ -98,13 +98,53 @@ pub async fn run(
     ctx: &mut RequestContext,
     req: &MethodRequest,
 ) -> Result<Flow<()>, GatewayError> {
+    // The resource policy first: its explicit Deny applies before any authorizer runs (facts §1).
+    let arn = method_arn(api, req.method.as_str(), &req.path);
+    let rp = api.resource_policy.as_ref().map(|p| {
+        p.evaluate_for(
+            "execute-api:Invoke",
+            &arn,
+            crate::policy::Caller {
+                source_ip: ctx.source_ip.parse().ok(),
+            },
+        )
+    });
+    if rp == Some(Decision::ExplicitDeny) {
+        return Err(GatewayError::ResourcePolicyDenied {
+            explicit: true,
+            resource: arn,
+        });
+    }
+    let rp_allows = rp == Some(Decision::Allow);
+    // Without an authorizer (and for Cognito), a resource policy must allow explicitly
+    // (facts §1, Table A).
+    let rp_must_allow = |flow: Flow<()>| -> Result<Flow<()>, GatewayError> {
+        match rp {
+            Some(Decision::Allow) | None => Ok(flow),
+            Some(_) => Err(GatewayError::ResourcePolicyDenied {
+                explicit: false,
+                resource: arn.clone(),
+            }),
+        }
+    };
     match &route.auth {
-        RouteAuth::None => Ok(Flow::Continue(())),
+        RouteAuth::None => rp_must_allow(Flow::Continue(())),
+        RouteAuth::Lambda(a) => {
+            match lambda(services, api, route, a, ctx, req).await {
+                // An Allow on either side allows, unless the authorizer denied explicitly.
+                Err(GatewayError::AccessDenied { explicit: false }) if rp_allows => {
+                    Ok(Flow::Continue(()))
+                }
+                other => other,
+            }
+        }
+        RouteAuth::Jwt(a, scopes) => {
+            let flow = jwt(services, api, a, scopes, ctx, req).await?;
+            rp_must_allow(flow)
+        }
         RouteAuth::Unsupported(what) => Err(GatewayError::AuthorizerConfiguration(format!(
             "{what} is not supported by this build of tollgate; the route fails closed"
         ))),
-        RouteAuth::Lambda(a) => lambda(services, api, route, a, ctx, req).await,
-        RouteAuth::Jwt(a, scopes) => jwt(services, api, a, scopes, ctx, req).await,
     }
 }
 

@@ -58,6 +58,9 @@ pub enum GatewayError {
     /// HTTP API JWT authorizer: valid token, none of the route's scopes (403).
     #[error("insufficient scope: needs one of {0:?}")]
     JwtInsufficientScope(Vec<String>),
+    /// The resource policy does not let an anonymous caller invoke `resource`.
+    #[error("denied by the resource policy (explicit deny: {explicit})")]
+    ResourcePolicyDenied { explicit: bool, resource: String },
     /// The authorizer failed, timed out, or answered in a shape API Gateway rejects.
     #[error("authorizer error: {0}")]
     AuthorizerConfiguration(String),
@@ -100,7 +103,7 @@ impl GatewayError {
                 Unauthorized(_) | JwtInvalid(_) => {
                     (401, r#"{"message":"Unauthorized"}"#, "Unauthorized")
                 }
-                AccessDenied { .. } | JwtInsufficientScope(_) => {
+                AccessDenied { .. } | JwtInsufficientScope(_) | ResourcePolicyDenied { .. } => {
                     (403, r#"{"message":"Forbidden"}"#, "Forbidden")
                 }
                 AuthorizerConfiguration(_) => (
@@ -156,6 +159,14 @@ impl GatewayError {
                 body: r#"{"message":"Unauthorized"}"#,
                 error_type: Some("UnauthorizedException"),
                 message: Some("Unauthorized"),
+            },
+            // The body names the resource, so render() builds it; this is the fallback shape.
+            ResourcePolicyDenied { .. } => Shape {
+                response_type: Some(ResponseType::AccessDenied),
+                status: 403,
+                body: r#"{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke"}"#,
+                error_type: Some("AccessDeniedException"),
+                message: Some("User: anonymous is not authorized to perform: execute-api:Invoke"),
             },
             JwtInsufficientScope(_) => Shape {
                 response_type: Some(ResponseType::AccessDenied),
@@ -283,9 +294,23 @@ pub fn render(
         .or(ctx.api_kind)
         .unwrap_or(ApiKind::Rest);
     let shape = err.shape(kind);
+    // Messages that name the request's resource (facts §4a: resource-policy denials).
+    let dynamic_message = match err {
+        GatewayError::ResourcePolicyDenied { explicit, resource } if kind == ApiKind::Rest => Some(format!(
+            "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {resource}{}",
+            if *explicit { " with an explicit deny" } else { "" }
+        )),
+        _ => None,
+    };
+    let default_body = match &dynamic_message {
+        Some(m) => serde_json::json!({ "Message": m }).to_string(),
+        None => shape.body.to_string(),
+    };
     ctx.error = Some(ErrorInfo {
         response_type: shape.response_type,
-        message: shape.message.map(str::to_string),
+        message: dynamic_message
+            .clone()
+            .or(shape.message.map(str::to_string)),
     });
 
     let over = match (api, shape.response_type) {
@@ -301,7 +326,7 @@ pub fn render(
             } else {
                 "application/json"
             };
-            (shape.status, ct.to_string(), shape.body.to_string())
+            (shape.status, ct.to_string(), default_body.clone())
         }
         Some(o) => {
             let status = o.status_code.map(|s| s.0).unwrap_or(shape.status);
@@ -333,7 +358,7 @@ pub fn render(
             }
             let body = match template {
                 Some(t) => substitute(&t, ctx),
-                None => shape.body.to_string(),
+                None => default_body.clone(),
             };
             (status, ct, body)
         }

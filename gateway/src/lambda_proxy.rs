@@ -814,6 +814,7 @@ pub fn sample_event(
         router: crate::router::Router::new(),
         gateway_responses: Default::default(),
         binary_media_types: Vec::new(),
+        resource_policy: None,
         warnings: Vec::new(),
     };
     let route = Route {

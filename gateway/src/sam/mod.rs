@@ -917,18 +917,19 @@ fn sam_auth(
             ));
         }
     }
-    if auth.get("ResourcePolicy").is_some()
-        || auth.get("UsagePlan").is_some()
-        || auth.get("ApiKeyRequired").is_some()
-    {
+    if auth.get("UsagePlan").is_some() || auth.get("ApiKeyRequired").is_some() {
         warnings.push(format!(
-            "{}: {ptr}: ResourcePolicy, UsagePlan and ApiKeyRequired are parsed but not enforced by this version of tollgate",
+            "{}: {ptr}: UsagePlan and ApiKeyRequired are parsed but not enforced by this version of tollgate",
             file.display()
         ));
     }
+    let resource_policy = auth.get("ResourcePolicy").map(sam_resource_policy);
     let Some(doc) = definition.as_object_mut() else {
         return errors.into_result(default);
     };
+    if let Some(p) = resource_policy {
+        doc.entry("x-amazon-apigateway-policy").or_insert(p);
+    }
     if !schemes.is_empty() {
         let target = if doc.contains_key("swagger") {
             doc.entry("securityDefinitions")
@@ -966,6 +967,37 @@ fn sam_auth(
         }
     }
     errors.into_result(default)
+}
+
+/// SAM `Auth.ResourcePolicy` → a policy document: `CustomStatements` as written, and IP range
+/// lists as an allow for everyone plus a deny outside (whitelist) or inside (blacklist) the
+/// ranges. [?] SAM's own expansion writes per-method statements; the decisions are the same.
+fn sam_resource_policy(rp: &Value) -> Value {
+    let mut statements: Vec<Value> = match rp.get("CustomStatements") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let ranges = |key: &str| -> Option<Vec<Value>> {
+        rp.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .filter(|v| !v.is_empty())
+    };
+    let white = ranges("IpRangeWhitelist");
+    let black = ranges("IpRangeBlacklist");
+    if white.is_some() || black.is_some() {
+        statements.push(json!({"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}));
+    }
+    if let Some(w) = white {
+        statements.push(json!({"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": w}}}));
+    }
+    if let Some(b) = black {
+        statements.push(json!({"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": b}}}));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 fn apply_default_authorizer(op: &mut Map<String, Value>, default: &str) {

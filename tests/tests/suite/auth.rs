@@ -208,3 +208,53 @@ async fn http_api_lambda_authorizers() {
     assert_eq!(r.status, 403);
     assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_policies() {
+    let p = fixture("e2e/policy.yaml");
+    let emu = Emulator::start(&["--openapi", p.to_str().expect("utf8")]);
+    assert_eq!(
+        call(&emu, "/open", None).await.status,
+        200,
+        "allowed by the policy"
+    );
+    assert_eq!(
+        call(&emu, "/vpn-only", None).await.status,
+        200,
+        "the caller is inside 127.0.0.0/8"
+    );
+
+    let r = call(&emu, "/admin", None).await;
+    assert_eq!(r.status, 403);
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    let m = body["Message"].as_str().expect("Message");
+    assert!(
+        m.starts_with("User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:123456789012:")
+            && m.ends_with("/Prod/GET/admin with an explicit deny"),
+        "{m}"
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("AccessDeniedException"));
+
+    let r = call(&emu, "/office", None).await;
+    assert_eq!(r.status, 403, "denied outside 10.0.0.0/8");
+
+    // No statement allows POST: with no authorizer the policy must allow explicitly.
+    let r = send("POST", &emu.url("/open"), &[], "").await;
+    assert_eq!(r.status, 403);
+    let body: Value = serde_json::from_slice(&r.body).expect("json");
+    assert!(
+        body["Message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("/Prod/POST/open")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sam_resource_policy_ip_ranges() {
+    let t = fixture("e2e/sam_policy.yaml");
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8")]);
+    let r = call(&emu, "/x", None).await;
+    assert_eq!(r.status, 403, "loopback is blacklisted");
+    assert!(r.text().contains("with an explicit deny"), "{}", r.text());
+}
