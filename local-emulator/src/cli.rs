@@ -35,6 +35,51 @@ pub enum Command {
     Invoke(Invoke),
     /// Print a sample event (like `sam local generate-event`).
     GenerateEvent(GenerateEvent),
+    /// Development tokens: sign JWTs with a local RSA key, print its JWKS.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Sign a JWT (RS256) with a local RSA private key.
+    Mint(Mint),
+    /// Print the JWKS (public key set) for a local RSA private key.
+    Jwks(KeyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    /// RSA private key, PEM.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Key id for the JWT header and the JWKS.
+    #[arg(long, default_value = "tollgate-dev")]
+    pub kid: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Mint {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Issuer (`iss`); it must match the authorizer's issuer.
+    #[arg(long)]
+    pub iss: String,
+    /// Subject (`sub`).
+    #[arg(long, default_value = "dev-user")]
+    pub sub: String,
+    /// Audience (`aud`), repeatable.
+    #[arg(long)]
+    pub aud: Vec<String>,
+    /// Space-separated scopes (`scope`).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
+    /// Extra string claims, KEY=VALUE (repeatable).
+    #[arg(long = "claim", value_name = "KEY=VALUE")]
+    pub claims: Vec<String>,
 }
 
 #[derive(Args, Debug)]

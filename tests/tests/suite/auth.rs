@@ -258,3 +258,28 @@ async fn sam_resource_policy_ip_ranges() {
     assert_eq!(r.status, 403, "loopback is blacklisted");
     assert!(r.text().contains("with an explicit deny"), "{}", r.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_mint_makes_tokens_the_authorizers_accept() {
+    let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example";
+    let key = fixture("jwt/key1.pem");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(tollgate_tests::tollgate_bin())
+            .args(args)
+            .output()
+            .expect("run tollgate");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let jwks: Value = serde_json::from_str(&run(&["token", "jwks", "--key", key.to_str().expect("utf8"), "--kid", "key1"])).expect("jwks");
+    let fixture_jwks: Value = serde_json::from_str(&std::fs::read_to_string(fixture("jwt/jwks1.json")).expect("read")).expect("json");
+    assert_eq!(jwks["keys"][0]["n"], fixture_jwks["keys"][0]["n"], "the JWKS publishes the key's modulus");
+
+    let token = run(&["token", "mint", "--key", key.to_str().expect("utf8"), "--kid", "key1", "--iss", issuer, "--sub", "minted", "--claim", "email=m@example.com"]);
+    let t = fixture("e2e/auth.yaml");
+    let jwks_arg = format!("{issuer}={}", fixture("jwt/jwks1.json").display());
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build", "--jwks", &jwks_arg]);
+    let r = call(&emu, "/pool/echo", Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(authorizer_context(&r)["claims"]["email"], "m@example.com");
+}
