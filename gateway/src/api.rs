@@ -257,6 +257,8 @@ pub enum RouteAuth {
     Lambda(Arc<LambdaAuthorizer>),
     /// A JWT (HTTP API) or Cognito user pool (REST) authorizer, with the route's required scopes.
     Jwt(Arc<crate::jwt::JwtAuthorizer>, Vec<String>),
+    /// `AWS_IAM`: SigV4 signatures checked against the configured credentials.
+    Iam,
     /// An authorizer type this build cannot check yet: requests fail closed (500), never pass
     /// unauthenticated.
     Unsupported(String),
@@ -1168,7 +1170,7 @@ fn route_auth(
     let mut auth = RouteAuth::None;
     let mut api_key = false;
     if op.auth.as_ref().is_some_and(|a| a.kind == AuthType::AwsIam) {
-        auth = RouteAuth::Unsupported("AWS_IAM authorization".into());
+        auth = RouteAuth::Iam;
     }
     for requirement in op.security.iter().flatten().take(1) {
         for scheme_name in requirement.keys() {
@@ -1191,7 +1193,7 @@ fn route_auth(
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case("awsSigv4"))
             {
-                auth = RouteAuth::Unsupported("AWS_IAM authorization".into());
+                auth = RouteAuth::Iam;
             } else if scheme.authorizer.is_none()
                 && matches!(scheme.kind, crate::spec::SecuritySchemeKind::ApiKey { .. })
             {

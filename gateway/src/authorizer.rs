@@ -96,7 +96,7 @@ pub async fn run(
     api: &ResolvedApi,
     route: &Route,
     ctx: &mut RequestContext,
-    req: &MethodRequest,
+    req: &mut MethodRequest,
 ) -> Result<Flow<()>, GatewayError> {
     // The resource policy first: its explicit Deny applies before any authorizer runs (facts §1).
     let arn = method_arn(api, req.method.as_str(), &req.path);
@@ -142,10 +142,40 @@ pub async fn run(
             let flow = jwt(services, api, a, scopes, ctx, req).await?;
             rp_must_allow(flow)
         }
+        RouteAuth::Iam => {
+            iam(services, ctx, req).await?;
+            // A signed caller's own IAM permissions are assumed to allow the call (there are
+            // no IAM policies locally); the resource policy may still deny explicitly. [?]
+            Ok(Flow::Continue(()))
+        }
         RouteAuth::Unsupported(what) => Err(GatewayError::AuthorizerConfiguration(format!(
             "{what} is not supported by this build of tollgate; the route fails closed"
         ))),
     }
+}
+
+async fn iam(
+    services: &Services,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<(), GatewayError> {
+    // The signature covers the body: read it, then hand the bytes on.
+    let body = match req.body.take() {
+        Some(b) => crate::integration_request::collect(b).await?,
+        None => Bytes::new(),
+    };
+    req.body = Some(crate::body::full(body.clone()));
+    let identity = crate::sigv4::verify(
+        &services.iam,
+        req.method.as_str(),
+        &req.path_and_query,
+        &req.headers,
+        &body,
+        std::time::SystemTime::now(),
+    )
+    .map_err(GatewayError::Iam)?;
+    ctx.iam = Some(identity);
+    Ok(())
 }
 
 async fn jwt(

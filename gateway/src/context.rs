@@ -67,6 +67,8 @@ pub struct RequestContext {
     pub integration_latency: Option<Duration>,
     pub integration_status: Option<u16>,
     pub error: Option<ErrorInfo>,
+    /// Who signed an `AWS_IAM` request.
+    pub iam: Option<crate::sigv4::IamIdentity>,
     /// What the authorizer said about the caller.
     pub authorizer: Option<crate::authorizer::AuthorizerOutput>,
     /// The stage that answered instead of the integration, if any.
@@ -139,6 +141,7 @@ impl RequestContext {
             integration_status: None,
             error: None,
             authorizer: None,
+            iam: None,
             answered_by: None,
         }
     }
@@ -170,6 +173,10 @@ impl RequestContext {
             "stage" => self.stage.clone()?,
             "identity.sourceIp" => self.source_ip.clone(),
             "identity.userAgent" => self.user_agent.clone()?,
+            "identity.accessKey" => self.iam.as_ref()?.access_key.clone(),
+            "identity.accountId" => self.iam.as_ref()?.account_id.clone(),
+            "identity.userArn" => self.iam.as_ref()?.user_arn.clone()?,
+            "identity.user" | "identity.caller" => self.iam.as_ref()?.user.clone()?,
             "status" if self.status != 0 => self.status.to_string(),
             "responseLength" => self.response_length.to_string(),
             "responseLatency" => ms(self.start.elapsed()),

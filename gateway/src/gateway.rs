@@ -74,6 +74,12 @@ impl Gateway {
         self
     }
 
+    /// The callers `AWS_IAM` routes accept (`--iam-credentials`).
+    pub fn with_iam_credentials(mut self, creds: Vec<crate::sigv4::IamCredential>) -> Self {
+        self.services.iam = Arc::new(creds);
+        self
+    }
+
     /// Run Lambda integrations with `invoker`.
     pub fn with_invoker(mut self, invoker: Arc<dyn crate::invoke::Invoker>) -> Self {
         self.services.invoker = Some(invoker);
@@ -216,6 +222,11 @@ impl Gateway {
         ctx.operation_name = route.operation_name.clone();
         ctx.path_params = hit.params.clone();
         let mut request = MethodRequest {
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
             method: parts.method.clone(),
             path,
             raw_query: parts.uri.query().map(str::to_string),

@@ -61,6 +61,9 @@ pub enum GatewayError {
     /// The resource policy does not let an anonymous caller invoke `resource`.
     #[error("denied by the resource policy (explicit deny: {explicit})")]
     ResourcePolicyDenied { explicit: bool, resource: String },
+    /// `AWS_IAM`: unsigned, unknown key, bad or expired signature.
+    #[error("IAM authorization failed: {0}")]
+    Iam(crate::sigv4::SigV4Error),
     /// The authorizer failed, timed out, or answered in a shape API Gateway rejects.
     #[error("authorizer error: {0}")]
     AuthorizerConfiguration(String),
@@ -103,9 +106,10 @@ impl GatewayError {
                 Unauthorized(_) | JwtInvalid(_) => {
                     (401, r#"{"message":"Unauthorized"}"#, "Unauthorized")
                 }
-                AccessDenied { .. } | JwtInsufficientScope(_) | ResourcePolicyDenied { .. } => {
-                    (403, r#"{"message":"Forbidden"}"#, "Forbidden")
-                }
+                AccessDenied { .. }
+                | JwtInsufficientScope(_)
+                | ResourcePolicyDenied { .. }
+                | Iam(_) => (403, r#"{"message":"Forbidden"}"#, "Forbidden"),
                 AuthorizerConfiguration(_) => (
                     500,
                     r#"{"message":"Internal Server Error"}"#,
@@ -159,6 +163,21 @@ impl GatewayError {
                 body: r#"{"message":"Unauthorized"}"#,
                 error_type: Some("UnauthorizedException"),
                 message: Some("Unauthorized"),
+            },
+            Iam(crate::sigv4::SigV4Error::Missing) => Shape {
+                response_type: Some(ResponseType::MissingAuthenticationToken),
+                status: 403,
+                body: r#"{"message":"Missing Authentication Token"}"#,
+                error_type: Some("MissingAuthenticationTokenException"),
+                message: Some("Missing Authentication Token"),
+            },
+            // The message varies; render() writes it into the body.
+            Iam(_) => Shape {
+                response_type: Some(ResponseType::InvalidSignature),
+                status: 403,
+                body: r#"{"message":"Forbidden"}"#,
+                error_type: Some("InvalidSignatureException"),
+                message: Some("Forbidden"),
             },
             // The body names the resource, so render() builds it; this is the fallback shape.
             ResourcePolicyDenied { .. } => Shape {
@@ -302,9 +321,18 @@ pub fn render(
         )),
         _ => None,
     };
-    let default_body = match &dynamic_message {
-        Some(m) => serde_json::json!({ "Message": m }).to_string(),
-        None => shape.body.to_string(),
+    let iam_message = match err {
+        GatewayError::Iam(e)
+            if kind == ApiKind::Rest && *e != crate::sigv4::SigV4Error::Missing =>
+        {
+            Some(e.to_string())
+        }
+        _ => None,
+    };
+    let default_body = match (&dynamic_message, &iam_message) {
+        (Some(m), _) => serde_json::json!({ "Message": m }).to_string(),
+        (None, Some(m)) => serde_json::json!({ "message": m }).to_string(),
+        (None, None) => shape.body.to_string(),
     };
     ctx.error = Some(ErrorInfo {
         response_type: shape.response_type,
@@ -388,7 +416,11 @@ pub fn render(
         }
         _ => {}
     }
-    if let Some(t) = shape.error_type {
+    let error_type = match err {
+        GatewayError::Iam(e) => Some(e.error_type()),
+        _ => shape.error_type,
+    };
+    if let Some(t) = error_type {
         builder = builder.header("x-amzn-ErrorType", t);
     }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -111,11 +111,15 @@ fn rest_request_context(api: &ResolvedApi, ctx: &RequestContext) -> Value {
         "extendedRequestId": ctx.extended_request_id,
         "httpMethod": ctx.http_method,
         "identity": {
-            "accessKey": null, "accountId": null, "caller": null,
+            "accessKey": ctx.iam.as_ref().map(|i| i.access_key.clone()),
+            "accountId": ctx.iam.as_ref().map(|i| i.account_id.clone()),
+            "caller": ctx.iam.as_ref().and_then(|i| i.user.clone()),
             "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
             "cognitoIdentityId": null, "cognitoIdentityPoolId": null, "principalOrgId": null,
-            "sourceIp": ctx.source_ip, "user": null, "userAgent": ctx.user_agent,
-            "userArn": null
+            "sourceIp": ctx.source_ip,
+            "user": ctx.iam.as_ref().and_then(|i| i.user.clone()),
+            "userAgent": ctx.user_agent,
+            "userArn": ctx.iam.as_ref().and_then(|i| i.user_arn.clone())
         },
         "path": ctx.path,
         "protocol": ctx.protocol,
@@ -858,6 +862,7 @@ pub fn sample_event(
         ctx.path = format!("/{stage}{path}");
     }
     let req = MethodRequest {
+        path_and_query: path_and_query.to_string(),
         method: http_method,
         path,
         raw_query: query.clone(),

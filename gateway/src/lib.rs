@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod router;
 pub mod sam;
+pub mod sigv4;
 pub mod spec;
 
 /// The account id SAM CLI uses for local pseudo-parameters.

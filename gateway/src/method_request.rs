@@ -13,6 +13,8 @@ use crate::pipeline::Flow;
 /// The request after routing, as later stages read it.
 pub struct MethodRequest {
     pub method: http::Method,
+    /// The request target exactly as the client sent it (stage prefix included), for SigV4.
+    pub path_and_query: String,
     /// The request path without any stage prefix, undecoded.
     pub path: String,
     pub raw_query: Option<String>,
@@ -82,6 +84,7 @@ mod tests {
     fn query_decoding_and_last_value_wins() {
         let q = parse_query(Some("price=10&price=20&price=30&a=b+c&p=%2B1"));
         let r = MethodRequest {
+            path_and_query: "/".into(),
             method: http::Method::GET,
             path: "/".into(),
             raw_query: None,

@@ -59,6 +59,8 @@ pub struct Services {
     pub invoker: Option<std::sync::Arc<dyn crate::invoke::Invoker>>,
     /// Key sets for JWT and Cognito authorizers.
     pub jwks: std::sync::Arc<crate::jwks::JwksRegistry>,
+    /// Callers `AWS_IAM` routes accept.
+    pub iam: std::sync::Arc<Vec<crate::sigv4::IamCredential>>,
 }
 
 /// Run one routed request through the stages.

@@ -170,6 +170,10 @@ pub struct StartApi {
     /// ISSUER=FILE (a JWKS document) or ISSUER=URL (a JWKS endpoint). Repeatable.
     #[arg(long = "jwks", value_name = "ISSUER=FILE|URL")]
     pub jwks: Vec<String>,
+    /// Callers AWS_IAM routes accept: a JSON list of {accessKeyId, secretAccessKey,
+    /// sessionToken?, accountId?, userArn?, user?}.
+    #[arg(long, value_name = "FILE")]
+    pub iam_credentials: Option<PathBuf>,
     /// Do not watch the definitions and function code for changes.
     #[arg(long)]
     pub no_watch: bool,

@@ -54,14 +54,22 @@ fn token(cmd: &cli::TokenCommand) -> Result<ExitCode> {
         cli::TokenCommand::Mint(m) => &m.key,
         cli::TokenCommand::Jwks(k) => k,
     };
-    let pem = std::fs::read(&key_args.key).with_context(|| format!("--key {}", key_args.key.display()))?;
-    let key = EncodingKey::from_rsa_pem(&pem)
-        .with_context(|| format!("--key {}: not an RSA private key in PEM form", key_args.key.display()))?;
+    let pem = std::fs::read(&key_args.key)
+        .with_context(|| format!("--key {}", key_args.key.display()))?;
+    let key = EncodingKey::from_rsa_pem(&pem).with_context(|| {
+        format!(
+            "--key {}: not an RSA private key in PEM form",
+            key_args.key.display()
+        )
+    })?;
     match cmd {
         cli::TokenCommand::Jwks(k) => {
             let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256)?;
             jwk.common.key_id = Some(k.kid.clone());
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "keys": [jwk] }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "keys": [jwk] }))?
+            );
         }
         cli::TokenCommand::Mint(m) => {
             let now = std::time::SystemTime::now()
@@ -80,7 +88,9 @@ fn token(cmd: &cli::TokenCommand) -> Result<ExitCode> {
                 claims["scope"] = serde_json::json!(s);
             }
             for kv in &m.claims {
-                let (k, v) = kv.split_once('=').with_context(|| format!("--claim `{kv}`: expected KEY=VALUE"))?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .with_context(|| format!("--claim `{kv}`: expected KEY=VALUE"))?;
                 claims[k] = serde_json::json!(v);
             }
             let mut header = Header::new(Algorithm::RS256);
@@ -403,6 +413,18 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         .with_jwks(Arc::new(gateway::jwks::JwksRegistry::with_overrides(
             jwks_overrides,
         )));
+    if let Some(path) = &args.iam_credentials {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--iam-credentials {}", path.display()))?;
+        let creds: Vec<gateway::sigv4::IamCredential> =
+            serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "--iam-credentials {}: expected a JSON list of {{\"accessKeyId\", \"secretAccessKey\", ...}}",
+                    path.display()
+                )
+            })?;
+        gateway = gateway.with_iam_credentials(creds);
+    }
     let mut host = None;
     if !loaded.functions.is_empty() {
         let template = match args.source.source()? {

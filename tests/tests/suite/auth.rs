@@ -130,17 +130,6 @@ async fn validation_expression_and_request_authorizers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsupported_authorizers_fail_closed() {
-    let emu = emulator();
-    let r = call(&emu, "/iam", Some("anything")).await;
-    assert_eq!(
-        r.status, 500,
-        "AWS_IAM is not checked yet, so it is never served unauthenticated"
-    );
-    assert_eq!(r.text(), r#"{"message":null}"#);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cognito_user_pool_authorizer() {
     let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example";
     let t = fixture("e2e/auth.yaml");
@@ -268,18 +257,187 @@ async fn token_mint_makes_tokens_the_authorizers_accept() {
             .args(args)
             .output()
             .expect("run tollgate");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let jwks: Value = serde_json::from_str(&run(&["token", "jwks", "--key", key.to_str().expect("utf8"), "--kid", "key1"])).expect("jwks");
-    let fixture_jwks: Value = serde_json::from_str(&std::fs::read_to_string(fixture("jwt/jwks1.json")).expect("read")).expect("json");
-    assert_eq!(jwks["keys"][0]["n"], fixture_jwks["keys"][0]["n"], "the JWKS publishes the key's modulus");
+    let jwks: Value = serde_json::from_str(&run(&[
+        "token",
+        "jwks",
+        "--key",
+        key.to_str().expect("utf8"),
+        "--kid",
+        "key1",
+    ]))
+    .expect("jwks");
+    let fixture_jwks: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("jwt/jwks1.json")).expect("read"))
+            .expect("json");
+    assert_eq!(
+        jwks["keys"][0]["n"], fixture_jwks["keys"][0]["n"],
+        "the JWKS publishes the key's modulus"
+    );
 
-    let token = run(&["token", "mint", "--key", key.to_str().expect("utf8"), "--kid", "key1", "--iss", issuer, "--sub", "minted", "--claim", "email=m@example.com"]);
+    let token = run(&[
+        "token",
+        "mint",
+        "--key",
+        key.to_str().expect("utf8"),
+        "--kid",
+        "key1",
+        "--iss",
+        issuer,
+        "--sub",
+        "minted",
+        "--claim",
+        "email=m@example.com",
+    ]);
     let t = fixture("e2e/auth.yaml");
     let jwks_arg = format!("{issuer}={}", fixture("jwt/jwks1.json").display());
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build", "--jwks", &jwks_arg]);
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--jwks",
+        &jwks_arg,
+    ]);
     let r = call(&emu, "/pool/echo", Some(&token)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(authorizer_context(&r)["claims"]["email"], "m@example.com");
+}
+
+/// Sign like an AWS SDK client: SigV4 with the `aws-sigv4` crate, service `execute-api`.
+fn sigv4_headers(
+    method: &str,
+    url: &str,
+    body: &[u8],
+    secret: &str,
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let uri: http::Uri = url.parse().expect("url");
+    let host = uri.authority().expect("authority").to_string();
+    let identity =
+        aws_credential_types::Credentials::new("AKIDTOLLGATETEST0001", secret, None, None, "test")
+            .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("execute-api")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("params")
+        .into();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+    let (signed, _) = instructions.into_parts();
+    let mut out: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
+    out.extend(
+        signed
+            .into_iter()
+            .map(|h| (h.name().to_string(), h.value().to_string())),
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_iam_sigv4() {
+    let t = fixture("e2e/auth.yaml");
+    let creds = fixture("iam/credentials.json");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--iam-credentials",
+        creds.to_str().expect("utf8"),
+    ]);
+    let secret = "tollgate-test-secret-not-a-real-key-000000";
+    let url = emu.url("/iam/echo?x=1");
+    let body = br#"{"signed":true}"#;
+    let post = |headers: Vec<(String, String)>, body: &'static [u8]| {
+        let url = url.clone();
+        async move {
+            let h: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            send("POST", &url, &h, body).await
+        }
+    };
+    let now = std::time::SystemTime::now();
+
+    let r = post(sigv4_headers("POST", &url, body, secret, now), body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    let id = &event["requestContext"]["identity"];
+    assert_eq!(id["accessKey"], "AKIDTOLLGATETEST0001");
+    assert_eq!(id["userArn"], "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(
+        event["body"], r#"{"signed":true}"#,
+        "the body still reaches the integration"
+    );
+
+    let r = post(vec![], body).await;
+    assert_eq!(r.status, 403, "unsigned");
+    assert_eq!(r.text(), r#"{"message":"Missing Authentication Token"}"#);
+
+    let r = post(
+        sigv4_headers("POST", &url, body, secret, now),
+        br#"{"signed":false}"#,
+    )
+    .await;
+    assert_eq!(r.status, 403, "the body was changed after signing");
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InvalidSignatureException")
+    );
+    assert!(
+        r.text()
+            .starts_with(r#"{"message":"The request signature we calculated does not match"#),
+        "{}",
+        r.text()
+    );
+
+    let r = post(sigv4_headers("POST", &url, body, "wrong-secret", now), body).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InvalidSignatureException")
+    );
+
+    let old = now - std::time::Duration::from_secs(900);
+    let r = post(sigv4_headers("POST", &url, body, secret, old), body).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("Signature expired"), "{}", r.text());
+
+    let mut unknown = sigv4_headers("POST", &url, body, secret, now);
+    for (k, v) in unknown.iter_mut() {
+        if k == "authorization" {
+            *v = v.replace("AKIDTOLLGATETEST0001", "AKIDUNKNOWNUNKNOWN00");
+        }
+    }
+    let r = post(unknown, body).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"The security token included in the request is invalid."}"#
+    );
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("UnrecognizedClientException")
+    );
 }
