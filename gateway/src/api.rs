@@ -280,6 +280,8 @@ pub struct Route {
     pub auth: RouteAuth,
     /// The method requires an API key (`security: [{api_key: []}]`).
     pub api_key_required: bool,
+    /// `x-tollgate-identity`: trusted identity headers for HTTP integrations.
+    pub identity_injection: Option<crate::spec::extensions::IdentityInjectionExt>,
 }
 
 /// An API ready to serve.
@@ -410,6 +412,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             pointer: op.pointer.clone(),
             auth,
             api_key_required,
+            identity_injection: op.identity_injection.clone(),
         });
     }
 

@@ -360,6 +360,24 @@ fn http_proxy(
             headers.insert(n, v);
         }
     }
+    // tollgate's identity injection: the integration trusts the gateway, not the client.
+    if let Some(inj) = &route.identity_injection {
+        if inj.strip_authorization {
+            headers.remove(http::header::AUTHORIZATION);
+        }
+        for (name, source) in &inj.headers {
+            // Anything a client sent under a trusted name is dropped first, filled or not.
+            headers.remove(name.as_str());
+            if let Some(v) = identity_value(ctx, source) {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+        }
+    }
     let forwarded_for = match req.header_value("x-forwarded-for") {
         Some(prev) => format!("{prev}, {}", ctx.source_ip),
         None => ctx.source_ip.clone(),
@@ -387,6 +405,34 @@ fn http_proxy(
         body,
         timeout: h.timeout,
     })))
+}
+
+/// What `x-tollgate-identity` puts in a header: a claim, `principalId`, `context.KEY`, `scopes`,
+/// or `iam.userArn` / `iam.accessKey`.
+fn identity_value(ctx: &RequestContext, source: &str) -> Option<String> {
+    if let Some(field) = source.strip_prefix("iam.") {
+        let iam = ctx.iam.as_ref()?;
+        return match field {
+            "userArn" => iam.user_arn.clone(),
+            "accessKey" => Some(iam.access_key.clone()),
+            "accountId" => Some(iam.account_id.clone()),
+            "user" => iam.user.clone(),
+            _ => None,
+        };
+    }
+    let a = ctx.authorizer.as_ref()?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match source {
+        "principalId" => a.principal_id.clone(),
+        "scopes" => (!a.scopes.is_empty()).then(|| a.scopes.join(" ")),
+        s => match s.strip_prefix("context.") {
+            Some(k) => a.context.get(k).map(text),
+            None => a.claims.as_ref()?.get(s).map(text),
+        },
+    }
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {

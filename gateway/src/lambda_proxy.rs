@@ -831,6 +831,7 @@ pub fn sample_event(
         pointer: String::new(),
         auth: crate::api::RouteAuth::None,
         api_key_required: false,
+        identity_injection: None,
     };
     let mut headers = HeaderMap::new();
     for (k, v) in [

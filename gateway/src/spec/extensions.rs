@@ -384,6 +384,20 @@ pub struct DocumentationExt {
     pub documentation_parts: Vec<serde_json::Value>,
 }
 
+/// `x-tollgate-identity` (tollgate's own, off unless written): what an HTTP integration learns
+/// about the caller from the authorizer, as trusted headers, instead of the client's credentials.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityInjectionExt {
+    /// Drop the client's `Authorization` header before the integration.
+    #[serde(default)]
+    pub strip_authorization: bool,
+    /// Header name → what fills it: a claim (`sub`, `email`, ...), `principalId`,
+    /// `context.KEY` (a Lambda authorizer's context), `scopes`, or `iam.userArn` / `iam.accessKey`.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+}
+
 /// Where in a document an extension may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtensionSite {
@@ -427,6 +441,20 @@ pub const KNOWN_EXTENSIONS: &[(&str, &[ExtensionSite])] = {
 /// Checks one `x-amazon-apigateway-*` key against the known list: `Err(message)` when the name is
 /// unknown or not valid at `site`.
 pub fn check_extension_name(name: &str, site: ExtensionSite) -> Result<(), String> {
+    /// tollgate's own extensions, documented in docs/extensions.md.
+    const TOLLGATE: &[&str] = &["x-tollgate-identity"];
+    if name.starts_with("x-tollgate-") {
+        return match TOLLGATE.contains(&name) {
+            true if matches!(site, ExtensionSite::Root | ExtensionSite::Operation) => Ok(()),
+            true => Err(format!(
+                "extension `{name}` belongs on the document root or an operation"
+            )),
+            false => Err(format!(
+                "unknown tollgate extension `{name}`: expected one of {}",
+                TOLLGATE.join(", ")
+            )),
+        };
+    }
     if !name.starts_with("x-amazon-apigateway-") {
         return Ok(());
     }
@@ -508,7 +536,13 @@ mod tests {
                 .expect_err("unknown")
                 .starts_with("unknown extension")
         );
-        assert!(check_extension_name("x-tollgate-anything", ExtensionSite::Root).is_ok());
+        assert!(check_extension_name("x-tollgate-identity", ExtensionSite::Root).is_ok());
+        assert!(
+            check_extension_name("x-tollgate-identiy", ExtensionSite::Root)
+                .expect_err("typo")
+                .starts_with("unknown tollgate extension")
+        );
+        assert!(check_extension_name("x-other-vendor", ExtensionSite::Root).is_ok());
     }
 
     #[test]

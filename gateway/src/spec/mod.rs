@@ -160,6 +160,8 @@ pub struct OperationSpec {
     pub responses: IndexMap<String, MethodResponseSpec>,
     /// HTTP API `$default` route (`isDefaultRoute: true` on the any-method under `/$default`).
     pub is_default_route: bool,
+    /// `x-tollgate-identity` on the operation (else the document's).
+    pub identity_injection: Option<IdentityInjectionExt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +196,8 @@ pub struct RootExtensions {
     pub minimum_compression_size: Option<u64>,
     pub importexport_version: Option<String>,
     pub documentation: Option<DocumentationExt>,
+    /// `x-tollgate-identity` for every operation that sets none.
+    pub identity_injection: Option<IdentityInjectionExt>,
 }
 
 /// An API definition as written, format-neutral.
@@ -369,6 +373,10 @@ fn type_extensions(
     let mut root = RootExtensions::default();
     for (name, value) in &raw.root_extensions {
         let p = pointer_join(&raw.root_pointer, name);
+        if name == "x-tollgate-identity" {
+            root.identity_injection = parse_ext(file, &p, value, &mut errors);
+            continue;
+        }
         if let Err(m) = check_extension_name(name, ExtensionSite::Root) {
             errors.push(LoadError::new(file, p, m));
             continue;
@@ -492,8 +500,13 @@ fn type_extensions(
         let mut integration_pointer = pointer_join(&op.pointer, "x-amazon-apigateway-integration");
         let mut auth = None;
         let mut request_validator = None;
+        let mut identity_injection = None;
         for (name, value) in &op.extensions {
             let p = pointer_join(&op.pointer, name);
+            if name == "x-tollgate-identity" {
+                identity_injection = parse_ext(file, &p, value, &mut errors);
+                continue;
+            }
             if let Err(m) = check_extension_name(name, ExtensionSite::Operation) {
                 errors.push(LoadError::new(file, p, m));
                 continue;
@@ -542,6 +555,7 @@ fn type_extensions(
             parameters: op.parameters,
             responses: op.responses,
             is_default_route: op.is_default_route,
+            identity_injection: identity_injection.or_else(|| root.identity_injection.clone()),
         });
     }
 

@@ -296,3 +296,65 @@ async fn rotated_keys_are_picked_up_without_a_restart() {
         "refetches are rate-limited: {fetches}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_injection_replaces_client_credentials() {
+    let up = tollgate_tests::Upstream::start().await;
+    let def = tollgate_tests::fixture("e2e/identity.yaml");
+    let jwks = format!(
+        "https://issuer.test={}",
+        tollgate_tests::fixture("jwt/jwks1.json").display()
+    );
+    let var = format!("up={}", up.base());
+    let emu = Emulator::start(&[
+        "--openapi",
+        def.to_str().expect("utf8"),
+        "--stage-variable",
+        &var,
+        "--jwks",
+        &jwks,
+    ]);
+    let token = sign(
+        "key1",
+        &json!({"sub": "user-1", "email": "u1@example.com", "iss": "https://issuer.test", "aud": AUDIENCE, "scope": "a b"}),
+    );
+    let bearer = format!("Bearer {token}");
+    let r = send(
+        "GET",
+        &emu.url("/whoami"),
+        &[("authorization", bearer.as_str()), ("x-user-id", "evil")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = up.last();
+    let h = |n: &str| {
+        seen.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        h("x-user-id").as_deref(),
+        Some("user-1"),
+        "the trusted value replaces the client's"
+    );
+    assert_eq!(h("x-user-email").as_deref(), Some("u1@example.com"));
+    assert_eq!(h("x-scopes").as_deref(), Some("a b"));
+    assert!(
+        h("authorization").is_none(),
+        "the client's token is not passed on"
+    );
+
+    // Off unless written: a route without the extension passes the request as it came.
+    let r = send(
+        "GET",
+        &emu.url("/plain"),
+        &[("authorization", bearer.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(up.last().headers.get("authorization").is_some());
+    assert!(up.last().headers.get("x-user-id").is_none());
+}
