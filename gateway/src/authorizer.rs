@@ -200,9 +200,16 @@ async fn jwt(
         return Err(fail(JwtError::Invalid("the request has no token".into())));
     };
     let started = Instant::now();
-    let verified = crate::jwt::verify(a, &services.jwks, &services.http, &token, required_scopes)
-        .await
-        .map_err(fail)?;
+    let verified = crate::jwt::verify(
+        a,
+        &services.jwks,
+        &services.http,
+        &token,
+        required_scopes,
+        services.jwt_leeway,
+    )
+    .await
+    .map_err(fail)?;
     ctx.authorizer = Some(AuthorizerOutput {
         principal_id: verified
             .claims

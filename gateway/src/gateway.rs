@@ -74,6 +74,12 @@ impl Gateway {
         self
     }
 
+    /// Clock skew allowed on JWT time claims.
+    pub fn with_jwt_leeway(mut self, seconds: u64) -> Self {
+        self.services.jwt_leeway = seconds;
+        self
+    }
+
     /// The callers `AWS_IAM` routes accept (`--iam-credentials`).
     pub fn with_iam_credentials(mut self, creds: Vec<crate::sigv4::IamCredential>) -> Self {
         self.services.iam = Arc::new(creds);

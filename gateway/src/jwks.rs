@@ -176,6 +176,9 @@ impl JwksRegistry {
                 }
             },
         };
+        if jwks_source.ends_with(".pem") {
+            return key_file_jwks(&jwks_source).await;
+        }
         let bytes = if jwks_source.starts_with("http://") || jwks_source.starts_with("https://") {
             fetch(http, &jwks_source).await?
         } else {
@@ -193,6 +196,22 @@ impl JwksRegistry {
         serde_json::from_slice(&bytes)
             .map_err(|e| JwksError::Unavailable(format!("{jwks_source}: not a JWKS document: {e}")))
     }
+}
+
+/// A development issuer: the public half of a local RSA private key (the one `tollgate token mint`
+/// signs with), its `kid` the file's stem.
+async fn key_file_jwks(path: &str) -> Result<JwkSet, JwksError> {
+    let pem = tokio::fs::read(path)
+        .await
+        .map_err(|e| JwksError::Unavailable(format!("{path}: {e}")))?;
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+        .map_err(|e| JwksError::Unavailable(format!("{path}: not an RSA private key: {e}")))?;
+    let mut jwk = Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::RS256)
+        .map_err(|e| JwksError::Unavailable(format!("{path}: {e}")))?;
+    jwk.common.key_id = std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    Ok(JwkSet { keys: vec![jwk] })
 }
 
 async fn fetch(http: &HttpClient, url: &str) -> Result<bytes::Bytes, JwksError> {

@@ -83,7 +83,9 @@ pub async fn verify(
     http: &HttpClient,
     raw: &str,
     required_scopes: &[String],
+    leeway: u64,
 ) -> Result<Verified, JwtError> {
+    let leeway = leeway.max(a.leeway);
     let token = raw.trim();
     let token = token
         .strip_prefix("Bearer ")
@@ -123,7 +125,7 @@ pub async fn verify(
         .map_err(|e| invalid(format!("the issuer's key {kid} is unusable: {e}")))?;
     let mut validation = Validation::new(header.alg);
     validation.algorithms = vec![header.alg];
-    validation.leeway = a.leeway;
+    validation.leeway = leeway;
     validation.validate_exp = true;
     validation.validate_nbf = true;
     validation.validate_aud = false;
@@ -147,7 +149,7 @@ pub async fn verify(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     if let Some(iat) = claims.get("iat").and_then(Value::as_u64) {
-        if iat > now + a.leeway {
+        if iat > now + leeway {
             return Err(invalid("the token was issued in the future (iat)"));
         }
     }

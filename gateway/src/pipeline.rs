@@ -59,6 +59,8 @@ pub struct Services {
     pub invoker: Option<std::sync::Arc<dyn crate::invoke::Invoker>>,
     /// Key sets for JWT and Cognito authorizers.
     pub jwks: std::sync::Arc<crate::jwks::JwksRegistry>,
+    /// Clock skew allowed on JWT `exp`, `nbf` and `iat`, in seconds.
+    pub jwt_leeway: u64,
     /// Callers `AWS_IAM` routes accept.
     pub iam: std::sync::Arc<Vec<crate::sigv4::IamCredential>>,
 }

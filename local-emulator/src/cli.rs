@@ -53,9 +53,10 @@ pub struct KeyArgs {
     /// RSA private key, PEM.
     #[arg(long)]
     pub key: PathBuf,
-    /// Key id for the JWT header and the JWKS.
-    #[arg(long, default_value = "tollgate-dev")]
-    pub kid: String,
+    /// Key id for the JWT header and the JWKS (default: the key file's name without `.pem`,
+    /// which is also the id `--jwks ISSUER=KEY.pem` gives it).
+    #[arg(long)]
+    pub kid: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +171,9 @@ pub struct StartApi {
     /// ISSUER=FILE (a JWKS document) or ISSUER=URL (a JWKS endpoint). Repeatable.
     #[arg(long = "jwks", value_name = "ISSUER=FILE|URL")]
     pub jwks: Vec<String>,
+    /// Clock skew allowed on JWT exp/nbf/iat, in seconds.
+    #[arg(long, default_value_t = 0)]
+    pub jwt_leeway: u64,
     /// Callers AWS_IAM routes accept: a JSON list of {accessKeyId, secretAccessKey,
     /// sessionToken?, accountId?, userArn?, user?}.
     #[arg(long, value_name = "FILE")]

@@ -48,6 +48,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+fn kid_for(k: &cli::KeyArgs) -> String {
+    k.kid.clone().unwrap_or_else(|| {
+        k.key
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "tollgate-dev".into())
+    })
+}
+
 fn token(cmd: &cli::TokenCommand) -> Result<ExitCode> {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let key_args = match cmd {
@@ -65,7 +74,7 @@ fn token(cmd: &cli::TokenCommand) -> Result<ExitCode> {
     match cmd {
         cli::TokenCommand::Jwks(k) => {
             let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256)?;
-            jwk.common.key_id = Some(k.kid.clone());
+            jwk.common.key_id = Some(kid_for(k));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "keys": [jwk] }))?
@@ -94,7 +103,7 @@ fn token(cmd: &cli::TokenCommand) -> Result<ExitCode> {
                 claims[k] = serde_json::json!(v);
             }
             let mut header = Header::new(Algorithm::RS256);
-            header.kid = Some(m.key.kid.clone());
+            header.kid = Some(kid_for(&m.key));
             println!("{}", jsonwebtoken::encode(&header, &claims, &key)?);
         }
     }
@@ -412,7 +421,8 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         .with_completion_sink(sink)
         .with_jwks(Arc::new(gateway::jwks::JwksRegistry::with_overrides(
             jwks_overrides,
-        )));
+        )))
+        .with_jwt_leeway(args.jwt_leeway);
     if let Some(path) = &args.iam_credentials {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--iam-credentials {}", path.display()))?;

@@ -307,6 +307,38 @@ async fn token_mint_makes_tokens_the_authorizers_accept() {
     let r = call(&emu, "/pool/echo", Some(&token)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(authorizer_context(&r)["claims"]["email"], "m@example.com");
+    drop(emu);
+
+    // The emulator can publish the minting key itself (`--jwks ISSUER=KEY.pem`, kid = file stem),
+    // and tolerate clock skew when told to.
+    let pem_arg = format!("{issuer}={}", key.display());
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--jwks",
+        &pem_arg,
+        "--jwt-leeway",
+        "120",
+    ]);
+    let fresh = run(&[
+        "token",
+        "mint",
+        "--key",
+        key.to_str().expect("utf8"),
+        "--iss",
+        issuer,
+    ]);
+    assert_eq!(call(&emu, "/pool/echo", Some(&fresh)).await.status, 200);
+    let skewed = tollgate_tests::jwt::sign(
+        "key1",
+        &serde_json::json!({"sub": "late", "iss": issuer, "exp": tollgate_tests::jwt::now() - 60}),
+    );
+    assert_eq!(
+        call(&emu, "/pool/echo", Some(&skewed)).await.status,
+        200,
+        "within --jwt-leeway"
+    );
 }
 
 /// Sign like an AWS SDK client: SigV4 with the `aws-sigv4` crate, service `execute-api`.
