@@ -298,6 +298,8 @@ pub struct ResolvedApi {
     pub router: Router,
     pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
     pub binary_media_types: Vec<String>,
+    /// Where API keys come from (`x-amazon-apigateway-api-key-source`, default HEADER).
+    pub api_key_source: crate::spec::extensions::ApiKeySource,
     /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
     pub resource_policy: Option<crate::policy::Policy>,
     /// Things that load but that this version does not act on yet, or that AWS would warn about.
@@ -426,16 +428,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     // Settings that load today but act only once their stage exists; say so rather than serve
     // an API that silently skips a check AWS would make.
     let mut pending = Vec::new();
-    if spec.operations.iter().any(|o| {
-        o.security.iter().flatten().flat_map(|r| r.keys()).any(|k| {
-            spec.security_schemes.get(k).is_some_and(|s| {
-                s.authorizer.is_none()
-                    && matches!(s.kind, crate::spec::SecuritySchemeKind::ApiKey { .. })
-            })
-        })
-    }) {
-        pending.push("API keys (api_key security)");
-    }
+
     let resource_policy = spec.root.policy.as_ref().and_then(|p| {
         let doc = serde_json::json!({"Statement": p.statement});
         match crate::policy::Policy::parse(&doc) {
@@ -489,6 +482,10 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         gateway_responses,
         binary_media_types: spec.root.binary_media_types.clone(),
         resource_policy,
+        api_key_source: spec
+            .root
+            .api_key_source
+            .unwrap_or(crate::spec::extensions::ApiKeySource::Header),
         warnings,
     })
 }

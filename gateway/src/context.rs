@@ -67,6 +67,9 @@ pub struct RequestContext {
     pub integration_latency: Option<Duration>,
     pub integration_status: Option<u16>,
     pub error: Option<ErrorInfo>,
+    /// The API key that passed the usage-plan check, and its id.
+    pub api_key: Option<String>,
+    pub api_key_id: Option<String>,
     /// Who signed an `AWS_IAM` request.
     pub iam: Option<crate::sigv4::IamIdentity>,
     /// What the authorizer said about the caller.
@@ -142,6 +145,8 @@ impl RequestContext {
             error: None,
             authorizer: None,
             iam: None,
+            api_key: None,
+            api_key_id: None,
             answered_by: None,
         }
     }
@@ -173,6 +178,8 @@ impl RequestContext {
             "stage" => self.stage.clone()?,
             "identity.sourceIp" => self.source_ip.clone(),
             "identity.userAgent" => self.user_agent.clone()?,
+            "identity.apiKey" => self.api_key.clone()?,
+            "identity.apiKeyId" => self.api_key_id.clone()?,
             "identity.accessKey" => self.iam.as_ref()?.access_key.clone(),
             "identity.accountId" => self.iam.as_ref()?.account_id.clone(),
             "identity.userArn" => self.iam.as_ref()?.user_arn.clone()?,

@@ -80,6 +80,17 @@ impl Gateway {
         self
     }
 
+    /// API keys and usage plans, and where their counters live.
+    pub fn with_usage(
+        mut self,
+        config: crate::usage::UsageConfig,
+        store: Arc<dyn crate::usage::UsageStore>,
+    ) -> Self {
+        self.services.usage = Arc::new(config);
+        self.services.usage_store = store;
+        self
+    }
+
     /// The callers `AWS_IAM` routes accept (`--iam-credentials`).
     pub fn with_iam_credentials(mut self, creds: Vec<crate::sigv4::IamCredential>) -> Self {
         self.services.iam = Arc::new(creds);

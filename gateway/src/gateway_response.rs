@@ -61,6 +61,16 @@ pub enum GatewayError {
     /// The resource policy does not let an anonymous caller invoke `resource`.
     #[error("denied by the resource policy (explicit deny: {explicit})")]
     ResourcePolicyDenied { explicit: bool, resource: String },
+    /// The method needs an API key and the request's is missing, unknown, disabled or not in a
+    /// plan for this stage.
+    #[error("invalid API key")]
+    InvalidApiKey,
+    /// The key's token bucket is empty.
+    #[error("throttled")]
+    Throttled,
+    /// The key's quota for the period is used up.
+    #[error("quota exceeded")]
+    QuotaExceeded,
     /// `AWS_IAM`: unsigned, unknown key, bad or expired signature.
     #[error("IAM authorization failed: {0}")]
     Iam(crate::sigv4::SigV4Error),
@@ -142,6 +152,13 @@ impl GatewayError {
                     r#"{"message":"Internal Server Error"}"#,
                     "Internal Server Error",
                 ),
+                InvalidApiKey => (403, r#"{"message":"Forbidden"}"#, "Forbidden"),
+                Throttled => (
+                    429,
+                    r#"{"message":"Too Many Requests"}"#,
+                    "Too Many Requests",
+                ),
+                QuotaExceeded => (429, r#"{"message":"Limit Exceeded"}"#, "Limit Exceeded"),
                 LambdaThrottled(_) => (
                     429,
                     r#"{"message":"Too Many Requests"}"#,
@@ -262,6 +279,27 @@ impl GatewayError {
                 body: r#"{"message": "Internal server error"}"#,
                 error_type: Some("InternalServerErrorException"),
                 message: Some("Internal server error"),
+            },
+            InvalidApiKey => Shape {
+                response_type: Some(ResponseType::InvalidApiKey),
+                status: 403,
+                body: r#"{"message":"Forbidden"}"#,
+                error_type: Some("ForbiddenException"),
+                message: Some("Forbidden"),
+            },
+            Throttled => Shape {
+                response_type: Some(ResponseType::Throttled),
+                status: 429,
+                body: r#"{"message":"Too Many Requests"}"#,
+                error_type: Some("TooManyRequestsException"),
+                message: Some("Too Many Requests"),
+            },
+            QuotaExceeded => Shape {
+                response_type: Some(ResponseType::QuotaExceeded),
+                status: 429,
+                body: r#"{"message":"Limit Exceeded"}"#,
+                error_type: Some("LimitExceededException"),
+                message: Some("Limit Exceeded"),
             },
             LambdaThrottled(_) => Shape {
                 response_type: Some(ResponseType::Throttled),

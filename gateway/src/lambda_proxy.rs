@@ -131,6 +131,20 @@ fn rest_request_context(api: &ResolvedApi, ctx: &RequestContext) -> Value {
         "stage": api.stage.name,
     });
     if let Some(obj) = rc.as_object_mut() {
+        // Present once a method's API key has passed the usage-plan check.
+        if let (Some(key), Some(identity)) = (
+            &ctx.api_key,
+            obj.get_mut("identity").and_then(Value::as_object_mut),
+        ) {
+            identity.insert("apiKey".into(), Value::from(key.clone()));
+            identity.insert(
+                "apiKeyId".into(),
+                ctx.api_key_id
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+            );
+        }
         if let Some(name) = &ctx.operation_name {
             obj.insert("operationName".into(), Value::from(name.clone()));
         }
@@ -819,6 +833,7 @@ pub fn sample_event(
         gateway_responses: Default::default(),
         binary_media_types: Vec::new(),
         resource_policy: None,
+        api_key_source: crate::spec::extensions::ApiKeySource::Header,
         warnings: Vec::new(),
     };
     let route = Route {

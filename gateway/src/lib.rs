@@ -37,6 +37,8 @@ pub mod router;
 pub mod sam;
 pub mod sigv4;
 pub mod spec;
+pub mod usage;
+pub mod usage_plan;
 
 /// The account id SAM CLI uses for local pseudo-parameters.
 pub const ACCOUNT_ID: &str = "123456789012";

@@ -33,6 +33,8 @@ pub enum Source {
 pub struct Loaded {
     pub apis: Vec<ResolvedApi>,
     pub functions: Vec<SamFunction>,
+    /// API keys and usage plans the template declares.
+    pub usage: crate::usage::UsageConfig,
     pub warnings: Vec<String>,
 }
 
@@ -82,6 +84,7 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
     errors.into_result(Loaded {
         apis,
         functions: template.functions,
+        usage: template.usage,
         warnings,
     })
 }
@@ -137,6 +140,7 @@ fn load_openapi(
     errors.into_result(Loaded {
         apis,
         functions: Vec::new(),
+        usage: Default::default(),
         warnings,
     })
 }

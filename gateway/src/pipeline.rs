@@ -52,7 +52,7 @@ macro_rules! stage {
 }
 
 /// Shared services the stages call out to.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Services {
     pub http: HttpClient,
     /// Runs Lambda functions; `None` when no runtime host is configured.
@@ -61,8 +61,26 @@ pub struct Services {
     pub jwks: std::sync::Arc<crate::jwks::JwksRegistry>,
     /// Clock skew allowed on JWT `exp`, `nbf` and `iat`, in seconds.
     pub jwt_leeway: u64,
+    /// API keys and usage plans.
+    pub usage: std::sync::Arc<crate::usage::UsageConfig>,
+    /// Where usage counters live.
+    pub usage_store: std::sync::Arc<dyn crate::usage::UsageStore>,
     /// Callers `AWS_IAM` routes accept.
     pub iam: std::sync::Arc<Vec<crate::sigv4::IamCredential>>,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            http: HttpClient::default(),
+            invoker: None,
+            jwks: Default::default(),
+            jwt_leeway: 0,
+            usage: Default::default(),
+            usage_store: std::sync::Arc::new(crate::usage::MemoryStore::default()),
+            iam: Default::default(),
+        }
+    }
 }
 
 /// Run one routed request through the stages.
@@ -82,6 +100,11 @@ pub async fn run(
         ctx,
         "authorizer",
         crate::authorizer::run(services, api, route, ctx, request).await
+    );
+    stage!(
+        ctx,
+        "usage_plan",
+        crate::usage_plan::run(services, api, route, ctx, request).await
     );
     let integration_request = stage!(
         ctx,

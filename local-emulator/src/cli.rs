@@ -174,6 +174,10 @@ pub struct StartApi {
     /// Clock skew allowed on JWT exp/nbf/iat, in seconds.
     #[arg(long, default_value_t = 0)]
     pub jwt_leeway: u64,
+    /// API keys and usage plans beyond the template's: JSON
+    /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
+    #[arg(long, value_name = "FILE")]
+    pub api_keys: Option<PathBuf>,
     /// Callers AWS_IAM routes accept: a JSON list of {accessKeyId, secretAccessKey,
     /// sessionToken?, accountId?, userArn?, user?}.
     #[arg(long, value_name = "FILE")]

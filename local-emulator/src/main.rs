@@ -423,6 +423,34 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             jwks_overrides,
         )))
         .with_jwt_leeway(args.jwt_leeway);
+    let mut usage = loaded.usage.clone();
+    if let Some(path) = &args.api_keys {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--api-keys {}", path.display()))?;
+        let extra: gateway::usage::UsageConfig =
+            serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "--api-keys {}: not a keys-and-plans document (see tollgate start-api --help)",
+                    path.display()
+                )
+            })?;
+        usage.merge(extra);
+    }
+    for k in &usage.keys {
+        eprintln!(
+            "API key {} ({}): {}{}, plans: {}",
+            k.name,
+            k.id,
+            k.value,
+            if k.enabled { "" } else { " [disabled]" },
+            if k.plans.is_empty() {
+                "none".to_string()
+            } else {
+                k.plans.join(", ")
+            }
+        );
+    }
+    gateway = gateway.with_usage(usage, Arc::new(gateway::usage::MemoryStore::default()));
     if let Some(path) = &args.iam_credentials {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--iam-credentials {}", path.display()))?;

@@ -53,6 +53,8 @@ pub struct SamTemplate {
     pub functions: Vec<SamFunction>,
     /// Function name (and logical id) → logical id.
     pub function_ids: HashMap<String, String>,
+    /// `AWS::ApiGateway::ApiKey`, `UsagePlan` and `UsagePlanKey` resources.
+    pub usage: crate::usage::UsageConfig,
     pub warnings: Vec<String>,
 }
 
@@ -534,13 +536,163 @@ pub fn load_template(
 
     errors.extend(resolver.take_errors());
     warnings.extend(resolver.take_warnings());
+    let usage = usage_resources(&resolver, &active);
+    errors.extend(resolver.take_errors());
     errors.into_result(SamTemplate {
         file: file.to_path_buf(),
         apis,
         functions,
         function_ids,
+        usage,
         warnings,
     })
+}
+
+/// The logical id a `{"Ref": X}` (or an already resolved id) names.
+fn referenced_id(
+    resolver: &Resolver,
+    raw: Option<&Value>,
+    resolved: Option<&Value>,
+) -> Option<String> {
+    if let Some(id) = raw.and_then(|v| v.get("Ref")).and_then(Value::as_str) {
+        return Some(id.to_string());
+    }
+    let text = resolved.map(scalar_text)?;
+    resolver
+        .resources
+        .iter()
+        .find(|(_, r)| scalar_text(&r.ref_value) == text)
+        .map(|(k, _)| k.clone())
+        .or(Some(text))
+}
+
+fn cfn_throttle(v: &Value) -> Option<crate::usage::Throttle> {
+    Some(crate::usage::Throttle {
+        rate_limit: v.get("RateLimit").and_then(Value::as_f64)?,
+        burst_limit: v.get("BurstLimit").and_then(Value::as_u64)?,
+    })
+}
+
+/// API keys, usage plans and their associations, as CloudFormation declares them.
+fn usage_resources(
+    resolver: &Resolver,
+    active: &IndexMap<String, (String, Value, Value)>,
+) -> crate::usage::UsageConfig {
+    use crate::usage::{ApiKey, ApiStage, Period, Quota, UsageConfig, UsagePlan};
+    let mut cfg = UsageConfig::default();
+    let resolve = |id: &str, props: &Value| {
+        resolver
+            .resolve(
+                props,
+                &pointer_join(&pointer_join("/Resources", id), "Properties"),
+            )
+            .unwrap_or_else(|| json!({}))
+    };
+    for (id, (ty, props, _)) in active {
+        match ty.as_str() {
+            "AWS::ApiGateway::ApiKey" => {
+                let p = resolve(id, props);
+                // Without a Value, API Gateway generates one; here it is derived from the id so
+                // it is the same every run (printed at start-up).
+                let value = p.get("Value").map(scalar_text).unwrap_or_else(|| {
+                    (0..4)
+                        .map(|i| crate::api::api_id_for(&format!("{id}#{i}")))
+                        .collect()
+                });
+                cfg.keys.push(ApiKey {
+                    id: id.clone(),
+                    name: p.get("Name").map(scalar_text).unwrap_or_else(|| id.clone()),
+                    value,
+                    // CloudFormation's default for Enabled is false.
+                    enabled: p.get("Enabled").and_then(Value::as_bool).unwrap_or(false),
+                    plans: Vec::new(),
+                });
+            }
+            "AWS::ApiGateway::UsagePlan" => {
+                let p = resolve(id, props);
+                let raw_stages = props
+                    .get("ApiStages")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let api_stages = p
+                    .get("ApiStages")
+                    .and_then(Value::as_array)
+                    .map(|stages| {
+                        stages
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, s)| {
+                                let api = referenced_id(
+                                    resolver,
+                                    raw_stages.get(i).and_then(|r| r.get("ApiId")),
+                                    s.get("ApiId"),
+                                )?;
+                                let throttle = s
+                                    .get("Throttle")
+                                    .and_then(Value::as_object)
+                                    .map(|m| {
+                                        m.iter()
+                                            .filter_map(|(k, v)| {
+                                                cfn_throttle(v).map(|t| (k.clone(), t))
+                                            })
+                                            .collect()
+                                    })
+                                    .unwrap_or_default();
+                                Some(ApiStage {
+                                    api,
+                                    stage: s.get("Stage").map(scalar_text)?,
+                                    throttle,
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let quota = p.get("Quota").and_then(|q| {
+                    Some(Quota {
+                        limit: q.get("Limit").and_then(Value::as_u64)?,
+                        period: match q
+                            .get("Period")
+                            .map(scalar_text)?
+                            .to_ascii_uppercase()
+                            .as_str()
+                        {
+                            "DAY" => Period::Day,
+                            "WEEK" => Period::Week,
+                            "MONTH" => Period::Month,
+                            _ => return None,
+                        },
+                        offset: q.get("Offset").and_then(Value::as_u64).unwrap_or(0),
+                    })
+                });
+                cfg.plans.push(UsagePlan {
+                    id: id.clone(),
+                    name: p
+                        .get("UsagePlanName")
+                        .map(scalar_text)
+                        .unwrap_or_else(|| id.clone()),
+                    api_stages,
+                    throttle: p.get("Throttle").and_then(cfn_throttle),
+                    quota,
+                });
+            }
+            _ => {}
+        }
+    }
+    for (id, (ty, props, _)) in active {
+        if ty != "AWS::ApiGateway::UsagePlanKey" {
+            continue;
+        }
+        let p = resolve(id, props);
+        let key = referenced_id(resolver, props.get("KeyId"), p.get("KeyId"));
+        let plan = referenced_id(resolver, props.get("UsagePlanId"), p.get("UsagePlanId"));
+        if let (Some(key), Some(plan)) = (key, plan) {
+            if let Some(k) = cfg.keys.iter_mut().find(|k| k.id == key) {
+                k.plans.push(plan);
+            }
+        }
+    }
+    cfg
 }
 
 fn api_from_resource(

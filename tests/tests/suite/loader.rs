@@ -145,7 +145,7 @@ fn openapi3_rest_with_every_root_extension() {
         loaded
             .warnings
             .iter()
-            .any(|w| w.contains("API keys (api_key security)")),
+            .any(|w| w.contains("request validators")),
         "{:?}",
         loaded.warnings
     );

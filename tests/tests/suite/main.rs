@@ -9,3 +9,4 @@ mod loader;
 mod reload;
 mod rest;
 mod server;
+mod usage;

@@ -1,0 +1,86 @@
+//! The usage-plan stage: API key check, then the key's throttle, then its quota — after the
+//! authorizer, as API Gateway runs it (facts §1 step 6, §5).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::api::{ResolvedApi, Route};
+use crate::context::RequestContext;
+use crate::gateway_response::GatewayError;
+use crate::method_request::MethodRequest;
+use crate::pipeline::{Flow, Services};
+use crate::spec::extensions::ApiKeySource;
+use crate::usage::period_bounds;
+
+pub async fn run(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+) -> Result<Flow<()>, GatewayError> {
+    if !route.api_key_required {
+        return Ok(Flow::Continue(()));
+    }
+    let value = match api.api_key_source {
+        ApiKeySource::Header => req.header_value("x-api-key").map(str::to_string),
+        ApiKeySource::Authorizer => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.usage_identifier_key.clone()),
+    };
+    // Missing, unknown, disabled, or not in a plan for this stage: all the same 403.
+    let cfg = &services.usage;
+    let key = value
+        .as_deref()
+        .and_then(|v| cfg.key_by_value(v))
+        .filter(|k| k.enabled)
+        .ok_or(GatewayError::InvalidApiKey)?;
+    let (plan, stage) = cfg
+        .plan_for(key, &api.name, &api.stage.name)
+        .ok_or(GatewayError::InvalidApiKey)?;
+    ctx.api_key = Some(key.value.clone());
+    ctx.api_key_id = Some(key.id.clone());
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    // Per-method overrides are keyed "/{resourcePath}/{METHOD}"; the root is "//GET".
+    let method_key = format!(
+        "{}/{}",
+        route.resource_path.trim_end_matches('/'),
+        req.method.as_str()
+    );
+    let method_key = if method_key.starts_with('/') {
+        method_key
+    } else {
+        format!("/{method_key}")
+    };
+    let (throttle, scope) = match stage.throttle.get(&method_key) {
+        Some(t) => (Some(t), method_key.as_str()),
+        None => (plan.throttle.as_ref(), "*"),
+    };
+    let store = &services.usage_store;
+    if let Some(t) = throttle {
+        let bucket = format!("throttle|{}|{}|{scope}", plan.id, key.id);
+        match store
+            .take_token(&bucket, t.rate_limit, t.burst_limit, now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(GatewayError::Throttled),
+            // A usage-plan failure fails open, as AWS does (facts §5).
+            Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
+        }
+    }
+    if let Some(q) = &plan.quota {
+        let (start, end) = period_bounds(now as i64, q.period);
+        let counter = format!("quota|{}|{}|{start}", plan.id, key.id);
+        match store.count(&counter, q.limit, end).await {
+            Ok(true) => {}
+            Ok(false) => return Err(GatewayError::QuotaExceeded),
+            Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
+        }
+    }
+    Ok(Flow::Continue(()))
+}

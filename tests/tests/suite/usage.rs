@@ -1,0 +1,84 @@
+//! API keys and usage plans from a template: the key check (403), the key's token bucket with a
+//! per-method override (429 Too Many Requests) and its daily quota (429 Limit Exceeded).
+
+use tollgate_tests::{assert_rest_ids, fixture, send, Emulator, Reply};
+
+fn emulator() -> Emulator {
+    let t = fixture("e2e/usage.yaml");
+    Emulator::start(&["-t", t.to_str().expect("utf8")])
+}
+
+async fn get(emu: &Emulator, path: &str, key: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = key.map(|k| vec![("x-api-key", k)]).unwrap_or_default();
+    send("GET", &emu.url(path), &headers, "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_checked() {
+    let emu = emulator();
+    for (key, why) in [
+        (None, "missing"),
+        (Some("nosuchkey0000000000000001"), "unknown"),
+        (Some("disabledkey000000000000001"), "disabled"),
+        (
+            Some("lonelykey00000000000000001"),
+            "in no plan for this stage",
+        ),
+    ] {
+        let r = get(&emu, "/counted", key).await;
+        assert_eq!(r.status, 403, "{why}");
+        assert_eq!(r.text(), r#"{"message":"Forbidden"}"#, "{why}");
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("ForbiddenException"),
+            "{why}"
+        );
+        assert_rest_ids(&r);
+    }
+    assert_eq!(
+        get(&emu, "/free", None).await.status,
+        200,
+        "methods without api_key need none"
+    );
+    assert_eq!(
+        get(&emu, "/counted", Some("countedkey0000000000000001"))
+            .await
+            .status,
+        200
+    );
+    assert!(emu.stderr().iter().any(
+        |l| l.contains("API key counted (CountedKey): countedkey0000000000000001, plans: Plan")
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_then_quota() {
+    let emu = emulator();
+    // The /limited/GET override: burst 2, practically no refill.
+    let key = Some("throttledkey00000000000001");
+    assert_eq!(get(&emu, "/limited", key).await.status, 200);
+    assert_eq!(get(&emu, "/limited", key).await.status, 200);
+    let r = get(&emu, "/limited", key).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("TooManyRequestsException")
+    );
+    assert!(
+        r.header("retry-after").is_none(),
+        "AWS sends no Retry-After"
+    );
+    // Other methods use the plan's own (generous) throttle.
+    assert_eq!(get(&emu, "/counted", key).await.status, 200);
+
+    // The daily quota of 5 counts every admitted call of a key, whatever the method.
+    let key = Some("countedkey0000000000000001");
+    for i in 0..5 {
+        assert_eq!(get(&emu, "/counted", key).await.status, 200, "call {i}");
+    }
+    let r = get(&emu, "/counted", key).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
+    assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
+}
