@@ -174,6 +174,12 @@ pub struct StartApi {
     /// Clock skew allowed on JWT exp/nbf/iat, in seconds.
     #[arg(long, default_value_t = 0)]
     pub jwt_leeway: u64,
+    /// Where usage-plan counters live: `embedded` (persisted under --state-dir) or `memory`.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub usage_store: UsageStoreKind,
+    /// Directory for tollgate's local state (the embedded usage store).
+    #[arg(long, default_value = ".tollgate")]
+    pub state_dir: PathBuf,
     /// API keys and usage plans beyond the template's: JSON
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]
@@ -190,6 +196,12 @@ pub struct StartApi {
     pub shutdown_grace: u64,
     #[command(flatten)]
     pub lambda: LambdaArgs,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum UsageStoreKind {
+    Embedded,
+    Memory,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

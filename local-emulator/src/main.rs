@@ -450,7 +450,16 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             }
         );
     }
-    gateway = gateway.with_usage(usage, Arc::new(gateway::usage::MemoryStore::default()));
+    // The embedded store is opened only when there are plans to count for.
+    let store: Arc<dyn gateway::usage::UsageStore> =
+        if args.usage_store == cli::UsageStoreKind::Embedded && !usage.plans.is_empty() {
+            Arc::new(gateway::usage_embedded::EmbeddedStore::open(
+                &args.state_dir,
+            )?)
+        } else {
+            Arc::new(gateway::usage::MemoryStore::default())
+        };
+    gateway = gateway.with_usage(usage, store);
     if let Some(path) = &args.iam_credentials {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--iam-credentials {}", path.display()))?;

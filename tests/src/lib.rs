@@ -52,11 +52,23 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Start `tollgate start-api -p 0 ARGS...` and wait until it is listening.
+    /// Start `tollgate start-api -p 0 ARGS...` and wait until it is listening. Each emulator
+    /// gets its own state directory.
     pub fn start(args: &[&str]) -> Emulator {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("tollgate-state-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self::start_with_state(args, &dir)
+    }
+
+    /// Start with a given state directory (to see state survive a restart).
+    pub fn start_with_state(args: &[&str], state_dir: &Path) -> Emulator {
         let mut child = Command::new(tollgate_bin())
             .arg("start-api")
             .args(["-p", "0", "--host", "127.0.0.1"])
+            .arg("--state-dir")
+            .arg(state_dir)
             .args(args)
             .current_dir(repo_root())
             .env("TOLLGATE_LOG", "info")

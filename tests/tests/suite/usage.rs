@@ -82,3 +82,27 @@ async fn throttle_then_quota() {
     assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
     assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_usage_survives_a_restart() {
+    let t = fixture("e2e/usage.yaml");
+    let state = std::env::temp_dir().join(format!("tollgate-usage-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let key = Some("countedkey0000000000000001");
+    let mut first = Emulator::start_with_state(&["-t", t.to_str().expect("utf8")], &state);
+    for _ in 0..3 {
+        assert_eq!(get(&first, "/counted", key).await.status, 200);
+    }
+    assert!(first.terminate().success());
+    let second = Emulator::start_with_state(&["-t", t.to_str().expect("utf8")], &state);
+    assert_eq!(get(&second, "/counted", key).await.status, 200);
+    assert_eq!(get(&second, "/counted", key).await.status, 200);
+    let r = get(&second, "/counted", key).await;
+    assert_eq!(
+        r.status, 429,
+        "3 + 2 of the day's 5 were used before and after the restart"
+    );
+    assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
+    drop(second);
+    let _ = std::fs::remove_dir_all(&state);
+}
