@@ -10,5 +10,22 @@ if ! python3 -c "import awslambdaric" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check awslambdaric==4.2.2
 fi
 
+# Redis, for the shared usage-store tests: Debian's redis-server on a free loopback port.
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing redis-server (Debian package) for the usage-store tests" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
+fi
+REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
+REDIS_PID=$!
+trap 'kill "$REDIS_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+redis-cli -p "$REDIS_PORT" ping >/dev/null
+export TOLLGATE_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
+
 cargo build --workspace --bins
 cargo test --workspace "$@"

@@ -40,6 +40,7 @@ pub mod spec;
 pub mod usage;
 pub mod usage_embedded;
 pub mod usage_plan;
+pub mod usage_redis;
 
 /// The account id SAM CLI uses for local pseudo-parameters.
 pub const ACCOUNT_ID: &str = "123456789012";

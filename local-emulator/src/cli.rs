@@ -177,6 +177,12 @@ pub struct StartApi {
     /// Where usage-plan counters live: `embedded` (persisted under --state-dir) or `memory`.
     #[arg(long, value_enum, default_value = "embedded")]
     pub usage_store: UsageStoreKind,
+    /// Redis for `--usage-store redis`: every tollgate pointed at it shares one count.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix for tollgate's Redis keys.
+    #[arg(long, default_value = "tollgate:")]
+    pub redis_prefix: String,
     /// Directory for tollgate's local state (the embedded usage store).
     #[arg(long, default_value = ".tollgate")]
     pub state_dir: PathBuf,
@@ -202,6 +208,7 @@ pub struct StartApi {
 pub enum UsageStoreKind {
     Embedded,
     Memory,
+    Redis,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

@@ -451,14 +451,17 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         );
     }
     // The embedded store is opened only when there are plans to count for.
-    let store: Arc<dyn gateway::usage::UsageStore> =
-        if args.usage_store == cli::UsageStoreKind::Embedded && !usage.plans.is_empty() {
-            Arc::new(gateway::usage_embedded::EmbeddedStore::open(
-                &args.state_dir,
-            )?)
-        } else {
-            Arc::new(gateway::usage::MemoryStore::default())
-        };
+    let store: Arc<dyn gateway::usage::UsageStore> = match args.usage_store {
+        cli::UsageStoreKind::Embedded if !usage.plans.is_empty() => Arc::new(
+            gateway::usage_embedded::EmbeddedStore::open(&args.state_dir)?,
+        ),
+        cli::UsageStoreKind::Redis => Arc::new(
+            gateway::usage_redis::RedisStore::connect(&args.redis_url, &args.redis_prefix)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        _ => Arc::new(gateway::usage::MemoryStore::default()),
+    };
     gateway = gateway.with_usage(usage, store);
     if let Some(path) = &args.iam_credentials {
         let text = std::fs::read_to_string(path)

@@ -106,3 +106,74 @@ async fn quota_usage_survives_a_restart() {
     drop(second);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// The Redis that `scripts/test.sh` starts; its absence is a failure, never a skip.
+fn redis_url() -> String {
+    std::env::var("TOLLGATE_TEST_REDIS").unwrap_or_else(|_| {
+        panic!("TOLLGATE_TEST_REDIS is not set: run the suite with scripts/test.sh, which installs and starts redis-server")
+    })
+}
+
+async fn hammer(emus: &[Emulator], calls: usize) -> (usize, usize) {
+    let tasks: Vec<_> = (0..calls)
+        .map(|i| {
+            let url = emus[i % emus.len()].url("/shared");
+            tokio::spawn(async move {
+                send(
+                    "GET",
+                    &url,
+                    &[("x-api-key", "sharedkey00000000000000001")],
+                    "",
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut ok, mut limited) = (0, 0);
+    for t in tasks {
+        let r = t.await.expect("join");
+        match r.status.as_u16() {
+            200 => ok += 1,
+            429 => {
+                assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
+                limited += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    (ok, limited)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_redis_admit_exactly_the_quota() {
+    let url = redis_url();
+    let t = fixture("e2e/usage.yaml");
+    let prefix = format!(
+        "test-{}-{}:",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let args = [
+        "-t",
+        t.to_str().expect("utf8"),
+        "--usage-store",
+        "redis",
+        "--redis-url",
+        &url,
+        "--redis-prefix",
+        &prefix,
+    ];
+    let replicas: Vec<Emulator> = (0..3).map(|_| Emulator::start(&args)).collect();
+    let (ok, limited) = hammer(&replicas, 60).await;
+    assert_eq!((ok, limited), (20, 40), "three replicas, one quota of 20");
+
+    // Per-process counters, for contrast, let each replica admit its own 20.
+    let local: Vec<Emulator> = (0..3)
+        .map(|_| Emulator::start(&["-t", t.to_str().expect("utf8"), "--usage-store", "memory"]))
+        .collect();
+    let (ok, _) = hammer(&local, 90).await;
+    assert_eq!(ok, 60);
+}
