@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The per-request cost of each usage store on loopback: a MOCK route without an API key, then the
+# same route with a key checked against a plan whose counters live in memory, in the embedded
+# store, and in Redis. Every request is one token-bucket and one quota decision.
+# Bounded: DURATION seconds per store; everything started here is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+OUT=${OUT:-bench-out}
+PORT=18096
+REDIS_PORT=18097
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+cargo build --release -p local-emulator --bin tollgate >&2
+mkdir -p "$OUT"
+STATE=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$STATE"; }
+trap cleanup EXIT
+
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+PIDS+=($!)
+
+run() {
+    local name=$1 path=$2; shift 2
+    TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/usage-bench.yaml \
+        --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$STATE" -p $PORT "$@" >/dev/null 2>"$OUT/usage-$name.err" &
+    local pid=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/open" >/dev/null 2>&1 && break; sleep 0.1; done
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "x-api-key: benchkey000000000000000001" \
+        "http://127.0.0.1:$PORT$path" > "$OUT/usage-$name.txt"
+    kill $pid; wait $pid 2>/dev/null || true
+    printf '| %s | %s | %s | %s |\n' "$name" \
+        "$(awk '/Requests\/sec/ {print $2}' "$OUT/usage-$name.txt")" \
+        "$(awk '$1=="50%" {print $2}' "$OUT/usage-$name.txt")" \
+        "$(awk '$1=="99%" {print $2}' "$OUT/usage-$name.txt")"
+}
+
+echo "| store | req/s | p50 | p99 |"
+echo "|---|---|---|---|"
+run "no API key (baseline)" /open --usage-store memory
+run memory /metered --usage-store memory
+run embedded /metered --usage-store embedded
+run redis /metered --usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
