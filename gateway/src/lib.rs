@@ -38,6 +38,7 @@ pub mod sam;
 pub mod sigv4;
 pub mod spec;
 pub mod usage;
+pub mod usage_dynamodb;
 pub mod usage_embedded;
 pub mod usage_plan;
 pub mod usage_redis;

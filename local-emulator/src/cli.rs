@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the APIs of a SAM template or OpenAPI files over HTTP (like `sam local start-api`).
-    StartApi(StartApi),
+    StartApi(Box<StartApi>),
     /// Print the resolved route table.
     Routes(SourceArgs),
     /// Load every API and report every problem; exits 1 when there is any.
@@ -183,6 +183,16 @@ pub struct StartApi {
     /// Prefix for tollgate's Redis keys.
     #[arg(long, default_value = "tollgate:")]
     pub redis_prefix: String,
+    /// DynamoDB endpoint for `--usage-store dynamodb` (DynamoDB Local, say); the table is created
+    /// there if missing. Without it, the region's AWS endpoint and existing table are used.
+    #[arg(long)]
+    pub dynamodb_endpoint: Option<String>,
+    /// DynamoDB table for usage counters (schema in docs: pk S, ttl TTL attribute).
+    #[arg(long, default_value = "tollgate-usage")]
+    pub dynamodb_table: String,
+    /// Region for the DynamoDB client.
+    #[arg(long, default_value = "us-east-1")]
+    pub dynamodb_region: String,
     /// Directory for tollgate's local state (the embedded usage store).
     #[arg(long, default_value = ".tollgate")]
     pub state_dir: PathBuf,
@@ -209,6 +219,7 @@ pub enum UsageStoreKind {
     Embedded,
     Memory,
     Redis,
+    Dynamodb,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Command::Routes(args) => routes(&args),
         Command::GenerateEvent(args) => generate_event(&args),
         Command::Token(cmd) => token(&cmd),
-        Command::StartApi(args) => runtime().and_then(|rt| rt.block_on(start_api(args))),
+        Command::StartApi(args) => runtime().and_then(|rt| rt.block_on(start_api(*args))),
         Command::StartLambda(args) => runtime().and_then(|rt| rt.block_on(start_lambda(args))),
         Command::Invoke(args) => runtime().and_then(|rt| rt.block_on(invoke(args))),
     };
@@ -459,6 +459,16 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             gateway::usage_redis::RedisStore::connect(&args.redis_url, &args.redis_prefix)
                 .await
                 .map_err(anyhow::Error::msg)?,
+        ),
+        cli::UsageStoreKind::Dynamodb => Arc::new(
+            gateway::usage_dynamodb::DynamoDbStore::connect(
+                args.dynamodb_endpoint.as_deref(),
+                &args.dynamodb_table,
+                &args.dynamodb_region,
+                args.dynamodb_endpoint.is_some(),
+            )
+            .await
+            .map_err(anyhow::Error::msg)?,
         ),
         _ => Arc::new(gateway::usage::MemoryStore::default()),
     };

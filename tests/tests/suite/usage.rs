@@ -177,3 +177,52 @@ async fn replicas_sharing_redis_admit_exactly_the_quota() {
     let (ok, _) = hammer(&local, 90).await;
     assert_eq!(ok, 60);
 }
+
+/// The DynamoDB Local that `scripts/test.sh` starts; its absence is a failure, never a skip.
+fn dynamodb_url() -> String {
+    std::env::var("TOLLGATE_TEST_DYNAMODB").unwrap_or_else(|_| {
+        panic!("TOLLGATE_TEST_DYNAMODB is not set: run the suite with scripts/test.sh, which installs and starts DynamoDB Local")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_dynamodb_admit_exactly_the_quota() {
+    let url = dynamodb_url();
+    let t = fixture("e2e/usage.yaml");
+    let table = format!(
+        "usage-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let args = [
+        "-t",
+        t.to_str().expect("utf8"),
+        "--usage-store",
+        "dynamodb",
+        "--dynamodb-endpoint",
+        &url,
+        "--dynamodb-table",
+        &table,
+    ];
+    // The first replica creates the table; the others find it.
+    let first = Emulator::start(&args);
+    let mut replicas = vec![first];
+    replicas.extend((0..2).map(|_| Emulator::start(&args)));
+    let (ok, limited) = hammer(&replicas, 60).await;
+    assert_eq!(
+        (ok, limited),
+        (20, 40),
+        "three replicas, one quota of 20, one table"
+    );
+
+    // The token bucket: burst 2 on /limited/GET, shared as well.
+    let key = Some("throttledkey00000000000001");
+    let mut codes = Vec::new();
+    for i in 0..4 {
+        codes.push(get(&replicas[i % 3], "/limited", key).await.status.as_u16());
+    }
+    assert_eq!(codes, vec![200, 200, 429, 429]);
+}
