@@ -35,6 +35,10 @@ pub struct SamApi {
     pub definition: Value,
     /// `Auth.DefaultAuthorizer`: applied to generated and written operations that name none.
     pub default_authorizer: Option<String>,
+    /// `Auth.ApiKeyRequired`: every method needs an API key.
+    pub api_key_required: bool,
+    /// `Auth.UsagePlan`, as written (resolved).
+    pub usage_plan: Option<Value>,
 }
 
 /// One function, its properties resolved.
@@ -536,7 +540,8 @@ pub fn load_template(
 
     errors.extend(resolver.take_errors());
     warnings.extend(resolver.take_warnings());
-    let usage = usage_resources(&resolver, &active);
+    let mut usage = usage_resources(&resolver, &active);
+    usage.merge(sam_usage_plans(&apis));
     errors.extend(resolver.take_errors());
     errors.into_result(SamTemplate {
         file: file.to_path_buf(),
@@ -546,6 +551,80 @@ pub fn load_template(
         usage,
         warnings,
     })
+}
+
+/// SAM `Auth.UsagePlan`: `PER_API` makes a plan and a key per API (`<Api>UsagePlan`,
+/// `<Api>ApiKey`), `SHARED` one of each for every such API (`ServerlessUsagePlan`,
+/// `ServerlessApiKey`), `NONE` nothing. The generated keys' values are stable and printed at
+/// start-up.
+fn sam_usage_plans(apis: &[SamApi]) -> crate::usage::UsageConfig {
+    use crate::usage::{ApiKey, ApiStage, Period, Quota, UsageConfig, UsagePlan};
+    let mut cfg = UsageConfig::default();
+    for api in apis {
+        let Some(up) = &api.usage_plan else { continue };
+        let mode = up
+            .get("CreateUsagePlan")
+            .map(scalar_text)
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let (plan_id, key_id) = match mode.as_str() {
+            "PER_API" => (
+                format!("{}UsagePlan", api.logical_id),
+                format!("{}ApiKey", api.logical_id),
+            ),
+            "SHARED" => (
+                "ServerlessUsagePlan".to_string(),
+                "ServerlessApiKey".to_string(),
+            ),
+            _ => continue,
+        };
+        let stage = ApiStage {
+            api: api.logical_id.clone(),
+            stage: api.stage.name.clone(),
+            throttle: Default::default(),
+        };
+        if let Some(existing) = cfg.plans.iter_mut().find(|p| p.id == plan_id) {
+            existing.api_stages.push(stage);
+            continue;
+        }
+        let quota = up.get("Quota").and_then(|q| {
+            Some(Quota {
+                limit: q.get("Limit").and_then(Value::as_u64)?,
+                period: match q
+                    .get("Period")
+                    .map(scalar_text)?
+                    .to_ascii_uppercase()
+                    .as_str()
+                {
+                    "DAY" => Period::Day,
+                    "WEEK" => Period::Week,
+                    "MONTH" => Period::Month,
+                    _ => return None,
+                },
+                offset: q.get("Offset").and_then(Value::as_u64).unwrap_or(0),
+            })
+        });
+        cfg.plans.push(UsagePlan {
+            id: plan_id.clone(),
+            name: up
+                .get("UsagePlanName")
+                .map(scalar_text)
+                .unwrap_or_else(|| plan_id.clone()),
+            api_stages: vec![stage],
+            throttle: up.get("Throttle").and_then(cfn_throttle),
+            quota,
+        });
+        cfg.keys.push(ApiKey {
+            id: key_id.clone(),
+            name: key_id.clone(),
+            value: (0..4)
+                .map(|i| crate::api::api_id_for(&format!("{key_id}#{i}")))
+                .collect(),
+            enabled: true,
+            plans: vec![plan_id],
+        });
+    }
+    cfg
 }
 
 /// The logical id a `{"Ref": X}` (or an already resolved id) names.
@@ -847,9 +926,16 @@ fn api_from_resource(
     }
 
     let mut default_authorizer = None;
+    let mut api_key_required = false;
+    let mut usage_plan = None;
     if let Some(auth) = get("Auth") {
+        usage_plan = auth.get("UsagePlan").cloned();
+        if auth.get("ApiKeyRequired").and_then(Value::as_bool) == Some(true) {
+            api_key_required = true;
+            require_api_keys(&mut definition);
+        }
         let auth_ptr = pointer_join(&ptr, "Auth");
-        match sam_auth(file, &auth_ptr, kind, &auth, &mut definition, warnings) {
+        match sam_auth(file, &auth_ptr, kind, &auth, &mut definition) {
             Ok(d) => default_authorizer = d,
             Err(e) => errors.extend(e),
         }
@@ -876,6 +962,8 @@ fn api_from_resource(
         pointer_base,
         definition,
         default_authorizer,
+        api_key_required,
+        usage_plan,
     })
 }
 
@@ -888,7 +976,6 @@ fn sam_auth(
     kind: ApiKind,
     auth: &Value,
     definition: &mut Value,
-    warnings: &mut Vec<String>,
 ) -> Result<Option<String>, LoadErrors> {
     let mut errors = LoadErrors::default();
     let mut schemes = Map::new();
@@ -1069,12 +1156,6 @@ fn sam_auth(
             ));
         }
     }
-    if auth.get("UsagePlan").is_some() || auth.get("ApiKeyRequired").is_some() {
-        warnings.push(format!(
-            "{}: {ptr}: UsagePlan and ApiKeyRequired are parsed but not enforced by this version of tollgate",
-            file.display()
-        ));
-    }
     let resource_policy = auth.get("ResourcePolicy").map(sam_resource_policy);
     let Some(doc) = definition.as_object_mut() else {
         return errors.into_result(default);
@@ -1150,6 +1231,55 @@ fn sam_resource_policy(rp: &Value) -> Value {
             "Condition": {"IpAddress": {"aws:SourceIp": b}}}));
     }
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// `ApiKeyRequired`: declare the `api_key` scheme and add it to every operation's requirement.
+fn require_api_keys(definition: &mut Value) {
+    let Some(doc) = definition.as_object_mut() else {
+        return;
+    };
+    let scheme = json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
+    let schemes = if doc.contains_key("swagger") {
+        doc.entry("securityDefinitions")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+    } else {
+        doc.entry("components")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .and_then(|c| {
+                c.entry("securitySchemes")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+            })
+    };
+    if let Some(s) = schemes {
+        s.entry("api_key").or_insert(scheme);
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (method, op) in item.iter_mut() {
+                if method.starts_with("x-") && method != "x-amazon-apigateway-any-method" {
+                    continue;
+                }
+                if let Some(op) = op.as_object_mut() {
+                    add_api_key_requirement(op);
+                }
+            }
+        }
+    }
+}
+
+fn add_api_key_requirement(op: &mut Map<String, Value>) {
+    let security = op.entry("security").or_insert_with(|| json!([{}]));
+    if let Some(list) = security.as_array_mut() {
+        if list.is_empty() {
+            list.push(json!({}));
+        }
+        if let Some(first) = list.first_mut().and_then(Value::as_object_mut) {
+            first.entry("api_key").or_insert(json!([]));
+        }
+    }
 }
 
 fn apply_default_authorizer(op: &mut Map<String, Value>, default: &str) {
@@ -1293,6 +1423,15 @@ fn add_event_route(
     }
     if default_route {
         op["isDefaultRoute"] = Value::Bool(true);
+    }
+    let key_required = props
+        .pointer("/Auth/ApiKeyRequired")
+        .and_then(Value::as_bool)
+        .unwrap_or(api.api_key_required);
+    if key_required {
+        if let Some(o) = op.as_object_mut() {
+            add_api_key_requirement(o);
+        }
     }
     let Some(paths) = api
         .definition

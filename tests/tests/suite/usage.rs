@@ -226,3 +226,29 @@ async fn replicas_sharing_dynamodb_admit_exactly_the_quota() {
     }
     assert_eq!(codes, vec![200, 200, 429, 429]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sam_api_key_required_and_per_api_usage_plan() {
+    let t = fixture("e2e/sam_usage.yaml");
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8")]);
+    assert_eq!(
+        get(&emu, "/thing", None).await.status,
+        403,
+        "ApiKeyRequired on every method"
+    );
+    let key = emu
+        .stderr()
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("API key KeyApiApiKey (KeyApiApiKey): ")
+                .and_then(|r| r.split(',').next())
+                .map(str::to_string)
+        })
+        .expect("the generated key is printed");
+    assert_eq!(key.len(), 40);
+    assert_eq!(get(&emu, "/thing", Some(&key)).await.status, 200);
+    assert_eq!(get(&emu, "/thing", Some(&key)).await.status, 200);
+    let r = get(&emu, "/thing", Some(&key)).await;
+    assert_eq!(r.status, 429, "the PER_API plan's quota of 2");
+    assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
+}
