@@ -298,6 +298,8 @@ pub struct ResolvedApi {
     pub router: Router,
     pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
     pub binary_media_types: Vec<String>,
+    /// Stage-level throttling (every caller).
+    pub stage_throttle: crate::usage::StageThrottle,
     /// Where API keys come from (`x-amazon-apigateway-api-key-source`, default HEADER).
     pub api_key_source: crate::spec::extensions::ApiKeySource,
     /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
@@ -314,6 +316,8 @@ pub struct ResolveOptions {
     /// Function name → logical id, for Lambda integration URIs in a template. `None` for a bare
     /// OpenAPI file, where the function name in the ARN is used as is.
     pub functions: Option<HashMap<String, String>>,
+    /// Stage-level throttling from the template.
+    pub stage_throttle: crate::usage::StageThrottle,
 }
 
 /// API Gateway ids are 10 lowercase alphanumerics; derive one from the name so it is stable
@@ -482,6 +486,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         gateway_responses,
         binary_media_types: spec.root.binary_media_types.clone(),
         resource_policy,
+        stage_throttle: opts.stage_throttle.clone(),
         api_key_source: spec
             .root
             .api_key_source

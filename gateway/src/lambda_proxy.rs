@@ -833,6 +833,7 @@ pub fn sample_event(
         gateway_responses: Default::default(),
         binary_media_types: Vec::new(),
         resource_policy: None,
+        stage_throttle: Default::default(),
         api_key_source: crate::spec::extensions::ApiKeySource::Header,
         warnings: Vec::new(),
     };

@@ -78,6 +78,7 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
             name: api.logical_id.clone(),
             stage: Some(api.stage.clone()),
             functions: Some(template.function_ids.clone()),
+            stage_throttle: api.stage_throttle.clone(),
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }
@@ -134,6 +135,7 @@ fn load_openapi(
             name,
             stage: Some(stage),
             functions: None,
+            stage_throttle: Default::default(),
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }

@@ -79,6 +79,22 @@ fn yes() -> bool {
     true
 }
 
+/// Throttling set on a stage rather than a plan: REST `MethodSettings`, HTTP API
+/// `DefaultRouteSettings` / `RouteSettings`. Applies to every caller, key or not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageThrottle {
+    /// All methods (`ResourcePath: "/*"`, `HttpMethod: "*"`; `DefaultRouteSettings`).
+    pub default: Option<Throttle>,
+    /// `"/path/METHOD"` (REST) or a route key `"GET /path"` (HTTP API) → throttle.
+    pub methods: HashMap<String, Throttle>,
+}
+
+/// API Gateway's per-account, per-region default (facts §5): 10,000 requests per second, burst 5,000.
+pub const ACCOUNT_THROTTLE: Throttle = Throttle {
+    rate_limit: 10_000.0,
+    burst_limit: 5_000,
+};
+
 /// Keys and plans, as a template declares them or a keys file lists them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -18,9 +18,86 @@ pub async fn run(
     ctx: &mut RequestContext,
     req: &MethodRequest,
 ) -> Result<Flow<()>, GatewayError> {
-    if !route.api_key_required {
-        return Ok(Flow::Continue(()));
+    if route.api_key_required {
+        key_and_plan(services, api, route, ctx, req).await?;
     }
+    stage_and_account(services, api, route, req).await?;
+    Ok(Flow::Continue(()))
+}
+
+/// Stage throttling (per method, else the stage default), then the account-wide default: the
+/// later steps of API Gateway's throttle order (facts §5), applied to every request.
+async fn stage_and_account(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    req: &MethodRequest,
+) -> Result<(), GatewayError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let store = &services.usage_store;
+    let rest_key = method_key(route, req);
+    let method = api
+        .stage_throttle
+        .methods
+        .get(&rest_key)
+        .map(|t| (t, rest_key.clone()))
+        .or_else(|| {
+            api.stage_throttle
+                .methods
+                .get(&route.route_key)
+                .map(|t| (t, route.route_key.clone()))
+        });
+    let stage = method.or_else(|| {
+        api.stage_throttle
+            .default
+            .as_ref()
+            .map(|t| (t, "*".to_string()))
+    });
+    let mut checks = Vec::new();
+    if let Some((t, scope)) = stage {
+        checks.push((
+            format!("stage|{}|{}|{scope}", api.name, api.stage.name),
+            t.clone(),
+        ));
+    }
+    checks.push(("account".to_string(), crate::usage::ACCOUNT_THROTTLE));
+    for (bucket, t) in checks {
+        match store
+            .take_token(&bucket, t.rate_limit, t.burst_limit, now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(GatewayError::Throttled),
+            Err(e) => tracing::warn!("throttle check failed due to an internal error: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// `"/{resourcePath}/{METHOD}"`, the key of per-method throttle settings (the root is `//GET`).
+fn method_key(route: &Route, req: &MethodRequest) -> String {
+    let k = format!(
+        "{}/{}",
+        route.resource_path.trim_end_matches('/'),
+        req.method.as_str()
+    );
+    if k.starts_with('/') {
+        k
+    } else {
+        format!("/{k}")
+    }
+}
+
+async fn key_and_plan(
+    services: &Services,
+    api: &ResolvedApi,
+    route: &Route,
+    ctx: &mut RequestContext,
+    req: &MethodRequest,
+) -> Result<(), GatewayError> {
     let value = match api.api_key_source {
         ApiKeySource::Header => req.header_value("x-api-key").map(str::to_string),
         ApiKeySource::Authorizer => ctx
@@ -45,17 +122,7 @@ pub async fn run(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    // Per-method overrides are keyed "/{resourcePath}/{METHOD}"; the root is "//GET".
-    let method_key = format!(
-        "{}/{}",
-        route.resource_path.trim_end_matches('/'),
-        req.method.as_str()
-    );
-    let method_key = if method_key.starts_with('/') {
-        method_key
-    } else {
-        format!("/{method_key}")
-    };
+    let method_key = method_key(route, req);
     let (throttle, scope) = match stage.throttle.get(&method_key) {
         Some(t) => (Some(t), method_key.as_str()),
         None => (plan.throttle.as_ref(), "*"),
@@ -82,5 +149,5 @@ pub async fn run(
             Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
         }
     }
-    Ok(Flow::Continue(()))
+    Ok(())
 }

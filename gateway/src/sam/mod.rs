@@ -39,6 +39,8 @@ pub struct SamApi {
     pub api_key_required: bool,
     /// `Auth.UsagePlan`, as written (resolved).
     pub usage_plan: Option<Value>,
+    /// `MethodSettings` (REST) or `DefaultRouteSettings`/`RouteSettings` (HTTP API) throttling.
+    pub stage_throttle: crate::usage::StageThrottle,
 }
 
 /// One function, its properties resolved.
@@ -152,12 +154,9 @@ const GLOBAL_SECTIONS: &[(&str, &str)] = &[
 const PENDING_API_PROPERTIES: &[&str] = &[
     "Cors",
     "CorsConfiguration",
-    "MethodSettings",
     "AccessLogSetting",
     "AccessLogSettings",
     "Models",
-    "DefaultRouteSettings",
-    "RouteSettings",
     "CacheClusterEnabled",
     "Domain",
 ];
@@ -551,6 +550,63 @@ pub fn load_template(
         usage,
         warnings,
     })
+}
+
+fn route_throttle(v: &Value) -> Option<crate::usage::Throttle> {
+    Some(crate::usage::Throttle {
+        rate_limit: v.get("ThrottlingRateLimit").and_then(Value::as_f64)?,
+        burst_limit: v.get("ThrottlingBurstLimit").and_then(Value::as_u64)?,
+    })
+}
+
+/// Stage throttling: REST `MethodSettings` entries (`ResourcePath` `/*` with `HttpMethod` `*`
+/// is the stage default; others key `"/path/METHOD"`), HTTP API `DefaultRouteSettings` and
+/// `RouteSettings` (keyed by route key).
+fn stage_throttle(
+    method_settings: Option<Value>,
+    default_route: Option<Value>,
+    routes: Option<Value>,
+) -> crate::usage::StageThrottle {
+    let mut t = crate::usage::StageThrottle::default();
+    for m in method_settings
+        .iter()
+        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+    {
+        let Some(throttle) = route_throttle(&m) else {
+            continue;
+        };
+        let path = m
+            .get("ResourcePath")
+            .map(scalar_text)
+            .unwrap_or_else(|| "/*".into());
+        let method = m
+            .get("HttpMethod")
+            .map(scalar_text)
+            .unwrap_or_else(|| "*".into());
+        if path == "/*" && method == "*" {
+            t.default = Some(throttle);
+        } else {
+            t.methods.insert(
+                format!(
+                    "{}/{}",
+                    path.trim_end_matches('/'),
+                    method.to_ascii_uppercase()
+                ),
+                throttle,
+            );
+        }
+    }
+    if let Some(d) = default_route.as_ref().and_then(route_throttle) {
+        t.default = Some(d);
+    }
+    if let Some(Value::Object(map)) = routes {
+        for (key, v) in map {
+            if let Some(throttle) = route_throttle(&v) {
+                t.methods.insert(key, throttle);
+            }
+        }
+    }
+    t
 }
 
 /// SAM `Auth.UsagePlan`: `PER_API` makes a plan and a key per API (`<Api>UsagePlan`,
@@ -964,6 +1020,11 @@ fn api_from_resource(
         default_authorizer,
         api_key_required,
         usage_plan,
+        stage_throttle: stage_throttle(
+            get("MethodSettings"),
+            get("DefaultRouteSettings"),
+            get("RouteSettings"),
+        ),
     })
 }
 

@@ -252,3 +252,24 @@ async fn sam_api_key_required_and_per_api_usage_plan() {
     assert_eq!(r.status, 429, "the PER_API plan's quota of 2");
     assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_and_route_throttling_without_keys() {
+    let t = fixture("e2e/stage_throttle.yaml");
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8")]);
+    // REST MethodSettings: /slow GET has burst 1; the stage default (100/100) covers /fast.
+    assert_eq!(get(&emu, "/slow", None).await.status, 200);
+    let r = get(&emu, "/slow", None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+    for _ in 0..5 {
+        assert_eq!(get(&emu, "/fast", None).await.status, 200);
+    }
+    // HTTP API RouteSettings: "GET /h" has burst 1 (its backend is down, so the first is a 500).
+    let host = format!("httpapi.localhost:{}", emu.addr.port());
+    let h = [("host", host.as_str())];
+    assert_eq!(send("GET", &emu.url("/h"), &h, "").await.status, 500);
+    let r = send("GET", &emu.url("/h"), &h, "").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+}
