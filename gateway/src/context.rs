@@ -70,6 +70,8 @@ pub struct RequestContext {
     /// The API key that passed the usage-plan check, and its id.
     pub api_key: Option<String>,
     pub api_key_id: Option<String>,
+    /// Seconds until a throttled or over-quota caller may try again (for `Retry-After`).
+    pub retry_after: Option<u64>,
     /// Who signed an `AWS_IAM` request.
     pub iam: Option<crate::sigv4::IamIdentity>,
     /// What the authorizer said about the caller.
@@ -147,6 +149,7 @@ impl RequestContext {
             iam: None,
             api_key: None,
             api_key_id: None,
+            retry_after: None,
             answered_by: None,
         }
     }

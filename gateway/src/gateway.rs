@@ -20,12 +20,17 @@ use crate::gateway_response::{self, GatewayError};
 use crate::method_request::{parse_query, MethodRequest};
 use crate::pipeline::{self, Services};
 use crate::spec::{ApiKind, RouteMethod};
+use crate::usage::UsageStore;
 use crate::{method_response, MAX_BODY_BYTES};
 
 #[derive(Debug, Clone, Default)]
 pub struct GatewayOptions {
     /// Serve `/{stage}/path` URLs as AWS does, instead of SAM CLI's root-path style.
     pub stage_in_path: bool,
+    /// tollgate's coarse per-client-IP limit, checked before anything else (beyond AWS).
+    pub ip_limit: Option<crate::usage::Throttle>,
+    /// Add `Retry-After` to 429 answers (AWS sends none; off by default).
+    pub retry_after: bool,
 }
 
 pub struct Gateway {
@@ -34,6 +39,8 @@ pub struct Gateway {
     options: GatewayOptions,
     services: Services,
     sink: Option<CompletionSink>,
+    /// Per-client-IP buckets for the admission limit (this process only, by design).
+    ip_buckets: Arc<crate::usage::MemoryStore>,
 }
 
 impl Gateway {
@@ -50,6 +57,7 @@ impl Gateway {
             options,
             services: Services::default(),
             sink: None,
+            ip_buckets: Default::default(),
         }
     }
 
@@ -59,6 +67,7 @@ impl Gateway {
         let mut g = Gateway::new(apis, self.options.clone());
         g.services = self.services.clone();
         g.sink = self.sink.clone();
+        g.ip_buckets = Arc::clone(&self.ip_buckets);
         g
     }
 
@@ -157,6 +166,32 @@ impl Gateway {
         let raw_path = parts.uri.path().to_string();
         let mut ctx = RequestContext::new(&parts.method, &raw_path, &parts.headers, conn);
         let query = parse_query(parts.uri.query());
+
+        // Admission: a coarse per-client-IP token bucket, before routing, authorizers or any
+        // store, so a flood that never authenticates costs one in-memory check per request.
+        if let Some(limit) = &self.options.ip_limit {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            let admitted = self
+                .ip_buckets
+                .take_token(&ctx.source_ip, limit.rate_limit, limit.burst_limit, now)
+                .await
+                .unwrap_or(true);
+            if !admitted {
+                ctx.answered_by = Some("admission");
+                ctx.retry_after = Some((1.0 / limit.rate_limit.max(0.001)).ceil() as u64);
+                let resp = gateway_response::render(
+                    &GatewayError::Throttled,
+                    None,
+                    &mut ctx,
+                    &parts.headers,
+                    &query,
+                );
+                return self.finish(ApiKind::Rest, ctx, resp);
+            }
+        }
 
         // Edge check, before anything else (facts §1 step 0): a declared body over 10 MB.
         let declared = parts
@@ -291,6 +326,12 @@ impl Gateway {
     ) -> Response<Body> {
         ctx.status = resp.status().as_u16();
         method_response::decorate(kind, &ctx, &mut resp);
+        if self.options.retry_after && ctx.status == 429 {
+            if let Some(secs) = ctx.retry_after {
+                resp.headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+        }
         match &self.sink {
             Some(sink) => {
                 resp.map(|b| crate::body::boxed(CompletionBody::new(b, ctx, Arc::clone(sink))))

@@ -135,7 +135,10 @@ async fn key_and_plan(
             .await
         {
             Ok(true) => {}
-            Ok(false) => return Err(GatewayError::Throttled),
+            Ok(false) => {
+                ctx.retry_after = Some((1.0 / t.rate_limit.max(0.001)).ceil() as u64);
+                return Err(GatewayError::Throttled);
+            }
             // A usage-plan failure fails open, as AWS does (facts §5).
             Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
         }
@@ -145,7 +148,10 @@ async fn key_and_plan(
         let counter = format!("quota|{}|{}|{start}", plan.id, key.id);
         match store.count(&counter, q.limit, end).await {
             Ok(true) => {}
-            Ok(false) => return Err(GatewayError::QuotaExceeded),
+            Ok(false) => {
+                ctx.retry_after = Some((end - now as i64).max(1) as u64);
+                return Err(GatewayError::QuotaExceeded);
+            }
             Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
         }
     }

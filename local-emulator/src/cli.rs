@@ -204,6 +204,13 @@ pub struct StartApi {
     /// sessionToken?, accountId?, userArn?, user?}.
     #[arg(long, value_name = "FILE")]
     pub iam_credentials: Option<PathBuf>,
+    /// tollgate's coarse per-client-IP limit, RATE/BURST (requests per second / bucket size),
+    /// checked before routing and authorizers (beyond AWS; off by default).
+    #[arg(long, value_name = "RATE/BURST")]
+    pub ip_rate_limit: Option<String>,
+    /// Add Retry-After to 429 answers (AWS sends none).
+    #[arg(long)]
+    pub retry_after: bool,
     /// Do not watch the definitions and function code for changes.
     #[arg(long)]
     pub no_watch: bool,

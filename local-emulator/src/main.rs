@@ -401,8 +401,26 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     let Some(loaded) = load_or_report(&args.source)? else {
         return Ok(ExitCode::FAILURE);
     };
+    let ip_limit = match &args.ip_rate_limit {
+        None => None,
+        Some(spec) => {
+            let (rate, burst) = spec
+                .split_once('/')
+                .unwrap_or((spec.as_str(), spec.as_str()));
+            let parse = |s: &str| s.trim().parse::<f64>().ok().filter(|v| *v > 0.0);
+            match (parse(rate), parse(burst)) {
+                (Some(r), Some(b)) => Some(gateway::usage::Throttle {
+                    rate_limit: r,
+                    burst_limit: b as u64,
+                }),
+                _ => anyhow::bail!("--ip-rate-limit `{spec}`: expected RATE/BURST, e.g. 50/100"),
+            }
+        }
+    };
     let options = GatewayOptions {
         stage_in_path: args.stage_in_path,
+        ip_limit,
+        retry_after: args.retry_after,
     };
     let sink: access_log::CompletionSink = Arc::new(|ctx| {
         let line = access_log::render(access_log::default_format(ctx.api_kind), ctx);

@@ -273,3 +273,40 @@ async fn stage_and_route_throttling_without_keys() {
     assert_eq!(r.status, 429);
     assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_admission_limit_and_optional_retry_after() {
+    let t = fixture("e2e/usage.yaml");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--ip-rate-limit",
+        "0.01/3",
+        "--retry-after",
+    ]);
+    for _ in 0..3 {
+        assert_eq!(get(&emu, "/free", None).await.status, 200);
+    }
+    // The fourth is refused at admission, before routing: even a route that does not exist.
+    let r = get(&emu, "/no-such-route", None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+    assert_eq!(r.header("retry-after"), Some("100"), "1 / 0.01 per second");
+
+    let quota = Emulator::start(&["-t", t.to_str().expect("utf8"), "--retry-after"]);
+    let key = Some("countedkey0000000000000001");
+    for _ in 0..5 {
+        assert_eq!(get(&quota, "/counted", key).await.status, 200);
+    }
+    let r = get(&quota, "/counted", key).await;
+    assert_eq!(r.status, 429);
+    let secs: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=86_400).contains(&secs),
+        "until the day's quota resets: {secs}"
+    );
+}
