@@ -282,6 +282,8 @@ pub struct Route {
     pub api_key_required: bool,
     /// `x-tollgate-identity`: trusted identity headers for HTTP integrations.
     pub identity_injection: Option<crate::spec::extensions::IdentityInjectionExt>,
+    /// `x-tollgate-rate-limit`: tollgate's own limit for every caller.
+    pub rate_limit: Option<crate::spec::extensions::RateLimitExt>,
 }
 
 /// An API ready to serve.
@@ -419,6 +421,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             auth,
             api_key_required,
             identity_injection: op.identity_injection.clone(),
+            rate_limit: op.rate_limit.clone(),
         });
     }
 

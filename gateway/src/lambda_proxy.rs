@@ -848,6 +848,7 @@ pub fn sample_event(
         auth: crate::api::RouteAuth::None,
         api_key_required: false,
         identity_injection: None,
+        rate_limit: None,
     };
     let mut headers = HeaderMap::new();
     for (k, v) in [

@@ -398,6 +398,53 @@ pub struct IdentityInjectionExt {
     pub headers: IndexMap<String, String>,
 }
 
+ci_enum!(
+    /// `x-tollgate-rate-limit.algorithm`.
+    RateLimitAlgorithm {
+        TokenBucket => "token-bucket",
+        FixedWindow => "fixed-window",
+        SlidingWindow => "sliding-window",
+        LeakyBucket => "leaky-bucket",
+    }
+);
+
+ci_enum!(
+    /// Whose requests `x-tollgate-rate-limit` counts together.
+    RateLimitKey {
+        Ip => "ip",
+        ApiKey => "apiKey",
+        Principal => "principal",
+        Route => "route",
+    }
+);
+
+/// `x-tollgate-rate-limit` (tollgate's own): a limit for every caller of an operation, counted
+/// per client IP, API key, authorizer principal, or for the route as a whole.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitExt {
+    #[serde(default = "default_algorithm")]
+    pub algorithm: RateLimitAlgorithm,
+    /// Token and leaky buckets: requests per second.
+    pub rate: Option<f64>,
+    /// Token bucket: capacity.
+    pub burst: Option<u64>,
+    /// Windows: requests per window.
+    pub limit: Option<u64>,
+    /// Windows: length in seconds.
+    pub window: Option<u64>,
+    #[serde(default = "default_rate_key")]
+    pub key: RateLimitKey,
+}
+
+fn default_algorithm() -> RateLimitAlgorithm {
+    RateLimitAlgorithm::TokenBucket
+}
+
+fn default_rate_key() -> RateLimitKey {
+    RateLimitKey::Ip
+}
+
 /// Where in a document an extension may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtensionSite {
@@ -442,7 +489,7 @@ pub const KNOWN_EXTENSIONS: &[(&str, &[ExtensionSite])] = {
 /// unknown or not valid at `site`.
 pub fn check_extension_name(name: &str, site: ExtensionSite) -> Result<(), String> {
     /// tollgate's own extensions, documented in docs/extensions.md.
-    const TOLLGATE: &[&str] = &["x-tollgate-identity"];
+    const TOLLGATE: &[&str] = &["x-tollgate-identity", "x-tollgate-rate-limit"];
     if name.starts_with("x-tollgate-") {
         return match TOLLGATE.contains(&name) {
             true if matches!(site, ExtensionSite::Root | ExtensionSite::Operation) => Ok(()),

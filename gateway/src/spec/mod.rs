@@ -162,6 +162,8 @@ pub struct OperationSpec {
     pub is_default_route: bool,
     /// `x-tollgate-identity` on the operation (else the document's).
     pub identity_injection: Option<IdentityInjectionExt>,
+    /// `x-tollgate-rate-limit` on the operation (else the document's).
+    pub rate_limit: Option<RateLimitExt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +200,8 @@ pub struct RootExtensions {
     pub documentation: Option<DocumentationExt>,
     /// `x-tollgate-identity` for every operation that sets none.
     pub identity_injection: Option<IdentityInjectionExt>,
+    /// `x-tollgate-rate-limit` for every operation that sets none.
+    pub rate_limit: Option<RateLimitExt>,
 }
 
 /// An API definition as written, format-neutral.
@@ -377,6 +381,10 @@ fn type_extensions(
             root.identity_injection = parse_ext(file, &p, value, &mut errors);
             continue;
         }
+        if name == "x-tollgate-rate-limit" {
+            root.rate_limit = parse_ext(file, &p, value, &mut errors);
+            continue;
+        }
         if let Err(m) = check_extension_name(name, ExtensionSite::Root) {
             errors.push(LoadError::new(file, p, m));
             continue;
@@ -501,10 +509,20 @@ fn type_extensions(
         let mut auth = None;
         let mut request_validator = None;
         let mut identity_injection = None;
+        let mut rate_limit = None;
         for (name, value) in &op.extensions {
             let p = pointer_join(&op.pointer, name);
             if name == "x-tollgate-identity" {
                 identity_injection = parse_ext(file, &p, value, &mut errors);
+                continue;
+            }
+            if name == "x-tollgate-rate-limit" {
+                rate_limit = parse_ext::<RateLimitExt>(file, &p, value, &mut errors);
+                if let Some(r) = &rate_limit {
+                    if let Err(m) = check_rate_limit(r) {
+                        errors.push(LoadError::new(file, p.clone(), m));
+                    }
+                }
                 continue;
             }
             if let Err(m) = check_extension_name(name, ExtensionSite::Operation) {
@@ -556,6 +574,7 @@ fn type_extensions(
             responses: op.responses,
             is_default_route: op.is_default_route,
             identity_injection: identity_injection.or_else(|| root.identity_injection.clone()),
+            rate_limit: rate_limit.or_else(|| root.rate_limit.clone()),
         });
     }
 
@@ -571,6 +590,28 @@ fn type_extensions(
         security_schemes,
     };
     (spec, errors)
+}
+
+/// Each algorithm needs its own numbers.
+fn check_rate_limit(r: &RateLimitExt) -> Result<(), String> {
+    let need = |what: &str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("the {} algorithm needs {what}", r.algorithm))
+        }
+    };
+    match r.algorithm {
+        RateLimitAlgorithm::TokenBucket => need(
+            "rate and burst",
+            r.rate.is_some_and(|x| x > 0.0) && r.burst.is_some_and(|b| b > 0),
+        ),
+        RateLimitAlgorithm::LeakyBucket => need("rate", r.rate.is_some_and(|x| x > 0.0)),
+        RateLimitAlgorithm::FixedWindow | RateLimitAlgorithm::SlidingWindow => need(
+            "limit and window (seconds)",
+            r.limit.is_some() && r.window.is_some_and(|w| w > 0),
+        ),
+    }
 }
 
 fn infer_kind(root: &RootExtensions, ops: &[OperationSpec], shared_integrations: bool) -> ApiKind {

@@ -310,3 +310,36 @@ async fn ip_admission_limit_and_optional_retry_after() {
         "until the day's quota resets: {secs}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tollgate_rate_limit_algorithms() {
+    let f = fixture("e2e/rate_limits.yaml");
+    let emu = Emulator::start(&["--openapi", f.to_str().expect("utf8")]);
+    for (path, admitted) in [("/tb", 2), ("/leaky", 1), ("/fixed", 3), ("/sliding", 2)] {
+        for i in 0..admitted {
+            assert_eq!(get(&emu, path, None).await.status, 200, "{path} call {i}");
+        }
+        let r = get(&emu, path, None).await;
+        assert_eq!(r.status, 429, "{path} after {admitted}");
+        assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+    }
+    // Misconfigured limits are load errors naming the pointer.
+    let dir = std::env::temp_dir().join(format!("tollgate-rl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "openapi: 3.0.1\ninfo: {title: bad, version: \"1\"}\npaths:\n  /x:\n    get:\n      responses: {}\n      x-tollgate-rate-limit: {algorithm: fixed-window, window: 10}\n      x-amazon-apigateway-integration: {type: mock}\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(tollgate_tests::tollgate_bin())
+        .args(["validate", "--openapi", bad.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/paths/~1x/get/x-tollgate-rate-limit: the fixed-window algorithm needs limit and window (seconds)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
