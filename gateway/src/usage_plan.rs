@@ -218,9 +218,8 @@ async fn key_and_plan(
         }
     }
     if let Some(q) = &plan.quota {
-        let (start, end) = period_bounds(now as i64, q.period);
-        let counter = format!("quota|{}|{}|{start}", plan.id, key.id);
-        match store.count(&counter, q.limit, end).await {
+        let end = period_bounds(now as i64, q.period).1;
+        match check_quota(store.as_ref(), &plan.id, &key.id, q, now as i64).await {
             Ok(true) => {}
             Ok(false) => {
                 ctx.retry_after = Some((end - now as i64).max(1) as u64);
@@ -230,4 +229,76 @@ async fn key_and_plan(
         }
     }
     Ok(())
+}
+
+/// Count one request against a key's quota for the period containing `now` (epoch seconds).
+pub async fn check_quota(
+    store: &dyn crate::usage::UsageStore,
+    plan: &str,
+    key: &str,
+    quota: &crate::usage::Quota,
+    now: i64,
+) -> Result<bool, String> {
+    let (start, end) = period_bounds(now, quota.period);
+    store
+        .count(&format!("quota|{plan}|{key}|{start}"), quota.limit, end)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{MemoryStore, Period, Quota};
+
+    /// Quota rollover on the UTC boundary, with the clock passed in rather than waited for.
+    #[tokio::test]
+    async fn quotas_roll_over_at_utc_period_boundaries() {
+        let store = MemoryStore::default();
+        let day = Quota {
+            limit: 2,
+            period: Period::Day,
+            offset: 0,
+        };
+        let before_midnight = 1_795_910_399; // 2026-11-28T23:59:59Z
+        assert!(check_quota(&store, "p", "k", &day, before_midnight - 10)
+            .await
+            .expect("ok"));
+        assert!(check_quota(&store, "p", "k", &day, before_midnight)
+            .await
+            .expect("ok"));
+        assert!(
+            !check_quota(&store, "p", "k", &day, before_midnight)
+                .await
+                .expect("ok"),
+            "limit reached"
+        );
+        assert!(
+            check_quota(&store, "p", "k", &day, before_midnight + 1)
+                .await
+                .expect("ok"),
+            "a new day"
+        );
+
+        let month = Quota {
+            limit: 1,
+            period: Period::Month,
+            offset: 0,
+        };
+        let nov_30 = 1_796_083_199; // 2026-11-30T23:59:59Z
+        assert!(check_quota(&store, "p", "m", &month, nov_30)
+            .await
+            .expect("ok"));
+        assert!(
+            !check_quota(&store, "p", "m", &month, nov_30 - 86_400 * 20)
+                .await
+                .expect("ok"),
+            "same month"
+        );
+        assert!(
+            check_quota(&store, "p", "m", &month, nov_30 + 1)
+                .await
+                .expect("ok"),
+            "December"
+        );
+    }
 }

@@ -1296,6 +1296,26 @@ fn sam_resource_policy(rp: &Value) -> Value {
 
 /// `ApiKeyRequired`: declare the `api_key` scheme and add it to every operation's requirement.
 fn require_api_keys(definition: &mut Value) {
+    declare_api_key_scheme(definition);
+    let Some(doc) = definition.as_object_mut() else {
+        return;
+    };
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (method, op) in item.iter_mut() {
+                if method.starts_with("x-") && method != "x-amazon-apigateway-any-method" {
+                    continue;
+                }
+                if let Some(op) = op.as_object_mut() {
+                    add_api_key_requirement(op);
+                }
+            }
+        }
+    }
+}
+
+/// The `api_key` security scheme API Gateway reads as "this method needs an API key".
+fn declare_api_key_scheme(definition: &mut Value) {
     let Some(doc) = definition.as_object_mut() else {
         return;
     };
@@ -1316,18 +1336,6 @@ fn require_api_keys(definition: &mut Value) {
     };
     if let Some(s) = schemes {
         s.entry("api_key").or_insert(scheme);
-    }
-    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for (method, op) in item.iter_mut() {
-                if method.starts_with("x-") && method != "x-amazon-apigateway-any-method" {
-                    continue;
-                }
-                if let Some(op) = op.as_object_mut() {
-                    add_api_key_requirement(op);
-                }
-            }
-        }
     }
 }
 
@@ -1493,6 +1501,7 @@ fn add_event_route(
         if let Some(o) = op.as_object_mut() {
             add_api_key_requirement(o);
         }
+        declare_api_key_scheme(&mut api.definition);
     }
     let Some(paths) = api
         .definition

@@ -473,3 +473,38 @@ async fn aws_iam_sigv4() {
         Some("UnrecognizedClientException")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_from_the_authorizer() {
+    // AuthApi's key source is AUTHORIZER: the TOKEN authorizer's usageIdentifierKey ("key-alice")
+    // is the API key.
+    let without = emulator();
+    assert_eq!(
+        call(&without, "/keyed/echo", Some("allow")).await.status,
+        403,
+        "key-alice is in no plan"
+    );
+    let t = fixture("e2e/auth.yaml");
+    let keys = fixture("e2e/auth-keys.json");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--api-keys",
+        keys.to_str().expect("utf8"),
+    ]);
+    let r = call(&emu, "/keyed/echo", Some("allow")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    assert_eq!(event["requestContext"]["identity"]["apiKey"], "key-alice");
+    assert_eq!(event["requestContext"]["identity"]["apiKeyId"], "alice");
+    // The X-API-Key header does not count when the source is AUTHORIZER.
+    let r = send(
+        "GET",
+        &emu.url("/keyed/echo"),
+        &[("x-api-key", "key-alice")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 401, "no token: the authorizer answers first");
+}
