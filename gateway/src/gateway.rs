@@ -100,6 +100,12 @@ impl Gateway {
         self
     }
 
+    /// Refuse requests (500) when the usage store fails, instead of AWS's fail-open.
+    pub fn with_usage_fail_closed(mut self, closed: bool) -> Self {
+        self.services.usage_fail_closed = closed;
+        self
+    }
+
     /// The callers `AWS_IAM` routes accept (`--iam-credentials`).
     pub fn with_iam_credentials(mut self, creds: Vec<crate::sigv4::IamCredential>) -> Self {
         self.services.iam = Arc::new(creds);

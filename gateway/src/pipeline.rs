@@ -65,6 +65,13 @@ pub struct Services {
     pub usage: std::sync::Arc<crate::usage::UsageConfig>,
     /// Where usage counters live.
     pub usage_store: std::sync::Arc<dyn crate::usage::UsageStore>,
+    /// When the store fails: `false` lets the request through (AWS's behaviour), `true` refuses it.
+    pub usage_fail_closed: bool,
+    /// Buckets that only need to be approximate per process (the account-wide default), kept out
+    /// of the shared store so they cost no round trip.
+    pub local_buckets: std::sync::Arc<crate::usage::MemoryStore>,
+    /// How many usage-store operations failed (for the metrics endpoint).
+    pub usage_store_failures: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Callers `AWS_IAM` routes accept.
     pub iam: std::sync::Arc<Vec<crate::sigv4::IamCredential>>,
 }
@@ -78,6 +85,9 @@ impl Default for Services {
             jwt_leeway: 0,
             usage: Default::default(),
             usage_store: std::sync::Arc::new(crate::usage::MemoryStore::default()),
+            usage_fail_closed: false,
+            usage_store_failures: Default::default(),
+            local_buckets: Default::default(),
             iam: Default::default(),
         }
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Throttle {
     /// Requests per second, refilled continuously.
@@ -22,7 +22,7 @@ pub struct Throttle {
     pub burst_limit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Period {
     Day,
@@ -30,7 +30,7 @@ pub enum Period {
     Month,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
     pub limit: u64,
@@ -39,7 +39,7 @@ pub struct Quota {
     pub offset: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiStage {
     /// The API's logical id (template) or name (OpenAPI file).
@@ -50,7 +50,7 @@ pub struct ApiStage {
     pub throttle: HashMap<String, Throttle>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsagePlan {
     pub id: String,
@@ -61,7 +61,7 @@ pub struct UsagePlan {
     pub quota: Option<Quota>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,
@@ -96,7 +96,7 @@ pub const ACCOUNT_THROTTLE: Throttle = Throttle {
 };
 
 /// Keys and plans, as a template declares them or a keys file lists them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageConfig {
     #[serde(default)]

@@ -9,7 +9,7 @@ use crate::gateway_response::GatewayError;
 use crate::method_request::MethodRequest;
 use crate::pipeline::{Flow, Services};
 use crate::spec::extensions::ApiKeySource;
-use crate::usage::period_bounds;
+use crate::usage::{period_bounds, UsageStore};
 
 pub async fn run(
     services: &Services,
@@ -92,10 +92,7 @@ async fn tollgate_rate_limit(
             ctx.retry_after = Some(retry.ceil() as u64);
             Err(GatewayError::Throttled)
         }
-        Err(e) => {
-            tracing::warn!("rate-limit check failed due to an internal error: {e}");
-            Ok(())
-        }
+        Err(e) => store_failed(services, &e),
     }
 }
 
@@ -130,23 +127,28 @@ async fn stage_and_account(
             .as_ref()
             .map(|t| (t, "*".to_string()))
     });
-    let mut checks = Vec::new();
     if let Some((t, scope)) = stage {
-        checks.push((
-            format!("stage|{}|{}|{scope}", api.name, api.stage.name),
-            t.clone(),
-        ));
-    }
-    checks.push(("account".to_string(), crate::usage::ACCOUNT_THROTTLE));
-    for (bucket, t) in checks {
+        let bucket = format!("stage|{}|{}|{scope}", api.name, api.stage.name);
         match store
             .take_token(&bucket, t.rate_limit, t.burst_limit, now)
             .await
         {
             Ok(true) => {}
             Ok(false) => return Err(GatewayError::Throttled),
-            Err(e) => tracing::warn!("throttle check failed due to an internal error: {e}"),
+            Err(e) => store_failed(services, &e)?,
         }
+    }
+    // The account limit (10,000 rps) is kept per process: sharing it would cost every
+    // request a store round trip for a ceiling local runs almost never reach.
+    let t = crate::usage::ACCOUNT_THROTTLE;
+    match services
+        .local_buckets
+        .take_token("account", t.rate_limit, t.burst_limit, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(GatewayError::Throttled),
+        Err(e) => store_failed(services, &e)?,
     }
     Ok(())
 }
@@ -214,7 +216,7 @@ async fn key_and_plan(
                 return Err(GatewayError::Throttled);
             }
             // A usage-plan failure fails open, as AWS does (facts §5).
-            Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
+            Err(e) => store_failed(services, &e)?,
         }
     }
     if let Some(q) = &plan.quota {
@@ -225,10 +227,25 @@ async fn key_and_plan(
                 ctx.retry_after = Some((end - now as i64).max(1) as u64);
                 return Err(GatewayError::QuotaExceeded);
             }
-            Err(e) => tracing::warn!("Usage Plan check failed due to an internal error: {e}"),
+            Err(e) => store_failed(services, &e)?,
         }
     }
     Ok(())
+}
+
+/// A usage store failed: fail open (logged, as AWS does) unless told to fail closed.
+fn store_failed(services: &Services, e: &str) -> Result<(), GatewayError> {
+    services
+        .usage_store_failures
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if services.usage_fail_closed {
+        Err(GatewayError::Configuration(format!(
+            "the usage store failed: {e}"
+        )))
+    } else {
+        tracing::warn!("Usage Plan check failed due to an internal error: {e}");
+        Ok(())
+    }
 }
 
 /// Count one request against a key's quota for the period containing `now` (epoch seconds).

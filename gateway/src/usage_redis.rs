@@ -54,7 +54,13 @@ impl RedisStore {
     /// Connect to `url` (`redis://host:port[/db]`); keys are written under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, String> {
         let client = redis::Client::open(url).map_err(|e| format!("--redis-url {url}: {e}"))?;
-        let conn = ConnectionManager::new(client)
+        // Bounded waits: a store that stops answering must fail the check (open or closed, as
+        // configured), not hang the request.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(std::time::Duration::from_secs(1)))
+            .set_response_timeout(Some(std::time::Duration::from_secs(1)))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| format!("cannot reach Redis at {url}: {e}"))?;
         Ok(RedisStore {

@@ -38,6 +38,42 @@ pub enum Command {
     /// Development tokens: sign JWTs with a local RSA key, print its JWKS.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Development API keys: create them in a keys file, list them, see their quota usage.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Add a key (with a generated value unless --value) to the keys file and print it.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Plan(s) the key belongs to (repeatable).
+        #[arg(long)]
+        plan: Vec<String>,
+        #[arg(long)]
+        value: Option<String>,
+        #[arg(long, default_value = ".tollgate/keys.json")]
+        file: PathBuf,
+    },
+    /// List the keys of the keys file and the template.
+    List {
+        #[arg(long, default_value = ".tollgate/keys.json")]
+        file: PathBuf,
+        #[arg(short = 't', long, default_value = "template.yaml")]
+        template: PathBuf,
+    },
+    /// Quota used this period by each key, from the embedded store (stop the emulator first:
+    /// the store is opened exclusively).
+    Usage {
+        #[arg(long, default_value = ".tollgate/keys.json")]
+        file: PathBuf,
+        #[arg(short = 't', long, default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long, default_value = ".tollgate")]
+        state_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,6 +213,10 @@ pub struct StartApi {
     /// Where usage-plan counters live: `embedded` (persisted under --state-dir) or `memory`.
     #[arg(long, value_enum, default_value = "embedded")]
     pub usage_store: UsageStoreKind,
+    /// Refuse requests (500) when the usage store fails, instead of letting them through as
+    /// API Gateway does.
+    #[arg(long)]
+    pub usage_store_fail_closed: bool,
     /// Redis for `--usage-store redis`: every tollgate pointed at it shares one count.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,

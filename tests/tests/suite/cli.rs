@@ -233,3 +233,50 @@ fn a_missing_runtime_client_names_the_package() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn keys_create_list_and_usage() {
+    let dir = std::env::temp_dir().join(format!("tollgate-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = dir.join("keys.json");
+    let f = file.to_str().expect("utf8");
+    let (code, out, err) = run(&[
+        "keys", "create", "--name", "dev", "--plan", "Plan", "--file", f,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let value = out.trim().to_string();
+    assert_eq!(value.len(), 40);
+    assert!(value.chars().all(|c| c.is_ascii_alphanumeric()));
+    let (code, _, err) = run(&["keys", "create", "--name", "dev", "--file", f]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a key named dev already exists"), "{err}");
+
+    let t = fixture("e2e/usage.yaml");
+    let (code, out, _) = run(&["keys", "list", "--file", f, "-t", t.to_str().expect("utf8")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l == format!("dev\tenabled\tPlan\t{value}")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("DisabledKey\tdisabled\tPlan\t")),
+        "{out}"
+    );
+
+    let state = dir.join("state");
+    let (code, out, err) = run(&[
+        "keys",
+        "usage",
+        "--file",
+        f,
+        "-t",
+        t.to_str().expect("utf8"),
+        "--state-dir",
+        state.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == "dev\tPlan\t0/5 this Day"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -343,3 +343,66 @@ async fn tollgate_rate_limit_algorithms() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_store_fails_open_or_closed() {
+    // A Redis of this test's own, so it can be stopped mid-run.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/test.sh installs it)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("redis://127.0.0.1:{port}");
+    let t = fixture("e2e/usage.yaml");
+    let base = [
+        "-t",
+        t.to_str().expect("utf8"),
+        "--usage-store",
+        "redis",
+        "--redis-url",
+        url.as_str(),
+    ];
+    let open = Emulator::start(&base);
+    let mut closed_args = base.to_vec();
+    closed_args.push("--usage-store-fail-closed");
+    let closed = Emulator::start(&closed_args);
+    let key = Some("sharedkey00000000000000001");
+    assert_eq!(get(&open, "/shared", key).await.status, 200);
+    assert_eq!(get(&closed, "/shared", key).await.status, 200);
+
+    let _ = redis.kill();
+    let _ = redis.wait();
+    assert_eq!(
+        get(&open, "/shared", key).await.status,
+        200,
+        "fails open, as AWS does"
+    );
+    let r = get(&closed, "/shared", key).await;
+    assert_eq!(r.status, 500, "--usage-store-fail-closed refuses");
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+    assert!(open
+        .stderr()
+        .iter()
+        .any(|l| l.contains("Usage Plan check failed due to an internal error")));
+}
