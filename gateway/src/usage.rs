@@ -59,6 +59,11 @@ pub struct UsagePlan {
     pub api_stages: Vec<ApiStage>,
     pub throttle: Option<Throttle>,
     pub quota: Option<Quota>,
+    /// tollgate's own: admit the plan's callers with another algorithm than AWS's token bucket
+    /// (the `x-tollgate-rate-limit` shape; counted per API key, its `key` is ignored). Used
+    /// instead of `throttle`; a per-method stage override still wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::spec::extensions::RateLimitExt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]

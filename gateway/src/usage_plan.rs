@@ -37,7 +37,7 @@ async fn tollgate_rate_limit(
     rl: &crate::spec::extensions::RateLimitExt,
     ctx: &mut RequestContext,
 ) -> Result<(), GatewayError> {
-    use crate::spec::extensions::{RateLimitAlgorithm as A, RateLimitKey as K};
+    use crate::spec::extensions::RateLimitKey as K;
     let who = match rl.key {
         K::Ip => ctx.source_ip.clone(),
         K::ApiKey => ctx.api_key.clone().unwrap_or_else(|| "anonymous".into()),
@@ -53,17 +53,36 @@ async fn tollgate_rate_limit(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let store = &services.usage_store;
+    let (admitted, retry) = admit(services.usage_store.as_ref(), &base, rl, now).await;
+    match admitted {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            ctx.retry_after = Some(retry.ceil() as u64);
+            Err(GatewayError::Throttled)
+        }
+        Err(e) => store_failed(services, &e),
+    }
+}
+
+/// One decision of `rl`'s algorithm on the counters under `base`: admitted or not, and the
+/// seconds until a retry could succeed.
+async fn admit(
+    store: &dyn UsageStore,
+    base: &str,
+    rl: &crate::spec::extensions::RateLimitExt,
+    now: f64,
+) -> (Result<bool, String>, f64) {
+    use crate::spec::extensions::RateLimitAlgorithm as A;
     let rate = rl.rate.unwrap_or(1.0);
-    let (admitted, retry) = match rl.algorithm {
+    match rl.algorithm {
         A::TokenBucket => (
             store
-                .take_token(&base, rate, rl.burst.unwrap_or(1), now)
+                .take_token(base, rate, rl.burst.unwrap_or(1), now)
                 .await,
             1.0 / rate,
         ),
         // A leaky bucket drains at a constant rate with no burst: a bucket of one.
-        A::LeakyBucket => (store.take_token(&base, rate, 1, now).await, 1.0 / rate),
+        A::LeakyBucket => (store.take_token(base, rate, 1, now).await, 1.0 / rate),
         A::FixedWindow | A::SlidingWindow => {
             let window = rl.window.unwrap_or(1).max(1) as f64;
             let limit = rl.limit.unwrap_or(0);
@@ -85,14 +104,6 @@ async fn tollgate_rate_limit(
                 .await;
             (r, (end as f64 - now).max(1.0))
         }
-    };
-    match admitted {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            ctx.retry_after = Some(retry.ceil() as u64);
-            Err(GatewayError::Throttled)
-        }
-        Err(e) => store_failed(services, &e),
     }
 }
 
@@ -204,7 +215,17 @@ async fn key_and_plan(
         None => (plan.throttle.as_ref(), "*"),
     };
     let store = &services.usage_store;
-    if let Some(t) = throttle {
+    if let (Some(rl), "*") = (&plan.rate_limit, scope) {
+        let base = format!("plan|{}|{}|{}", plan.id, key.id, rl.algorithm);
+        match admit(store.as_ref(), &base, rl, now).await {
+            (Ok(true), _) => {}
+            (Ok(false), retry) => {
+                ctx.retry_after = Some(retry.ceil() as u64);
+                return Err(GatewayError::Throttled);
+            }
+            (Err(e), _) => store_failed(services, &e)?,
+        }
+    } else if let Some(t) = throttle {
         let bucket = format!("throttle|{}|{}|{scope}", plan.id, key.id);
         match store
             .take_token(&bucket, t.rate_limit, t.burst_limit, now)

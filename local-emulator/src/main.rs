@@ -561,6 +561,17 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
                     path.display()
                 )
             })?;
+        for plan in &extra.plans {
+            if let Some(rl) = &plan.rate_limit {
+                gateway::spec::check_rate_limit(rl).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--api-keys {}: plan `{}` rateLimit: {e}",
+                        path.display(),
+                        plan.id
+                    )
+                })?;
+            }
+        }
         usage.merge(extra);
     }
     for k in &usage.keys {

@@ -669,6 +669,7 @@ fn sam_usage_plans(apis: &[SamApi]) -> crate::usage::UsageConfig {
             api_stages: vec![stage],
             throttle: up.get("Throttle").and_then(cfn_throttle),
             quota,
+            rate_limit: None,
         });
         cfg.keys.push(ApiKey {
             id: key_id.clone(),
@@ -809,6 +810,7 @@ fn usage_resources(
                     api_stages,
                     throttle: p.get("Throttle").and_then(cfn_throttle),
                     quota,
+                    rate_limit: None,
                 });
             }
             _ => {}

@@ -38,6 +38,12 @@ macro_rules! ci_enum {
             }
         }
 
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -420,18 +426,22 @@ ci_enum!(
 
 /// `x-tollgate-rate-limit` (tollgate's own): a limit for every caller of an operation, counted
 /// per client IP, API key, authorizer principal, or for the route as a whole.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimitExt {
     #[serde(default = "default_algorithm")]
     pub algorithm: RateLimitAlgorithm,
     /// Token and leaky buckets: requests per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// Token bucket: capacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub burst: Option<u64>,
     /// Windows: requests per window.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Windows: length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<u64>,
     #[serde(default = "default_rate_key")]
     pub key: RateLimitKey,

@@ -593,7 +593,7 @@ fn type_extensions(
 }
 
 /// Each algorithm needs its own numbers.
-fn check_rate_limit(r: &RateLimitExt) -> Result<(), String> {
+pub fn check_rate_limit(r: &RateLimitExt) -> Result<(), String> {
     let need = |what: &str, ok: bool| {
         if ok {
             Ok(())

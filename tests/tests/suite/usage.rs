@@ -406,3 +406,52 @@ async fn a_failed_store_fails_open_or_closed() {
         .iter()
         .any(|l| l.contains("Usage Plan check failed due to an internal error")));
 }
+
+/// A plan may name another algorithm than AWS's token bucket (`rateLimit` in a keys file): a
+/// fixed window of two requests per hour admits two, then answers AWS's throttle 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_with_its_own_algorithm() {
+    let t = fixture("e2e/usage.yaml");
+    let keys = fixture("e2e/plan-rate-limit-keys.json");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--usage-store",
+        "memory",
+        "--api-keys",
+        keys.to_str().expect("utf8"),
+    ]);
+    let key = Some("windowedkey000000000000001");
+    assert_eq!(get(&emu, "/counted", key).await.status, 200);
+    assert_eq!(
+        get(&emu, "/shared", key).await.status,
+        200,
+        "one window for every route of the plan"
+    );
+    let r = get(&emu, "/counted", key).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+}
+
+/// A plan's algorithm without the numbers it needs is refused at start-up, naming file and plan.
+#[test]
+fn a_plan_algorithm_without_its_numbers_is_refused() {
+    let t = fixture("e2e/usage.yaml");
+    let keys = fixture("e2e/plan-rate-limit-bad-keys.json");
+    let out = std::process::Command::new(tollgate_tests::tollgate_bin())
+        .args(["start-api", "-t"])
+        .arg(&t)
+        .arg("--api-keys")
+        .arg(&keys)
+        .args(["--usage-store", "memory", "-p", "0"])
+        .output()
+        .expect("run tollgate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plan-rate-limit-bad-keys.json")
+            && err.contains("plan `broken`")
+            && err.contains("limit and window"),
+        "{err}"
+    );
+}
