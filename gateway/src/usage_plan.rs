@@ -54,11 +54,29 @@ async fn tollgate_rate_limit(
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let (admitted, retry) = admit(services.usage_store.as_ref(), &base, rl, now).await;
-    match admitted {
+    decide(
+        services,
+        &mut ctx.retry_after,
+        admitted,
+        GatewayError::Throttled,
+        retry,
+    )
+}
+
+/// A store's answer as this stage's outcome: admitted; refused with `refusal` (noting `retry`
+/// seconds for `Retry-After`); or a store failure, which fails open or closed as configured.
+fn decide(
+    services: &Services,
+    retry_after: &mut Option<u64>,
+    answer: Result<bool, String>,
+    refusal: GatewayError,
+    retry: f64,
+) -> Result<(), GatewayError> {
+    match answer {
         Ok(true) => Ok(()),
         Ok(false) => {
-            ctx.retry_after = Some(retry.ceil() as u64);
-            Err(GatewayError::Throttled)
+            *retry_after = Some(retry.ceil().max(1.0) as u64);
+            Err(refusal)
         }
         Err(e) => store_failed(services, &e),
     }
@@ -140,28 +158,20 @@ async fn stage_and_account(
     });
     if let Some((t, scope)) = stage {
         let bucket = format!("stage|{}|{}|{scope}", api.name, api.stage.name);
-        match store
+        let answer = store
             .take_token(&bucket, t.rate_limit, t.burst_limit, now)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return Err(GatewayError::Throttled),
-            Err(e) => store_failed(services, &e)?,
-        }
+            .await;
+        // Stage and account refusals carry no Retry-After hint.
+        decide(services, &mut None, answer, GatewayError::Throttled, 1.0)?;
     }
     // The account limit (10,000 rps) is kept per process: sharing it would cost every
     // request a store round trip for a ceiling local runs almost never reach.
     let t = crate::usage::ACCOUNT_THROTTLE;
-    match services
+    let answer = services
         .local_buckets
         .take_token("account", t.rate_limit, t.burst_limit, now)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return Err(GatewayError::Throttled),
-        Err(e) => store_failed(services, &e)?,
-    }
-    Ok(())
+        .await;
+    decide(services, &mut None, answer, GatewayError::Throttled, 1.0)
 }
 
 /// `"/{resourcePath}/{METHOD}"`, the key of per-method throttle settings (the root is `//GET`).
@@ -217,39 +227,40 @@ async fn key_and_plan(
     let store = &services.usage_store;
     if let (Some(rl), "*") = (&plan.rate_limit, scope) {
         let base = format!("plan|{}|{}|{}", plan.id, key.id, rl.algorithm);
-        match admit(store.as_ref(), &base, rl, now).await {
-            (Ok(true), _) => {}
-            (Ok(false), retry) => {
-                ctx.retry_after = Some(retry.ceil() as u64);
-                return Err(GatewayError::Throttled);
-            }
-            (Err(e), _) => store_failed(services, &e)?,
-        }
+        let (answer, retry) = admit(store.as_ref(), &base, rl, now).await;
+        decide(
+            services,
+            &mut ctx.retry_after,
+            answer,
+            GatewayError::Throttled,
+            retry,
+        )?;
     } else if let Some(t) = throttle {
         let bucket = format!("throttle|{}|{}|{scope}", plan.id, key.id);
-        match store
+        let answer = store
             .take_token(&bucket, t.rate_limit, t.burst_limit, now)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                ctx.retry_after = Some((1.0 / t.rate_limit.max(0.001)).ceil() as u64);
-                return Err(GatewayError::Throttled);
-            }
-            // A usage-plan failure fails open, as AWS does (facts §5).
-            Err(e) => store_failed(services, &e)?,
-        }
+            .await;
+        // A usage-plan failure fails open, as AWS does (facts §5).
+        let retry = 1.0 / t.rate_limit.max(0.001);
+        decide(
+            services,
+            &mut ctx.retry_after,
+            answer,
+            GatewayError::Throttled,
+            retry,
+        )?;
     }
     if let Some(q) = &plan.quota {
         let end = period_bounds(now as i64, q.period).1;
-        match check_quota(store.as_ref(), &plan.id, &key.id, q, now as i64).await {
-            Ok(true) => {}
-            Ok(false) => {
-                ctx.retry_after = Some((end - now as i64).max(1) as u64);
-                return Err(GatewayError::QuotaExceeded);
-            }
-            Err(e) => store_failed(services, &e)?,
-        }
+        let answer = check_quota(store.as_ref(), &plan.id, &key.id, q, now as i64).await;
+        let retry = (end - now as i64) as f64;
+        decide(
+            services,
+            &mut ctx.retry_after,
+            answer,
+            GatewayError::QuotaExceeded,
+            retry,
+        )?;
     }
     Ok(())
 }

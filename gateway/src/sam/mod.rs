@@ -614,7 +614,7 @@ fn stage_throttle(
 /// `ServerlessApiKey`), `NONE` nothing. The generated keys' values are stable and printed at
 /// start-up.
 fn sam_usage_plans(apis: &[SamApi]) -> crate::usage::UsageConfig {
-    use crate::usage::{ApiKey, ApiStage, Period, Quota, UsageConfig, UsagePlan};
+    use crate::usage::{ApiKey, ApiStage, UsageConfig, UsagePlan};
     let mut cfg = UsageConfig::default();
     for api in apis {
         let Some(up) = &api.usage_plan else { continue };
@@ -643,23 +643,7 @@ fn sam_usage_plans(apis: &[SamApi]) -> crate::usage::UsageConfig {
             existing.api_stages.push(stage);
             continue;
         }
-        let quota = up.get("Quota").and_then(|q| {
-            Some(Quota {
-                limit: q.get("Limit").and_then(Value::as_u64)?,
-                period: match q
-                    .get("Period")
-                    .map(scalar_text)?
-                    .to_ascii_uppercase()
-                    .as_str()
-                {
-                    "DAY" => Period::Day,
-                    "WEEK" => Period::Week,
-                    "MONTH" => Period::Month,
-                    _ => return None,
-                },
-                offset: q.get("Offset").and_then(Value::as_u64).unwrap_or(0),
-            })
-        });
+        let quota = up.get("Quota").and_then(cfn_quota);
         cfg.plans.push(UsagePlan {
             id: plan_id.clone(),
             name: up
@@ -702,6 +686,26 @@ fn referenced_id(
         .or(Some(text))
 }
 
+/// `Quota {Limit, Period, Offset}`; None when the limit or period is missing or unknown.
+fn cfn_quota(q: &Value) -> Option<crate::usage::Quota> {
+    use crate::usage::Period;
+    Some(crate::usage::Quota {
+        limit: q.get("Limit").and_then(Value::as_u64)?,
+        period: match q
+            .get("Period")
+            .map(scalar_text)?
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "DAY" => Period::Day,
+            "WEEK" => Period::Week,
+            "MONTH" => Period::Month,
+            _ => return None,
+        },
+        offset: q.get("Offset").and_then(Value::as_u64).unwrap_or(0),
+    })
+}
+
 fn cfn_throttle(v: &Value) -> Option<crate::usage::Throttle> {
     Some(crate::usage::Throttle {
         rate_limit: v.get("RateLimit").and_then(Value::as_f64)?,
@@ -714,7 +718,7 @@ fn usage_resources(
     resolver: &Resolver,
     active: &IndexMap<String, (String, Value, Value)>,
 ) -> crate::usage::UsageConfig {
-    use crate::usage::{ApiKey, ApiStage, Period, Quota, UsageConfig, UsagePlan};
+    use crate::usage::{ApiKey, ApiStage, UsageConfig, UsagePlan};
     let mut cfg = UsageConfig::default();
     let resolve = |id: &str, props: &Value| {
         resolver
@@ -784,23 +788,7 @@ fn usage_resources(
                             .collect()
                     })
                     .unwrap_or_default();
-                let quota = p.get("Quota").and_then(|q| {
-                    Some(Quota {
-                        limit: q.get("Limit").and_then(Value::as_u64)?,
-                        period: match q
-                            .get("Period")
-                            .map(scalar_text)?
-                            .to_ascii_uppercase()
-                            .as_str()
-                        {
-                            "DAY" => Period::Day,
-                            "WEEK" => Period::Week,
-                            "MONTH" => Period::Month,
-                            _ => return None,
-                        },
-                        offset: q.get("Offset").and_then(Value::as_u64).unwrap_or(0),
-                    })
-                });
+                let quota = p.get("Quota").and_then(cfn_quota);
                 cfg.plans.push(UsagePlan {
                     id: id.clone(),
                     name: p
