@@ -48,5 +48,17 @@ done
 curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"
 export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
+# Apache Velocity 1.7 (Debian's velocity, the engine API Gateway runs) as the oracle for the VTL
+# corpus: tests/oracle/VtlOracle.java compiled against it.
+if [ ! -f /usr/share/java/velocity-1.7.jar ]; then
+    echo "installing velocity (Debian package) as the VTL oracle" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq velocity >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq velocity >/dev/null; fi
+fi
+VTL_CP=/usr/share/java/velocity-1.7.jar:/usr/share/java/commons-collections3.jar:/usr/share/java/commons-lang.jar
+mkdir -p "$TOOLS/vtl-oracle"
+javac -nowarn -cp "$VTL_CP" -d "$TOOLS/vtl-oracle" tests/oracle/VtlOracle.java
+export TOLLGATE_TEST_VTL_ORACLE_CP="$VTL_CP:$PWD/$TOOLS/vtl-oracle"
+
 cargo build --workspace --bins
 cargo test --workspace "$@"

@@ -67,6 +67,8 @@ pub struct RequestContext {
     pub integration_latency: Option<Duration>,
     pub integration_status: Option<u16>,
     pub error: Option<ErrorInfo>,
+    /// What request validation found wrong, for `$context.error.validationErrorString`.
+    pub validation_error: Option<String>,
     /// The API key that passed the usage-plan check, and its id.
     pub api_key: Option<String>,
     pub api_key_id: Option<String>,
@@ -145,6 +147,7 @@ impl RequestContext {
             integration_latency: None,
             integration_status: None,
             error: None,
+            validation_error: None,
             authorizer: None,
             iam: None,
             api_key: None,
@@ -199,6 +202,7 @@ impl RequestContext {
                 Some(m) => serde_json::Value::from(m).to_string(),
                 None => "null".to_string(),
             },
+            "error.validationErrorString" => self.validation_error.clone()?,
             "error.responseType" => self.error.as_ref()?.response_type?.as_str().to_string(),
             "xrayTraceId" => self.trace_id.clone(),
             "authorizer.principalId" => self.authorizer.as_ref()?.principal_id.clone()?,

@@ -29,6 +29,7 @@ pub mod jwt;
 pub mod lambda_proxy;
 pub mod load;
 pub mod load_error;
+pub mod mapping_template;
 pub mod method_request;
 pub mod method_response;
 pub mod pipeline;
@@ -42,6 +43,7 @@ pub mod usage_dynamodb;
 pub mod usage_embedded;
 pub mod usage_plan;
 pub mod usage_redis;
+pub mod vtl;
 
 /// The account id SAM CLI uses for local pseudo-parameters.
 pub const ACCOUNT_ID: &str = "123456789012";

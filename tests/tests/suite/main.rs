@@ -10,3 +10,4 @@ mod reload;
 mod rest;
 mod server;
 mod usage;
+mod vtl;
