@@ -14,10 +14,11 @@ use regex::Regex;
 use crate::load_error::{pointer_join, LoadError, LoadErrors};
 use crate::router::Router;
 use crate::spec::extensions::{
-    GatewayResponseExt, IntegrationExt, IntegrationResponseExt, IntegrationType,
+    ContentHandling, GatewayResponseExt, IntegrationExt, IntegrationResponseExt, IntegrationType,
     PassthroughBehavior, ResponseType,
 };
 use crate::spec::{ApiKind, ApiSpec, MethodResponseSpec, RouteMethod};
+use crate::vtl::Template;
 
 /// REST integrations may wait 50 ms to 29 s; HTTP API ones up to 30 s (facts §2).
 pub const REST_TIMEOUT_MS: (u64, u64) = (50, 29_000);
@@ -113,7 +114,9 @@ pub struct IntegrationResponseRule {
     pub status: u16,
     /// `method.response.header.X` → source.
     pub headers: Vec<(String, ParamSource)>,
-    pub templates: IndexMap<String, String>,
+    /// Response templates by media type, compiled at load.
+    pub templates: IndexMap<String, Arc<Template>>,
+    pub content_handling: Option<ContentHandling>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -132,11 +135,29 @@ impl IntegrationResponses {
     }
 }
 
+/// The mapping half of a non-proxy integration (MOCK, AWS, HTTP): what turns the method request
+/// into the integration request, and the integration response into the method response.
 #[derive(Debug, Clone)]
-pub struct MockIntegration {
-    pub request_templates: IndexMap<String, String>,
+pub struct Mapping {
+    /// Request templates by media type, compiled at load.
+    pub request_templates: IndexMap<String, Arc<Template>>,
     pub passthrough: PassthroughBehavior,
+    pub request_parameters: Vec<RequestParameter>,
+    pub content_handling: Option<ContentHandling>,
     pub responses: IntegrationResponses,
+}
+
+pub type MockIntegration = Mapping;
+
+/// A non-proxy HTTP integration.
+#[derive(Debug, Clone)]
+pub struct HttpIntegration {
+    /// The endpoint with `{param}` and `${stageVariables.x}` placeholders still in it.
+    pub uri: String,
+    /// `None` means `ANY`: use the client's method.
+    pub method: Option<http::Method>,
+    pub timeout: Duration,
+    pub mapping: Mapping,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +178,8 @@ pub struct LambdaIntegration {
     pub payload_format_version: String,
     pub timeout: Duration,
     pub http_method: String,
+    /// Non-proxy (`AWS`) integrations map the request and response.
+    pub mapping: Option<Mapping>,
 }
 
 #[derive(Debug, Clone)]
@@ -164,10 +187,8 @@ pub enum Integration {
     Mock(MockIntegration),
     HttpProxy(HttpProxyIntegration),
     Lambda(LambdaIntegration),
-    /// HTTP (non-proxy) integrations need the mapping-template stage.
-    Http {
-        uri: String,
-    },
+    /// HTTP (non-proxy).
+    Http(HttpIntegration),
     /// AWS service integrations (`arn:aws:apigateway:region:service:...`).
     AwsService {
         uri: String,
@@ -181,7 +202,7 @@ impl Integration {
             Integration::HttpProxy(h) => format!("HTTP_PROXY {}", h.uri),
             Integration::Lambda(l) if l.proxy => format!("AWS_PROXY {}", l.function),
             Integration::Lambda(l) => format!("AWS {}", l.function),
-            Integration::Http { uri } => format!("HTTP {uri}"),
+            Integration::Http(h) => format!("HTTP {}", h.uri),
             Integration::AwsService { uri } => format!("AWS {uri}"),
         }
     }
@@ -572,33 +593,10 @@ fn resolve_integration(
     };
 
     let integration = match kind {
-        IntegrationType::Mock => {
-            let responses = integration_responses(file, ptr, &ext.responses, &mut errors);
-            warn_templates(file, ptr, &ext.request_templates, warnings);
-            Integration::Mock(MockIntegration {
-                request_templates: ext.request_templates.clone(),
-                passthrough: ext
-                    .passthrough_behavior
-                    .unwrap_or(PassthroughBehavior::WhenNoMatch),
-                responses,
-            })
-        }
+        IntegrationType::Mock => Integration::Mock(mapping(spec, ptr, ext, op, &mut errors)),
         IntegrationType::HttpProxy => {
             let uri = http_uri(&mut errors);
-            let method = match ext.http_method.as_deref() {
-                None | Some("ANY") | Some("any") => None,
-                Some(m) => match http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
-                    Ok(m) => Some(m),
-                    Err(_) => {
-                        errors.push(LoadError::new(
-                            file,
-                            pointer_join(ptr, "httpMethod"),
-                            format!("`{m}` is not an HTTP method"),
-                        ));
-                        None
-                    }
-                },
-            };
+            let method = http_method(file, ptr, ext, &mut errors);
             let request_parameters = if spec.kind == ApiKind::Rest {
                 request_parameters(file, ptr, ext, op, &mut errors)
             } else {
@@ -651,12 +649,14 @@ fn resolve_integration(
                                 ),
                             ));
                         }
+                        let proxy = kind == IntegrationType::AwsProxy;
                         Integration::Lambda(LambdaIntegration {
                             function,
-                            proxy: kind == IntegrationType::AwsProxy,
+                            proxy,
                             payload_format_version,
                             timeout,
                             http_method: ext.http_method.clone().unwrap_or_else(|| "POST".into()),
+                            mapping: (!proxy).then(|| mapping(spec, ptr, ext, op, &mut errors)),
                         })
                     }
                     None => {
@@ -681,27 +681,88 @@ fn resolve_integration(
         }
         IntegrationType::Http => {
             let uri = http_uri(&mut errors);
-            Integration::Http { uri }
+            let method = http_method(file, ptr, ext, &mut errors);
+            Integration::Http(HttpIntegration {
+                uri,
+                method,
+                timeout,
+                mapping: mapping(spec, ptr, ext, op, &mut errors),
+            })
         }
     };
     errors.into_result(integration)
 }
 
-/// A static template is served as written; anything with VTL syntax needs the template engine.
-fn warn_templates(
+/// An integration's `httpMethod`: `None` for `ANY` (use the client's method).
+fn http_method(
     file: &std::path::Path,
     ptr: &str,
-    templates: &IndexMap<String, String>,
-    warnings: &mut Vec<String>,
-) {
-    for (ct, t) in templates {
-        if t.contains('$') || t.contains('#') {
-            warnings.push(format!(
-                "{}: {}: this template uses VTL, which this version of tollgate renders verbatim",
-                file.display(),
-                pointer_join(ptr, ct)
-            ));
+    ext: &IntegrationExt,
+    errors: &mut LoadErrors,
+) -> Option<http::Method> {
+    match ext.http_method.as_deref() {
+        None | Some("ANY") | Some("any") => None,
+        Some(m) => match http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+            Ok(m) => Some(m),
+            Err(_) => {
+                errors.push(LoadError::new(
+                    file,
+                    pointer_join(ptr, "httpMethod"),
+                    format!("`{m}` is not an HTTP method"),
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// Compile a map of templates (media type → VTL); a syntax error names the file, the template's
+/// JSON pointer and the line and column inside it.
+fn templates(
+    file: &std::path::Path,
+    ptr: &str,
+    written: &IndexMap<String, String>,
+    errors: &mut LoadErrors,
+) -> IndexMap<String, Arc<Template>> {
+    let mut out = IndexMap::new();
+    for (media, src) in written {
+        let tptr = pointer_join(ptr, media);
+        match Template::parse(&format!("{}#{tptr}", file.display()), src) {
+            Ok(t) => {
+                out.insert(media.to_ascii_lowercase(), Arc::new(t));
+            }
+            Err(e) => errors.push(LoadError::new(
+                file,
+                tptr,
+                format!("template line {}, column {}: {}", e.line, e.col, e.message),
+            )),
         }
+    }
+    out
+}
+
+/// The mapping of a non-proxy integration.
+fn mapping(
+    spec: &ApiSpec,
+    ptr: &str,
+    ext: &IntegrationExt,
+    op: &crate::spec::OperationSpec,
+    errors: &mut LoadErrors,
+) -> Mapping {
+    let file = spec.file.as_path();
+    Mapping {
+        request_templates: templates(
+            file,
+            &pointer_join(ptr, "requestTemplates"),
+            &ext.request_templates,
+            errors,
+        ),
+        passthrough: ext
+            .passthrough_behavior
+            .unwrap_or(PassthroughBehavior::WhenNoMatch),
+        request_parameters: request_parameters(file, ptr, ext, op, errors),
+        content_handling: ext.content_handling,
+        responses: integration_responses(file, ptr, &ext.responses, errors),
     }
 }
 
@@ -775,12 +836,19 @@ fn integration_responses(
                 )),
             }
         }
+        let templates = templates(
+            file,
+            &pointer_join(&eptr, "responseTemplates"),
+            &r.response_templates,
+            errors,
+        );
         rules.push(IntegrationResponseRule {
             key: key.clone(),
             pattern,
             status,
             headers,
-            templates: r.response_templates.clone(),
+            templates,
+            content_handling: r.content_handling,
         });
     }
     IntegrationResponses { rules }
@@ -1280,6 +1348,7 @@ mod tests {
                     status: 200,
                     headers: vec![],
                     templates: IndexMap::new(),
+                    content_handling: None,
                 },
                 IntegrationResponseRule {
                     key: "4\\d{2}".into(),
@@ -1287,6 +1356,7 @@ mod tests {
                     status: 400,
                     headers: vec![],
                     templates: IndexMap::new(),
+                    content_handling: None,
                 },
             ],
         };

@@ -32,6 +32,10 @@ pub enum IntegrationKind {
     Mock,
     HttpProxy,
     LambdaProxy(crate::integration_request::LambdaFormat),
+    /// Non-proxy Lambda (`AWS`): the payload goes through the integration responses.
+    Lambda,
+    /// Non-proxy HTTP.
+    Http,
 }
 
 /// The pooled client every HTTP integration shares.
@@ -116,6 +120,19 @@ pub async fn run(
                 Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
                 Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
                 Ok(Err(e)) => Err(GatewayError::IntegrationFailure(e.to_string())),
+                Ok(Ok(InvokeOutcome::FunctionError(payload))) if !l.proxy => {
+                    // Non-proxy: the error is a response like any other, selected on its
+                    // errorMessage (facts §7).
+                    ctx.integration_status = Some(200);
+                    Ok(IntegrationResponse {
+                        status: 200,
+                        headers: HeaderMap::new(),
+                        body: body::empty(),
+                        selection: crate::invoke::error_message(&payload),
+                        payload: Some(payload),
+                        kind: IntegrationKind::Lambda,
+                    })
+                }
                 Ok(Ok(InvokeOutcome::FunctionError(payload))) => {
                     ctx.integration_status = Some(200);
                     Err(GatewayError::LambdaFunctionError(
@@ -130,7 +147,11 @@ pub async fn run(
                         body: body::empty(),
                         payload: Some(payload),
                         selection: String::new(),
-                        kind: IntegrationKind::LambdaProxy(l.format),
+                        kind: if l.proxy {
+                            IntegrationKind::LambdaProxy(l.format)
+                        } else {
+                            IntegrationKind::Lambda
+                        },
                     })
                 }
             }
@@ -153,6 +174,11 @@ pub async fn run(
                 )));
             }
             let plan = *plan;
+            let kind = if plan.mapped {
+                IntegrationKind::Http
+            } else {
+                IntegrationKind::HttpProxy
+            };
             let mut req = http::Request::new(plan.body);
             *req.method_mut() = plan.method;
             *req.uri_mut() = plan.uri;
@@ -178,7 +204,7 @@ pub async fn run(
                 body: body::boxed(incoming),
                 payload: None,
                 selection: parts.status.as_u16().to_string(),
-                kind: IntegrationKind::HttpProxy,
+                kind,
             })
         }
     }

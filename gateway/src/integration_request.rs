@@ -1,24 +1,27 @@
 //! Integration request: turn the method request into what the integration is sent.
 //!
-//! MOCK: choose the request template by Content-Type, honour `passthroughBehavior`, and read the
-//! `statusCode` the template asks for. HTTP_PROXY: fill the endpoint URI (`{param}` from
-//! `requestParameters` or the route's path parameters, `${stageVariables.x}`), apply header and
-//! query-string mappings, drop the headers API Gateway drops, and add `X-Forwarded-*`.
+//! Non-proxy integrations (MOCK, AWS, HTTP): choose the request template by Content-Type,
+//! honour `passthroughBehavior` (415), convert binary payloads per `contentHandling`, render the
+//! template, apply `requestParameters` and the template's `$context.requestOverride.*`. MOCK then
+//! reads the `statusCode` the template asks for. HTTP_PROXY: fill the endpoint URI (`{param}`
+//! from `requestParameters` or the route's path parameters, `${stageVariables.x}`), apply header
+//! and query-string mappings, drop the headers API Gateway drops, and add `X-Forwarded-*`.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt;
 
 use crate::api::{
-    HttpProxyIntegration, Integration, MockIntegration, ParamSource, ParamTarget, ResolvedApi,
-    Route,
+    HttpIntegration, HttpProxyIntegration, Integration, Mapping, ParamSource, ParamTarget,
+    ResolvedApi, Route,
 };
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::gateway_response::GatewayError;
+use crate::mapping_template::{MappingInput, Overrides};
 use crate::method_request::MethodRequest;
 use crate::pipeline::Flow;
-use crate::spec::extensions::PassthroughBehavior;
+use crate::spec::extensions::{ContentHandling, PassthroughBehavior};
 
 /// A request ready for the integration.
 pub enum IntegrationRequest {
@@ -40,6 +43,9 @@ pub enum LambdaFormat {
 
 pub struct LambdaRequest {
     pub function: String,
+    /// `false` for a non-proxy (`AWS`) integration: function errors are then selected on by
+    /// the integration responses instead of failing the request.
+    pub proxy: bool,
     pub payload: Bytes,
     pub timeout: std::time::Duration,
     pub format: LambdaFormat,
@@ -51,6 +57,8 @@ pub struct HttpRequestPlan {
     pub headers: HeaderMap,
     pub body: Body,
     pub timeout: std::time::Duration,
+    /// `true` for a non-proxy HTTP integration (its response goes through the mapping).
+    pub mapped: bool,
 }
 
 /// Request headers API Gateway drops before an HTTP_PROXY integration (KI header table).
@@ -87,7 +95,15 @@ pub async fn run(
     req: &mut MethodRequest,
 ) -> Result<Flow<IntegrationRequest>, GatewayError> {
     match &route.integration {
-        Integration::Mock(m) => mock(m, req).await.map(Flow::Continue),
+        Integration::Mock(m) => {
+            let prepared = prepare(api, m, ctx, req).await?;
+            mock_status(&prepared.body)
+                .map(|status_code| Flow::Continue(IntegrationRequest::Mock { status_code }))
+        }
+        Integration::Http(h) => {
+            let prepared = prepare(api, &h.mapping, ctx, req).await?;
+            http_mapped(api, h, prepared, ctx, req).map(Flow::Continue)
+        }
         Integration::HttpProxy(h) => http_proxy(api, route, h, ctx, req).map(Flow::Continue),
         Integration::Lambda(l) if l.proxy => {
             // AWS_PROXY must invoke with POST; anything else is a 500 on AWS (facts §2).
@@ -117,22 +133,33 @@ pub async fn run(
             };
             Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
                 function: l.function.clone(),
+                proxy: true,
                 payload: Bytes::from(event.to_string()),
                 timeout: l.timeout,
                 format,
             })))
         }
-        Integration::Lambda(l) => Err(GatewayError::Configuration(format!(
-            "route {} uses a non-proxy Lambda integration ({}), which needs mapping templates this build of tollgate does not run yet",
-            route.route_key, l.function
-        ))),
-        Integration::Http { .. } | Integration::AwsService { .. } => {
-            Err(GatewayError::Configuration(format!(
-                "route {} uses a {} integration, which this build of tollgate does not run yet",
-                route.route_key,
-                route.integration.label()
-            )))
+        Integration::Lambda(l) => {
+            let Some(mapping) = &l.mapping else {
+                return Err(GatewayError::Configuration(format!(
+                    "route {} has a non-proxy Lambda integration without a mapping",
+                    route.route_key
+                )));
+            };
+            let prepared = prepare(api, mapping, ctx, req).await?;
+            Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
+                function: l.function.clone(),
+                proxy: false,
+                payload: prepared.body,
+                timeout: l.timeout,
+                format: LambdaFormat::Rest,
+            })))
         }
+        Integration::AwsService { .. } => Err(GatewayError::Configuration(format!(
+            "route {} uses a {} integration, which this build of tollgate does not run yet",
+            route.route_key,
+            route.integration.label()
+        ))),
     }
 }
 
@@ -148,57 +175,210 @@ pub fn request_media_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".to_string())
 }
 
-async fn mock(
-    m: &MockIntegration,
+/// A non-proxy request after the mapping: the payload to send and what the template overrode.
+pub struct Prepared {
+    pub body: Bytes,
+    pub overrides: Overrides,
+    /// The method request's payload as it arrived (for `method.request.body` mappings).
+    pub raw: Bytes,
+}
+
+/// Choose and render the request template (or pass the body through), as facts §7 orders it.
+async fn prepare(
+    api: &ResolvedApi,
+    m: &Mapping,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<Prepared, GatewayError> {
+    let raw = match req.body.take() {
+        Some(b) => collect(b).await?,
+        None => Bytes::new(),
+    };
+    let media = request_media_type(&req.headers);
+    let binary = crate::lambda_proxy::is_binary(&api.binary_media_types, Some(&media));
+    let payload = convert_request(raw.clone(), binary, m.content_handling)?;
+    let Some(template) = m.request_templates.get(&media) else {
+        let allowed = match m.passthrough {
+            PassthroughBehavior::WhenNoMatch => true,
+            PassthroughBehavior::WhenNoTemplates => m.request_templates.is_empty(),
+            PassthroughBehavior::Never => false,
+        };
+        if !allowed {
+            return Err(GatewayError::UnsupportedMediaType);
+        }
+        return Ok(Prepared {
+            body: payload,
+            overrides: Overrides::default(),
+            raw,
+        });
+    };
+    let input = MappingInput {
+        body: &payload,
+        path: &req.path_params,
+        query: &req.query,
+        headers: header_pairs(&req.headers),
+    };
+    let (text, overrides) =
+        crate::mapping_template::render(template, ctx, &input).map_err(|e| {
+            GatewayError::Configuration(format!("request mapping template failed: {e}"))
+        })?;
+    Ok(Prepared {
+        body: Bytes::from(text),
+        overrides,
+        raw,
+    })
+}
+
+/// Header names and values in order (values that are not text are skipped).
+pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
+/// `contentHandling` on the request: CONVERT_TO_TEXT base64-encodes a binary payload,
+/// CONVERT_TO_BINARY base64-decodes a text one (a failure is a 500, facts §7).
+fn convert_request(
+    payload: Bytes,
+    binary: bool,
+    handling: Option<ContentHandling>,
+) -> Result<Bytes, GatewayError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match handling {
+        Some(ContentHandling::ConvertToText) if binary => Ok(Bytes::from(b64.encode(&payload))),
+        Some(ContentHandling::ConvertToBinary) if !binary => b64
+            .decode(payload.trim_ascii())
+            .map(Bytes::from)
+            .map_err(|e| {
+                GatewayError::Configuration(format!(
+                    "CONVERT_TO_BINARY: the request body is not base64: {e}"
+                ))
+            }),
+        _ => Ok(payload),
+    }
+}
+
+/// The status a MOCK's rendered request asks for: `{"statusCode": 200}`; `None` (the default
+/// response) when there is nothing to read.
+fn mock_status(rendered: &[u8]) -> Result<Option<i64>, GatewayError> {
+    let text = String::from_utf8_lossy(rendered);
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        GatewayError::Configuration(format!(
+            "MOCK request template output is not JSON with a statusCode: {e}"
+        ))
+    })?;
+    match v.get("statusCode") {
+        None => Ok(None),
+        Some(s) => s.as_i64().map(Some).ok_or_else(|| {
+            GatewayError::Configuration(format!("MOCK statusCode {s} is not an integer"))
+        }),
+    }
+}
+
+/// A non-proxy HTTP request: only mapped parameters reach the backend (the client's own query
+/// string and headers do not), plus the headers API Gateway adds (facts §7).
+fn http_mapped(
+    api: &ResolvedApi,
+    h: &HttpIntegration,
+    prepared: Prepared,
+    ctx: &mut RequestContext,
     req: &mut MethodRequest,
 ) -> Result<IntegrationRequest, GatewayError> {
-    let media = request_media_type(&req.headers);
-    let template = m
-        .request_templates
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&media))
-        .map(|(_, v)| v.clone());
-    let rendered: Option<String> = match template {
-        Some(t) => Some(t),
-        None => {
-            let allowed = match m.passthrough {
-                PassthroughBehavior::WhenNoMatch => true,
-                PassthroughBehavior::WhenNoTemplates => m.request_templates.is_empty(),
-                PassthroughBehavior::Never => false,
-            };
-            if !allowed {
-                return Err(GatewayError::UnsupportedMediaType);
-            }
-            // Passed through, the body itself is what MOCK reads its statusCode from.
-            let body = match req.body.take() {
-                Some(b) => collect(b).await?,
-                None => Bytes::new(),
-            };
-            if body.is_empty() {
-                None
-            } else {
-                Some(String::from_utf8_lossy(&body).into_owned())
-            }
+    let mut path_values: Vec<(String, String)> = Vec::new();
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut header_sets: Vec<(String, String)> = Vec::new();
+    for p in &h.mapping.request_parameters {
+        let Some(value) = source_value(&p.source, ctx, req, Some(&prepared.raw)) else {
+            continue;
+        };
+        match p.target {
+            ParamTarget::Path => path_values.push((p.name.clone(), value)),
+            ParamTarget::Query => query.push((p.name.clone(), value)),
+            ParamTarget::Header => header_sets.push((p.name.clone(), value)),
         }
-    };
-    let status_code = match rendered {
-        None => None,
-        Some(text) if text.trim().is_empty() => None,
-        Some(text) => {
-            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                GatewayError::Configuration(format!(
-                    "MOCK request template output is not JSON with a statusCode: {e}"
-                ))
-            })?;
-            match v.get("statusCode") {
-                None => None,
-                Some(s) => Some(s.as_i64().ok_or_else(|| {
-                    GatewayError::Configuration(format!("MOCK statusCode {s} is not an integer"))
-                })?),
-            }
+    }
+    // Overrides apply after the normal mappings.
+    let o = &prepared.overrides;
+    path_values.extend(o.request_path.iter().cloned());
+    override_pairs(&mut query, &o.request_query);
+    override_pairs(&mut header_sets, &o.request_headers);
+    for (name, _) in &header_sets {
+        if UNMAPPABLE.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(GatewayError::Configuration(format!(
+                "mapping sets header {name}, which API Gateway does not allow"
+            )));
         }
+    }
+    let path_value = |name: &str| -> Option<String> {
+        path_values
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| req.path_param(name).map(str::to_string))
     };
-    Ok(IntegrationRequest::Mock { status_code })
+    let mut target = fill_uri(&h.uri, ctx, &path_value);
+    if !query.is_empty() {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &query {
+            ser.append_pair(k, v);
+        }
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(&ser.finish());
+    }
+    let uri: http::Uri = target.parse().map_err(|e| {
+        GatewayError::Configuration(format!("integration URI `{target}` is not valid: {e}"))
+    })?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in header_sets {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    if !headers.contains_key(http::header::CONTENT_TYPE) && !prepared.body.is_empty() {
+        let ct = req
+            .header_value("content-type")
+            .unwrap_or("application/json")
+            .to_string();
+        set(&mut headers, "content-type", &ct);
+    }
+    if !headers.contains_key(http::header::ACCEPT) {
+        set(&mut headers, "accept", "application/json");
+    }
+    if !headers.contains_key(http::header::USER_AGENT) {
+        set(
+            &mut headers,
+            "user-agent",
+            &format!("AmazonAPIGateway_{}", api.api_id),
+        );
+    }
+    set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
+    set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
+    let method = h.method.clone().unwrap_or_else(|| req.method.clone());
+    Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
+        method,
+        uri,
+        headers,
+        body: crate::body::full(prepared.body),
+        timeout: h.timeout,
+        mapped: true,
+    })))
+}
+
+/// Replace or add each `(name, value)` (case-insensitively, as header and override names are).
+fn override_pairs(list: &mut Vec<(String, String)>, overrides: &[(String, String)]) {
+    for (k, v) in overrides {
+        list.retain(|(n, _)| !n.eq_ignore_ascii_case(k));
+        list.push((k.clone(), v.clone()));
+    }
 }
 
 /// Read a whole request body, mapping the 10 MB limit to 413.
@@ -212,7 +392,12 @@ pub async fn collect(body: Body) -> Result<Bytes, GatewayError> {
     })
 }
 
-fn source_value(source: &ParamSource, ctx: &RequestContext, req: &MethodRequest) -> Option<String> {
+fn source_value(
+    source: &ParamSource,
+    ctx: &RequestContext,
+    req: &MethodRequest,
+    body: Option<&[u8]>,
+) -> Option<String> {
     match source {
         ParamSource::Static(s) => Some(s.clone()),
         ParamSource::Path(n) => req.path_param(n).map(str::to_string),
@@ -230,8 +415,8 @@ fn source_value(source: &ParamSource, ctx: &RequestContext, req: &MethodRequest)
         ParamSource::MultiHeader(n) => crate::method_request::joined_header(&req.headers, n),
         ParamSource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
         ParamSource::Context(n) => ctx.variable(n),
-        ParamSource::Body(_)
-        | ParamSource::IntegrationResponseHeader(_)
+        ParamSource::Body(path) => crate::mapping_template::body_value(body?, path.as_deref()),
+        ParamSource::IntegrationResponseHeader(_)
         | ParamSource::IntegrationResponseMultiHeader(_) => None,
     }
 }
@@ -284,7 +469,7 @@ fn http_proxy(
     let mut query_additions: Vec<(String, String)> = Vec::new();
     let mut header_sets: Vec<(String, String)> = Vec::new();
     for p in &h.request_parameters {
-        let Some(value) = source_value(&p.source, ctx, req) else {
+        let Some(value) = source_value(&p.source, ctx, req, None) else {
             continue;
         };
         match p.target {
@@ -404,6 +589,7 @@ fn http_proxy(
         headers,
         body,
         timeout: h.timeout,
+        mapped: false,
     })))
 }
 

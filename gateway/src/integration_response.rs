@@ -1,17 +1,21 @@
 //! Integration response: turn what the backend said into the method response.
 //!
-//! MOCK (and later every non-proxy integration): select the response rule by the selection value,
-//! map its `responseParameters` and render the template chosen by `Accept`. HTTP_PROXY: pass status,
-//! headers and body through, renaming or dropping headers as API Gateway does (KI header table).
+//! Non-proxy integrations (MOCK, AWS, HTTP): select the response rule by the selection value
+//! (status code, or Lambda's `errorMessage`), map its `responseParameters`, render the template
+//! chosen by `Accept`, convert binary payloads per `contentHandling`, and apply the template's
+//! `$context.responseOverride.*`. Proxy integrations: pass status, headers and body through,
+//! renaming or dropping headers as API Gateway does (KI header table).
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
-use crate::api::{Integration, IntegrationResponseRule, ParamSource, ResolvedApi, Route};
+use crate::api::{Integration, Mapping, ParamSource, ResolvedApi, Route};
 use crate::body::{full, Body};
 use crate::context::RequestContext;
 use crate::gateway_response::GatewayError;
 use crate::integration::{IntegrationKind, IntegrationResponse};
 use crate::method_request::MethodRequest;
+use crate::spec::extensions::ContentHandling;
 
 /// Response headers renamed to `x-amzn-Remapped-<name>` (KI table).
 const REMAPPED: &[&str] = &[
@@ -39,26 +43,27 @@ const DROPPED: &[&str] = &[
     "via",
 ];
 
-pub fn run(
+pub async fn run(
     api: &ResolvedApi,
     route: &Route,
     ctx: &mut RequestContext,
     req: &MethodRequest,
     resp: IntegrationResponse,
 ) -> Result<Response<Body>, GatewayError> {
-    match (resp.kind, &route.integration) {
-        (IntegrationKind::Mock, Integration::Mock(m)) => {
-            let rule = m.responses.select(&resp.selection).ok_or_else(|| {
-                GatewayError::Configuration(format!(
-                    "no integration response matches `{}` and there is no default",
-                    resp.selection
-                ))
-            })?;
-            Ok(mapped(api, ctx, req, rule, resp))
+    let mapping = match (&resp.kind, &route.integration) {
+        (IntegrationKind::LambdaProxy(format), _) => {
+            return lambda_proxy(api, ctx, req, *format, resp)
         }
-        (IntegrationKind::LambdaProxy(format), _) => lambda_proxy(api, ctx, req, format, resp),
-        _ => Ok(proxied(resp)),
-    }
+        (IntegrationKind::HttpProxy, _) => return Ok(proxied(resp)),
+        (_, Integration::Mock(m)) => m,
+        (_, Integration::Http(h)) => &h.mapping,
+        (_, Integration::Lambda(l)) => match &l.mapping {
+            Some(m) => m,
+            None => return Ok(proxied(resp)),
+        },
+        _ => return Ok(proxied(resp)),
+    };
+    mapped(api, ctx, req, mapping, resp).await
 }
 
 /// Response headers API Gateway renames on every integration type (LocalStack's model of the KI
@@ -126,13 +131,33 @@ fn accept_media_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".to_string())
 }
 
-fn mapped(
-    _api: &ResolvedApi,
+async fn mapped(
+    api: &ResolvedApi,
     ctx: &mut RequestContext,
     req: &MethodRequest,
-    rule: &IntegrationResponseRule,
+    mapping: &Mapping,
     resp: IntegrationResponse,
-) -> Response<Body> {
+) -> Result<Response<Body>, GatewayError> {
+    let rule = mapping.responses.select(&resp.selection).ok_or_else(|| {
+        GatewayError::Configuration(format!(
+            "no integration response matches `{}` and there is no default",
+            resp.selection
+        ))
+    })?;
+    let payload: Bytes = match resp.payload {
+        Some(p) => p,
+        None => crate::integration_request::collect(resp.body).await?,
+    };
+    // MOCK and Lambda payloads are JSON; an HTTP backend says what it sent.
+    let payload_type = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| "application/json".to_string());
+    let payload_binary =
+        crate::lambda_proxy::is_binary(&api.binary_media_types, Some(&payload_type));
+
     let mut headers = HeaderMap::new();
     for (name, source) in &rule.headers {
         let value = match source {
@@ -144,6 +169,9 @@ fn mapped(
                 .map(str::to_string),
             ParamSource::IntegrationResponseMultiHeader(h) => {
                 crate::method_request::joined_header(&resp.headers, h)
+            }
+            ParamSource::Body(path) => {
+                crate::mapping_template::body_value(&payload, path.as_deref())
             }
             ParamSource::StageVariable(n) => ctx.stage_variables.get(n).cloned(),
             ParamSource::Context(n) => ctx.variable(n),
@@ -160,27 +188,106 @@ fn mapped(
     let accept = accept_media_type(&req.headers);
     let chosen = rule
         .templates
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&accept))
+        .get(&accept)
+        .map(|t| (accept.clone(), t))
         .or_else(|| {
             rule.templates
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("application/json"))
+                .get("application/json")
+                .map(|t| ("application/json".to_string(), t))
         })
-        .or_else(|| rule.templates.iter().next());
+        .or_else(|| rule.templates.first().map(|(k, t)| (k.clone(), t)));
+    let mut status = rule.status;
     let body = match chosen {
-        Some((ct, template)) => {
-            if let Ok(v) = HeaderValue::from_str(ct) {
+        Some((media, template)) => {
+            let text_payload = if payload_binary
+                && rule.content_handling == Some(ContentHandling::ConvertToText)
+            {
+                use base64::Engine;
+                Bytes::from(base64::engine::general_purpose::STANDARD.encode(&payload))
+            } else {
+                payload
+            };
+            let input = crate::mapping_template::MappingInput {
+                body: &text_payload,
+                path: &req.path_params,
+                query: &req.query,
+                headers: crate::integration_request::header_pairs(&req.headers),
+            };
+            let (text, overrides) = crate::mapping_template::render(template, ctx, &input)
+                .map_err(|e| {
+                    GatewayError::Configuration(format!("response mapping template failed: {e}"))
+                })?;
+            if let Ok(v) = HeaderValue::from_str(&media) {
                 headers.insert(http::header::CONTENT_TYPE, v);
             }
-            full(template.clone())
+            // Overrides apply after the normal mappings.
+            if let Some(s) = overrides.status {
+                status = s;
+            }
+            for (name, value) in overrides.response_headers {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+            Bytes::from(text)
         }
-        None => resp.body,
+        None => {
+            let accept_binary =
+                crate::lambda_proxy::is_binary(&api.binary_media_types, Some(&accept));
+            let out = convert_response(
+                payload,
+                payload_binary,
+                accept_binary,
+                rule.content_handling,
+            );
+            if !headers.contains_key(http::header::CONTENT_TYPE) {
+                if let Ok(v) = HeaderValue::from_str(&payload_type) {
+                    headers.insert(http::header::CONTENT_TYPE, v);
+                }
+            }
+            out
+        }
     };
-    let mut out = Response::new(body);
-    *out.status_mut() = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::OK);
+    let mut out = Response::new(full(body));
+    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     *out.headers_mut() = headers;
-    out
+    // REST adds the trace header to Lambda and HTTP responses, not to MOCK (facts §9).
+    if resp.kind != IntegrationKind::Mock {
+        if let Ok(v) = HeaderValue::from_str(&ctx.trace_id) {
+            out.headers_mut().insert("x-amzn-trace-id", v);
+        }
+    }
+    Ok(out)
+}
+
+/// `contentHandling` on a passed-through response (facts §7): explicit conversions first; with
+/// none, a binary payload to a text `Accept` is base64-encoded and a text payload to a binary
+/// `Accept` is base64-decoded.
+fn convert_response(
+    payload: Bytes,
+    payload_binary: bool,
+    accept_binary: bool,
+    handling: Option<ContentHandling>,
+) -> Bytes {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encode = |p: &Bytes| Bytes::from(b64.encode(p));
+    let decode = |p: Bytes| match b64.decode(p.trim_ascii()) {
+        Ok(d) => Bytes::from(d),
+        // [?] A payload that is not base64 passes through unchanged.
+        Err(_) => p,
+    };
+    match handling {
+        Some(ContentHandling::ConvertToText) if payload_binary => encode(&payload),
+        Some(ContentHandling::ConvertToBinary) if !payload_binary => decode(payload),
+        Some(_) => payload,
+        None if payload_binary && !accept_binary => encode(&payload),
+        None if !payload_binary && accept_binary => decode(payload),
+        None => payload,
+    }
 }
 
 fn proxied(resp: IntegrationResponse) -> Response<Body> {

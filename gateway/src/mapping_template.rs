@@ -314,6 +314,20 @@ pub fn json_path(doc: &serde_json::Value, path: &str) -> Result<Option<serde_jso
     }
 }
 
+/// A `method.request.body[.path]` / `integration.response.body[.path]` mapping value: the whole
+/// body, or the JSONPath `$.path` in it (strings unquoted, anything else as JSON text).
+pub fn body_value(body: &[u8], path: Option<&str>) -> Option<String> {
+    let Some(path) = path else {
+        return Some(String::from_utf8_lossy(body).into_owned());
+    };
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match json_path(&doc, &format!("$.{path}")).ok()?? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
 fn is_definite(path: &str) -> bool {
     if path.contains("..") || path.contains('*') {
         return false;

@@ -132,6 +132,7 @@ pub async fn run(
         ctx,
         "integration_response",
         integration_response::run(api, route, ctx, request, integration_response)
+            .await
             .map(Flow::Continue)
     );
     let started = Instant::now();

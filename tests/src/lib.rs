@@ -186,7 +186,8 @@ pub struct Recorded {
 }
 
 /// A loopback HTTP upstream. Paths starting `/slow` answer after 2 s, `/reset` drops the
-/// connection without answering, `/status/NNN` answers NNN; everything else echoes as JSON.
+/// connection without answering, `/status/NNN` answers NNN, `/raw` echoes the body bytes as
+/// `text/plain`; everything else echoes as JSON.
 pub struct Upstream {
     pub addr: SocketAddr,
     pub received: Arc<Mutex<Vec<Recorded>>>,
@@ -284,6 +285,12 @@ async fn upstream_answer(
             std::io::ErrorKind::ConnectionReset,
             "reset",
         ));
+    }
+    if target.starts_with("/raw") {
+        return Ok(http::Response::builder()
+            .header("content-type", "text/plain")
+            .body(Full::new(body))
+            .expect("response"));
     }
     let status = target
         .strip_prefix("/status/")

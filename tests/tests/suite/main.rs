@@ -6,6 +6,7 @@ mod http_api;
 mod jwt;
 mod lambda;
 mod loader;
+mod mapping;
 mod reload;
 mod rest;
 mod server;

@@ -1,0 +1,212 @@
+//! The REST data path end to end (`tests/fixtures/e2e/mapping.yaml`): MOCK, AWS (non-proxy
+//! Lambda, the real conformance function) and HTTP (a real loopback upstream) integrations with
+//! VTL request and response templates, selection patterns, parameter mapping, overrides,
+//! passthrough behaviour and a binary round trip through contentHandling.
+
+use tollgate_tests::{fixture, send, Emulator, Upstream};
+
+fn emulator(up: &Upstream) -> Emulator {
+    let t = fixture("e2e/mapping.yaml");
+    let overrides = format!("Upstream={}", up.base());
+    Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--parameter-overrides",
+        &overrides,
+    ])
+}
+
+fn json(r: &tollgate_tests::Reply) -> serde_json::Value {
+    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", r.text()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_templates_select_and_render() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+
+    let r = send("GET", &emu.url("/mock/ab1?q=a%20b"), &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        json(&r),
+        serde_json::json!({"id": "ab1", "upper": "AB1", "stage": "v1", "tier": "gold", "q": "a+b"})
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("x-tier"), Some("gold"));
+    assert_eq!(r.header("x-static"), Some("fixed"));
+    assert!(
+        r.header("x-amzn-trace-id").is_none(),
+        "MOCK responses carry no trace id"
+    );
+
+    // The response template is chosen by Accept.
+    let r = send(
+        "GET",
+        &emu.url("/mock/ab1"),
+        &[("accept", "text/plain")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "id=ab1");
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+
+    // The request template picks statusCode 503, which selects the 5\d{2} response.
+    let r = send("GET", &emu.url("/mock/x?fail=yes"), &[], "").await;
+    assert_eq!(r.status, 503);
+    let id = r
+        .header("x-amzn-requestid")
+        .expect("request id")
+        .to_string();
+    assert_eq!(
+        r.text(),
+        format!(r#"{{"error": "unavailable", "requestId": "{id}"}}"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_overrides_and_passthrough_never() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let r = send("GET", &emu.url("/override"), &[], "").await;
+    assert_eq!(r.status, 418);
+    assert_eq!(r.header("x-teapot"), Some("short and stout"));
+    assert_eq!(r.text().trim(), r#"{"teapot": true}"#);
+
+    // NEVER: a content type without a template is refused with 415.
+    let r = send(
+        "POST",
+        &emu.url("/strict"),
+        &[("content-type", "text/csv")],
+        "a,b",
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    assert_eq!(r.text(), r#"{"message":"Unsupported Media Type"}"#);
+    let r = send(
+        "POST",
+        &emu.url("/strict"),
+        &[("content-type", "application/json; charset=utf-8")],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), r#"{"accepted": true}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_proxy_lambda_maps_results_and_errors() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let r = send(
+        "POST",
+        &emu.url("/calc/echo"),
+        &[("content-type", "application/json")],
+        r#"{"numbers": [1, 2, 39]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r), serde_json::json!({"sum": 42, "count": 3}));
+    assert!(
+        r.header("x-amzn-trace-id").is_some(),
+        "Lambda responses carry the trace id"
+    );
+
+    // A function error is selected on its errorMessage ("boom").
+    let r = send(
+        "POST",
+        &emu.url("/calc/fail"),
+        &[("content-type", "application/json")],
+        r#"{"numbers": []}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(json(&r), serde_json::json!({"error": "boom"}));
+    assert!(
+        r.header("x-error-type").is_some_and(|t| !t.is_empty()),
+        "errorType mapped from the error payload"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_integration_maps_parameters_and_status() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let r = send(
+        "GET",
+        &emu.url("/items/i-9?ignored=1"),
+        &[("x-tenant", "acme"), ("x-private", "secret")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = up.last();
+    assert_eq!(
+        seen.method,
+        http::Method::POST,
+        "the integration's httpMethod"
+    );
+    assert_eq!(
+        seen.target, "/things/i-9?tenant=acme",
+        "only mapped parameters reach a non-proxy backend"
+    );
+    assert_eq!(seen.headers["x-source"], "tollgate");
+    assert!(seen.headers.get("x-private").is_none());
+    assert!(seen.headers["user-agent"]
+        .to_str()
+        .expect("ua")
+        .starts_with("AmazonAPIGateway_"));
+    assert_eq!(
+        String::from_utf8_lossy(&seen.body),
+        r#"{"item": "i-9", "tier": "gold"}"#
+    );
+    assert_eq!(
+        json(&r),
+        serde_json::json!({
+            "upstreamSaw": "/things/i-9?tenant=acme",
+            "method": "POST",
+            "sent": r#"{"item": "i-9", "tier": "gold"}"#
+        })
+    );
+    assert_eq!(r.header("x-upstream"), Some("yes"));
+
+    // The backend's status selects the response.
+    let r = send("GET", &emu.url("/gone"), &[], "").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), r#"{"message": "no such item"}"#);
+
+    // Nothing matches 500 and there is no default: API Gateway's 500.
+    let r = send("GET", &emu.url("/unmatched"), &[], "").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_round_trip_through_content_handling() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    // A PNG signature and some bytes that are not UTF-8.
+    let image: Vec<u8> = vec![
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00, 0xfe,
+    ];
+    let r = send(
+        "POST",
+        &emu.url("/image"),
+        &[("content-type", "image/png"), ("accept", "image/png")],
+        image.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // CONVERT_TO_TEXT sent the upstream base64 text ...
+    use base64::Engine;
+    assert_eq!(
+        up.last().body.as_ref(),
+        base64::engine::general_purpose::STANDARD
+            .encode(&image)
+            .as_bytes()
+    );
+    // ... and CONVERT_TO_BINARY turned its echo back into the original bytes.
+    assert_eq!(r.body.as_ref(), image.as_slice());
+    assert_eq!(r.header("content-type"), Some("image/png"));
+}
