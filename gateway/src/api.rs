@@ -305,6 +305,8 @@ pub struct Route {
     pub identity_injection: Option<crate::spec::extensions::IdentityInjectionExt>,
     /// `x-tollgate-rate-limit`: tollgate's own limit for every caller.
     pub rate_limit: Option<crate::spec::extensions::RateLimitExt>,
+    /// REST request validation, when the method's validator asks for any.
+    pub validation: Option<Arc<Validation>>,
 }
 
 /// An API ready to serve.
@@ -442,6 +444,13 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             auth,
             api_key_required,
             identity_injection: op.identity_injection.clone(),
+            validation: match validation(spec, op) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            },
             rate_limit: op.rate_limit.clone(),
         });
     }
@@ -479,9 +488,6 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             }
         }
     });
-    if !spec.root.request_validators.is_empty() {
-        pending.push("request validators");
-    }
     if spec.root.cors.is_some() {
         pending.push("CORS (x-amazon-apigateway-cors)");
     }
@@ -691,6 +697,96 @@ fn resolve_integration(
         }
     };
     errors.into_result(integration)
+}
+
+/// What a method's request validator checks (facts §8).
+#[derive(Debug)]
+pub struct Validation {
+    /// Required parameters as `(location, name)`, sorted by their `method.request.*` key, the
+    /// order AWS lists missing ones in.
+    pub required: Vec<(crate::spec::ParamLocation, String)>,
+    /// Body models by media type (`validateRequestBody`); empty when bodies are not validated.
+    pub models: IndexMap<String, Arc<jsonschema::Validator>>,
+}
+
+/// The method's validator (its own, else the API's default), compiled. `None` when the method
+/// validates nothing.
+fn validation(
+    spec: &ApiSpec,
+    op: &crate::spec::OperationSpec,
+) -> Result<Option<Arc<Validation>>, LoadErrors> {
+    use crate::spec::ParamLocation;
+    let file = spec.file.as_path();
+    let Some(name) = op
+        .request_validator
+        .as_ref()
+        .or(spec.root.request_validator.as_ref())
+    else {
+        return Ok(None);
+    };
+    let Some(v) = spec.root.request_validators.get(name) else {
+        let known: Vec<&str> = spec
+            .root
+            .request_validators
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(LoadError::new(
+            file,
+            op.pointer.clone(),
+            format!(
+                "request validator `{name}` is not defined in x-amazon-apigateway-request-validators (defined: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ),
+        )
+        .into());
+    };
+    let mut required = Vec::new();
+    if v.validate_request_parameters {
+        for p in op.parameters.iter().filter(|p| p.required) {
+            match p.location {
+                ParamLocation::Header | ParamLocation::Path | ParamLocation::Query => {
+                    required.push((p.location, p.name.clone()))
+                }
+                _ => {}
+            }
+        }
+        let key = |(l, n): &(ParamLocation, String)| {
+            let kind = match l {
+                ParamLocation::Header => "header",
+                ParamLocation::Path => "path",
+                _ => "querystring",
+            };
+            format!("method.request.{kind}.{n}")
+        };
+        required.sort_by_key(key);
+    }
+    let mut models = IndexMap::new();
+    let mut errors = LoadErrors::default();
+    if v.validate_request_body {
+        for (media, schema) in &op.request_models {
+            // The model sits next to the document's definitions so its `$ref`s resolve.
+            let mut doc = spec.models.clone();
+            if let Some(o) = doc.as_object_mut() {
+                o.insert("allOf".into(), serde_json::json!([schema]));
+            }
+            match jsonschema::draft4::new(&doc) {
+                Ok(compiled) => {
+                    models.insert(media.clone(), Arc::new(compiled));
+                }
+                Err(e) => errors.push(LoadError::new(
+                    file,
+                    op.pointer.clone(),
+                    format!("the {media} request model is not a valid JSON Schema (draft 4): {e}"),
+                )),
+            }
+        }
+    }
+    errors.into_result(())?;
+    if required.is_empty() && models.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(Validation { required, models })))
 }
 
 /// An integration's `httpMethod`: `None` for `ANY` (use the client's method).

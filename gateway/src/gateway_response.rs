@@ -32,6 +32,13 @@ pub enum GatewayError {
     RequestTooLarge,
     #[error("no request template matches the content type and passthrough is not allowed")]
     UnsupportedMediaType,
+    /// Request validation: required parameters missing or blank, in AWS's order.
+    #[error("Missing required request parameters: [{}]", .0.join(", "))]
+    MissingParameters(Vec<String>),
+    /// Request validation: the body is not JSON or does not match its model (the details go to
+    /// `$context.error.validationErrorString`).
+    #[error("Invalid request body")]
+    InvalidBody,
     #[error("integration timed out after {0:?}")]
     IntegrationTimeout(Duration),
     /// The backend could not be reached or broke the connection.
@@ -133,6 +140,9 @@ impl GatewayError {
                     r#"{"message":"Request Entity Too Large"}"#,
                     "Request Entity Too Large",
                 ),
+                MissingParameters(_) | InvalidBody => {
+                    (400, r#"{"message":"Bad Request"}"#, "Bad Request")
+                }
                 UnsupportedMediaType => (
                     415,
                     r#"{"message":"Unsupported Media Type"}"#,
@@ -256,6 +266,21 @@ impl GatewayError {
                 error_type: None,
                 message: None,
             },
+            // The message lists the names; render() writes it into the body.
+            MissingParameters(_) => Shape {
+                response_type: Some(ResponseType::BadRequestParameters),
+                status: 400,
+                body: r#"{"message":"Missing required request parameters"}"#,
+                error_type: Some("BadRequestException"),
+                message: Some("Missing required request parameters"),
+            },
+            InvalidBody => Shape {
+                response_type: Some(ResponseType::BadRequestBody),
+                status: 400,
+                body: r#"{"message":"Invalid request body"}"#,
+                error_type: Some("BadRequestException"),
+                message: Some("Invalid request body"),
+            },
             UnsupportedMediaType => Shape {
                 response_type: Some(ResponseType::UnsupportedMediaType),
                 status: 415,
@@ -365,6 +390,7 @@ pub fn render(
         {
             Some(e.to_string())
         }
+        GatewayError::MissingParameters(_) if kind == ApiKind::Rest => Some(err.to_string()),
         _ => None,
     };
     let default_body = match (&dynamic_message, &iam_message) {
@@ -376,6 +402,7 @@ pub fn render(
         response_type: shape.response_type,
         message: dynamic_message
             .clone()
+            .or(iam_message.clone())
             .or(shape.message.map(str::to_string)),
     });
 

@@ -855,6 +855,7 @@ pub fn sample_event(
         api_key_required: false,
         identity_injection: None,
         rate_limit: None,
+        validation: None,
     };
     let mut headers = HeaderMap::new();
     for (k, v) in [

@@ -4,9 +4,8 @@
 //! or `Err(GatewayError)` for a fault; the caller renders errors through
 //! [`crate::gateway_response`]. Every stage's time lands in the request context.
 //!
-//! Order (facts §1): method request → authorizer → usage plan → integration request → integration
-//! → integration response → method response. The authorizer and usage-plan stages join when those
-//! features land; until then their place in the order is empty.
+//! Order (facts §1): authorizer → usage plan → method request (validation) → integration request
+//! → integration → integration response → method response.
 
 use std::time::Instant;
 
@@ -103,11 +102,6 @@ pub async fn run(
 ) -> Result<Response<Body>, GatewayError> {
     stage!(
         ctx,
-        "method_request",
-        method_request::run(api, route, ctx, request)
-    );
-    stage!(
-        ctx,
         "authorizer",
         crate::authorizer::run(services, api, route, ctx, request).await
     );
@@ -115,6 +109,13 @@ pub async fn run(
         ctx,
         "usage_plan",
         crate::usage_plan::run(services, api, route, ctx, request).await
+    );
+    // Validation runs after the authorizer and the usage plan: AWS's execution log starts the
+    // method ("Starting execution for request") only then (facts §1).
+    stage!(
+        ctx,
+        "method_request",
+        method_request::run(api, route, ctx, request).await
     );
     let integration_request = stage!(
         ctx,

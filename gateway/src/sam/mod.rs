@@ -969,6 +969,24 @@ fn api_from_resource(
         if let Some(v) = get("ApiKeySourceType") {
             obj.insert("x-amazon-apigateway-api-key-source".into(), v);
         }
+        // `Models` become the definition's schemas, where RequestModel's `$ref`s point.
+        if let Some(Value::Object(models)) = get("Models") {
+            let swagger = obj.contains_key("swagger");
+            let target = if swagger {
+                obj.entry("definitions").or_insert_with(|| json!({}))
+            } else {
+                obj.entry("components")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
+                    .expect("components is an object")
+            };
+            if let Some(t) = target.as_object_mut() {
+                for (name, schema) in models {
+                    t.entry(name).or_insert(schema);
+                }
+            }
+        }
     }
 
     let mut default_authorizer = None;
@@ -1386,6 +1404,84 @@ fn sam_gateway_response(spec: &Value) -> Value {
 }
 
 /// Add the operation SAM generates for a function event, unless the definition already has it.
+/// SAM's `RequestParameters` and `RequestModel` on an Api event, written into the operation as
+/// SAM's translator writes them: declared parameters, a body model reference, and (when
+/// `ValidateBody`/`ValidateParameters` is given) a request validator named `body-and-params`,
+/// `body-only`, `params-only` or `no-validation`.
+fn request_model_and_parameters(definition: &mut Value, op: &mut Value, props: &Value) {
+    let swagger = definition.get("swagger").is_some();
+    let mut params: Vec<Value> = Vec::new();
+    if let Some(Value::Array(list)) = props.get("RequestParameters") {
+        for item in list {
+            let (key, required) = match item {
+                Value::Object(m) => match m.iter().next() {
+                    Some((k, v)) => (
+                        k.clone(),
+                        v.get("Required").and_then(Value::as_bool).unwrap_or(false),
+                    ),
+                    None => continue,
+                },
+                other => (scalar_text(other), false),
+            };
+            let Some(rest) = key.strip_prefix("method.request.") else {
+                continue;
+            };
+            let Some((kind, name)) = rest.split_once('.') else {
+                continue;
+            };
+            let location = match kind {
+                "header" => "header",
+                "querystring" => "query",
+                "path" => "path",
+                _ => continue,
+            };
+            params.push(if swagger {
+                json!({"in": location, "name": name, "required": required, "type": "string"})
+            } else {
+                json!({"in": location, "name": name, "required": required, "schema": {"type": "string"}})
+            });
+        }
+    }
+    if let Some(model) = props.get("RequestModel") {
+        let name = model.get("Model").map(scalar_text).unwrap_or_default();
+        let required = model
+            .get("Required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if swagger {
+            params.push(json!({"in": "body", "name": name.to_ascii_lowercase(), "required": required, "schema": {"$ref": format!("#/definitions/{name}")}}));
+        } else {
+            op["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}});
+        }
+        let body = model.get("ValidateBody").and_then(Value::as_bool);
+        let parameters = model.get("ValidateParameters").and_then(Value::as_bool);
+        if body.is_some() || parameters.is_some() {
+            let (b, p) = (body.unwrap_or(false), parameters.unwrap_or(false));
+            let validator = match (b, p) {
+                (true, true) => "body-and-params",
+                (true, false) => "body-only",
+                (false, true) => "params-only",
+                (false, false) => "no-validation",
+            };
+            if let Some(obj) = definition.as_object_mut() {
+                let validators = obj
+                    .entry("x-amazon-apigateway-request-validators")
+                    .or_insert_with(|| json!({}));
+                if let Some(v) = validators.as_object_mut() {
+                    v.insert(
+                        validator.into(),
+                        json!({"validateRequestBody": b, "validateRequestParameters": p}),
+                    );
+                }
+            }
+            op["x-amazon-apigateway-request-validator"] = json!(validator);
+        }
+    }
+    if !params.is_empty() {
+        op["parameters"] = Value::Array(params);
+    }
+}
+
 fn add_event_route(
     file: &Path,
     ev_ptr: &str,
@@ -1452,6 +1548,9 @@ fn add_event_route(
         method_key
     };
     let mut op = json!({"x-amazon-apigateway-integration": integration, "responses": {}});
+    if api.kind == ApiKind::Rest {
+        request_model_and_parameters(&mut api.definition, &mut op, &props);
+    }
     // The event's own Auth.Authorizer (NONE opts out of the default), else the API's default.
     match props.pointer("/Auth/Authorizer").map(scalar_text) {
         Some(a) if a == "NONE" => op["security"] = json!([]),

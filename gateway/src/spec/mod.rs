@@ -156,6 +156,9 @@ pub struct OperationSpec {
     /// `security` as written: a list of requirement objects, scheme name → scopes.
     pub security: Option<Vec<IndexMap<String, Vec<String>>>>,
     pub parameters: Vec<ParamSpec>,
+    /// Request body models as written: media type → JSON Schema (draft 4; `$ref`s point into
+    /// [`ApiSpec::models`]).
+    pub request_models: IndexMap<String, Value>,
     /// Status code (or `default`) → declared method response.
     pub responses: IndexMap<String, MethodResponseSpec>,
     /// HTTP API `$default` route (`isDefaultRoute: true` on the any-method under `/$default`).
@@ -217,6 +220,9 @@ pub struct ApiSpec {
     pub operations: Vec<OperationSpec>,
     pub root: RootExtensions,
     pub security_schemes: IndexMap<String, SecuritySchemeSpec>,
+    /// The document's model definitions, placed where its `$ref`s point: OpenAPI 3's
+    /// `{"components": {"schemas": ...}}` or Swagger 2's `{"definitions": ...}`.
+    pub models: Value,
 }
 
 /// Raw per-operation material both formats produce before extensions are typed.
@@ -228,6 +234,7 @@ pub(crate) struct RawOperation {
     pub extensions: IndexMap<String, Value>,
     pub security: Option<Vec<IndexMap<String, Vec<String>>>>,
     pub parameters: Vec<ParamSpec>,
+    pub request_models: IndexMap<String, Value>,
     pub responses: IndexMap<String, MethodResponseSpec>,
     pub is_default_route: bool,
 }
@@ -247,6 +254,8 @@ pub(crate) struct RawApi {
     pub root_pointer: String,
     pub operations: Vec<RawOperation>,
     pub schemes: Vec<RawScheme>,
+    /// See [`ApiSpec::models`].
+    pub models: Value,
     /// HTTP API `components.x-amazon-apigateway-integrations`.
     pub shared_integrations: IndexMap<String, Value>,
     pub shared_integrations_pointer: String,
@@ -571,6 +580,7 @@ fn type_extensions(
             request_validator,
             security: op.security,
             parameters: op.parameters,
+            request_models: op.request_models,
             responses: op.responses,
             is_default_route: op.is_default_route,
             identity_injection: identity_injection.or_else(|| root.identity_injection.clone()),
@@ -588,6 +598,7 @@ fn type_extensions(
         operations,
         root,
         security_schemes,
+        models: raw.models,
     };
     (spec, errors)
 }

@@ -222,6 +222,7 @@ pub(crate) fn read(
         root_pointer: base.to_string(),
         operations,
         schemes,
+        models: serde_json::json!({"components": {"schemas": serde_json::to_value(&components.schemas).unwrap_or_default()}}),
         shared_integrations,
         shared_integrations_pointer: pointer_join(&comp_ptr, "x-amazon-apigateway-integrations"),
         other_extensions,
@@ -257,6 +258,25 @@ fn operation(
             required: data.required,
         });
     }
+    // Body models: a requestBody (possibly a components/requestBodies reference), by media type.
+    let mut request_models = IndexMap::new();
+    let body = match &op.request_body {
+        Some(ReferenceOr::Item(b)) => Some(b),
+        Some(ReferenceOr::Reference { reference }) => reference
+            .strip_prefix("#/components/requestBodies/")
+            .and_then(|n| components.request_bodies.get(n))
+            .and_then(|b| b.as_item()),
+        None => None,
+    };
+    if let Some(body) = body {
+        for (media, m) in &body.content {
+            if let Some(schema) = &m.schema {
+                if let Ok(v) = serde_json::to_value(schema) {
+                    request_models.insert(media.to_ascii_lowercase(), v);
+                }
+            }
+        }
+    }
     let mut responses = IndexMap::new();
     if let Some(ReferenceOr::Item(r)) = &op.responses.default {
         responses.insert("default".to_string(), response_spec(r));
@@ -289,6 +309,7 @@ fn operation(
                 .collect()
         }),
         parameters,
+        request_models,
         responses,
         is_default_route,
     })

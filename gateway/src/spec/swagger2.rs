@@ -59,6 +59,8 @@ struct Param {
     location: Option<String>,
     #[serde(default)]
     required: bool,
+    /// `in: body` parameters carry the body model.
+    schema: Option<Value>,
 }
 
 #[derive(Deserialize, Clone, Default)]
@@ -77,6 +79,7 @@ struct Op {
     parameters: Vec<Param>,
     #[serde(default)]
     responses: IndexMap<String, Response>,
+    consumes: Option<Vec<String>>,
     security: Option<Vec<IndexMap<String, Vec<String>>>>,
     #[serde(flatten)]
     rest: IndexMap<String, Value>,
@@ -87,6 +90,15 @@ const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "p
 pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadErrors> {
     let s: Swagger = deserialize_at(file, base, doc)?;
     let mut errors = LoadErrors::default();
+    let definitions = s
+        .rest
+        .get("definitions")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let global_consumes: Option<Vec<String>> = s
+        .rest
+        .get("consumes")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
     if s.swagger != "2.0" {
         errors.push(LoadError::new(
             file,
@@ -143,6 +155,7 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                 }
             };
             let mut parameters: Vec<ParamSpec> = Vec::new();
+            let mut body_schema: Option<Value> = None;
             for (i, p) in shared_params.iter().chain(op.parameters.iter()).enumerate() {
                 let p = match &p.reference {
                     Some(r) => match r
@@ -184,12 +197,29 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                         continue;
                     }
                 };
+                if location == ParamLocation::Body {
+                    if let Some(schema) = &p.schema {
+                        body_schema = Some(schema.clone());
+                    }
+                }
                 parameters.retain(|x| !(x.name == name && x.location == location));
                 parameters.push(ParamSpec {
                     name,
                     location,
                     required: p.required,
                 });
+            }
+            // The body model applies to each media type the operation consumes (JSON by default).
+            let mut request_models = IndexMap::new();
+            if let Some(schema) = body_schema {
+                let consumes = op
+                    .consumes
+                    .clone()
+                    .or_else(|| global_consumes.clone())
+                    .unwrap_or_else(|| vec!["application/json".to_string()]);
+                for media in consumes {
+                    request_models.insert(media.to_ascii_lowercase(), schema.clone());
+                }
             }
             let mut responses = IndexMap::new();
             for (code, r) in &op.responses {
@@ -221,6 +251,7 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                 extensions,
                 security: op.security,
                 parameters,
+                request_models,
                 responses,
                 is_default_route: is_default,
             });
@@ -275,6 +306,7 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
         root_pointer: base.to_string(),
         operations,
         schemes,
+        models: serde_json::json!({"definitions": definitions}),
         shared_integrations: IndexMap::new(),
         shared_integrations_pointer: String::new(),
         other_extensions,

@@ -11,4 +11,5 @@ mod reload;
 mod rest;
 mod server;
 mod usage;
+mod validation;
 mod vtl;
