@@ -323,6 +323,8 @@ pub struct ResolvedApi {
     pub router: Router,
     pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
     pub binary_media_types: Vec<String>,
+    /// HTTP API CORS, answered by the gateway itself.
+    pub cors: Option<crate::spec::extensions::CorsExt>,
     /// Stage-level throttling (every caller).
     pub stage_throttle: crate::usage::StageThrottle,
     /// Where API keys come from (`x-amazon-apigateway-api-key-source`, default HEADER).
@@ -462,10 +464,6 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         }
     }
 
-    // Settings that load today but act only once their stage exists; say so rather than serve
-    // an API that silently skips a check AWS would make.
-    let mut pending = Vec::new();
-
     let resource_policy = spec.root.policy.as_ref().and_then(|p| {
         let doc = serde_json::json!({"Statement": p.statement});
         match crate::policy::Policy::parse(&doc) {
@@ -488,16 +486,12 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             }
         }
     });
-    if spec.root.cors.is_some() {
-        pending.push("CORS (x-amazon-apigateway-cors)");
-    }
-    for p in pending {
+    if spec.root.cors.is_some() && spec.kind == ApiKind::Rest {
         warnings.push(format!(
-            "{}: {p} is parsed but not enforced by this version of tollgate",
+            "{}: x-amazon-apigateway-cors applies to HTTP APIs only; a REST API answers preflight with OPTIONS methods (SAM's Cors writes them)",
             file.display()
         ));
     }
-
     let stage = opts.stage.clone().unwrap_or_else(|| Stage {
         name: match spec.kind {
             ApiKind::Rest => "Prod".into(),
@@ -515,6 +509,11 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         router,
         gateway_responses,
         binary_media_types: spec.root.binary_media_types.clone(),
+        cors: spec
+            .root
+            .cors
+            .clone()
+            .filter(|_| spec.kind == ApiKind::Http),
         resource_policy,
         stage_throttle: opts.stage_throttle.clone(),
         api_key_source: spec

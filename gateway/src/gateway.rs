@@ -252,6 +252,18 @@ impl Gateway {
             return self.finish(first_kind, ctx, resp);
         }
 
+        // HTTP API CORS: the gateway answers preflight itself, before routing (facts §10).
+        for (api, _) in &staged {
+            if let Some(cfg) = &api.cors {
+                if let Some(resp) = crate::cors::preflight(cfg, &parts.method, &parts.headers) {
+                    let api = Arc::clone(api);
+                    self.enter_api(&mut ctx, &api);
+                    ctx.answered_by = Some("cors");
+                    return self.finish(api.kind, ctx, resp);
+                }
+            }
+        }
+
         // Routing.
         let method = RouteMethod::from_http(&parts.method);
         let found = method.and_then(|m| {
@@ -293,7 +305,9 @@ impl Gateway {
             path_params: hit.params,
             body: Some(body),
         };
-        let resp = match pipeline::run(&self.services, &api, route, &mut ctx, &mut request).await {
+        let mut resp = match pipeline::run(&self.services, &api, route, &mut ctx, &mut request)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 if e.is_server_fault() {
@@ -309,6 +323,9 @@ impl Gateway {
                 gateway_response::render(&e, Some(&api), &mut ctx, &request.headers, &request.query)
             }
         };
+        if let Some(cfg) = &api.cors {
+            crate::cors::decorate(cfg, &request.headers, &mut resp);
+        }
         self.finish(api.kind, ctx, resp)
     }
 

@@ -832,6 +832,7 @@ pub fn sample_event(
         router: crate::router::Router::new(),
         gateway_responses: Default::default(),
         binary_media_types: Vec::new(),
+        cors: None,
         resource_policy: None,
         stage_throttle: Default::default(),
         api_key_source: crate::spec::extensions::ApiKeySource::Header,

@@ -18,6 +18,7 @@ pub mod api;
 pub mod authorizer;
 pub mod body;
 pub mod context;
+pub mod cors;
 pub mod gateway;
 pub mod gateway_response;
 pub mod integration;

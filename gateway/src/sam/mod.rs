@@ -41,6 +41,10 @@ pub struct SamApi {
     pub usage_plan: Option<Value>,
     /// `MethodSettings` (REST) or `DefaultRouteSettings`/`RouteSettings` (HTTP API) throttling.
     pub stage_throttle: crate::usage::StageThrottle,
+    /// REST `Cors`, applied once every event's path is in the definition.
+    pub cors: Option<Value>,
+    /// `Auth.AddDefaultAuthorizerToCorsPreflight` (default true).
+    pub cors_authorizer: bool,
 }
 
 /// One function, its properties resolved.
@@ -152,11 +156,8 @@ const GLOBAL_SECTIONS: &[(&str, &str)] = &[
 
 /// Properties this version reads but does not act on yet, per API type.
 const PENDING_API_PROPERTIES: &[&str] = &[
-    "Cors",
-    "CorsConfiguration",
     "AccessLogSetting",
     "AccessLogSettings",
-    "Models",
     "CacheClusterEnabled",
     "Domain",
 ];
@@ -534,6 +535,16 @@ pub fn load_template(
             if let Err(e) = add_event_route(file, &ev_ptr, api, &f.name, ev) {
                 errors.push(e);
             }
+        }
+    }
+
+    for api in apis.iter_mut() {
+        if let Some(cors) = api.cors.clone() {
+            let authorizer = api
+                .cors_authorizer
+                .then(|| api.default_authorizer.clone())
+                .flatten();
+            add_rest_cors(&mut api.definition, &cors, authorizer.as_deref());
         }
     }
 
@@ -969,6 +980,19 @@ fn api_from_resource(
         if let Some(v) = get("ApiKeySourceType") {
             obj.insert("x-amazon-apigateway-api-key-source".into(), v);
         }
+        if kind == ApiKind::Http {
+            if let Some(c) = get("CorsConfiguration") {
+                let mut merged = obj
+                    .get("x-amazon-apigateway-cors")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                for (k, v) in http_cors_configuration(&c) {
+                    merged.insert(k, v);
+                }
+                obj.insert("x-amazon-apigateway-cors".into(), Value::Object(merged));
+            }
+        }
         // `Models` become the definition's schemas, where RequestModel's `$ref`s point.
         if let Some(Value::Object(models)) = get("Models") {
             let swagger = obj.contains_key("swagger");
@@ -1033,6 +1057,15 @@ fn api_from_resource(
             get("DefaultRouteSettings"),
             get("RouteSettings"),
         ),
+        cors: if kind == ApiKind::Rest {
+            get("Cors")
+        } else {
+            None
+        },
+        cors_authorizer: get("Auth")
+            .and_then(|a| a.get("AddDefaultAuthorizerToCorsPreflight").cloned())
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
     })
 }
 
@@ -1404,6 +1437,140 @@ fn sam_gateway_response(spec: &Value) -> Value {
 }
 
 /// Add the operation SAM generates for a function event, unless the definition already has it.
+/// SAM's HttpApi `CorsConfiguration` as `x-amazon-apigateway-cors` fields: `true` allows every
+/// origin, method and header ([?] SAM's exact expansion of `true`), a string is one origin,
+/// an object maps its properties.
+fn http_cors_configuration(c: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    match c {
+        Value::Bool(true) => {
+            for k in ["allowOrigins", "allowMethods", "allowHeaders"] {
+                out.insert(k.into(), json!(["*"]));
+            }
+        }
+        Value::String(origin) => {
+            out.insert("allowOrigins".into(), json!([origin.trim_matches('\'')]));
+        }
+        Value::Object(m) => {
+            for (from, to) in [
+                ("AllowOrigins", "allowOrigins"),
+                ("AllowHeaders", "allowHeaders"),
+                ("AllowMethods", "allowMethods"),
+                ("ExposeHeaders", "exposeHeaders"),
+                ("AllowCredentials", "allowCredentials"),
+                ("MaxAge", "maxAge"),
+            ] {
+                if let Some(v) = m.get(from) {
+                    out.insert(to.into(), v.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// SAM's `Cors` on a REST API: every path without an OPTIONS method gets the MOCK preflight
+/// operation SAM's translator writes (facts §10).
+fn add_rest_cors(definition: &mut Value, cors: &Value, authorizer: Option<&str>) {
+    let (origin, methods, headers, max_age, credentials) = match cors {
+        Value::Object(m) => (
+            m.get("AllowOrigin").map(scalar_text),
+            m.get("AllowMethods").map(scalar_text),
+            m.get("AllowHeaders").map(scalar_text),
+            m.get("MaxAge").map(scalar_text),
+            m.get("AllowCredentials")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
+        other => (Some(scalar_text(other)), None, None, None, false),
+    };
+    let Some(origin) = origin else { return };
+    let swagger = definition.get("swagger").is_some();
+    let Some(paths) = definition.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (_, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        if item.contains_key("options") {
+            continue;
+        }
+        // Default AllowMethods: the path's methods plus OPTIONS, sorted; ANY means all seven.
+        let methods = methods.clone().unwrap_or_else(|| {
+            let mut list: Vec<String> = if item.contains_key("x-amazon-apigateway-any-method") {
+                ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect()
+            } else {
+                let mut l: Vec<String> = item
+                    .keys()
+                    .filter(|k| {
+                        ["get", "put", "post", "delete", "patch", "head"].contains(&k.as_str())
+                    })
+                    .map(|k| k.to_ascii_uppercase())
+                    .collect();
+                l.push("OPTIONS".into());
+                l
+            };
+            list.sort();
+            list.dedup();
+            format!("'{}'", list.join(","))
+        });
+        let mut params = Map::new();
+        let mut header_names = Vec::new();
+        for (name, value) in [
+            ("Access-Control-Allow-Origin", Some(origin.clone())),
+            ("Access-Control-Allow-Headers", headers.clone()),
+            ("Access-Control-Allow-Methods", Some(methods)),
+            ("Access-Control-Max-Age", max_age.clone()),
+            (
+                "Access-Control-Allow-Credentials",
+                credentials.then(|| "'true'".to_string()),
+            ),
+        ] {
+            if let Some(v) = value {
+                params.insert(format!("method.response.header.{name}"), Value::from(v));
+                header_names.push(name);
+            }
+        }
+        let header_decls: Map<String, Value> = header_names
+            .iter()
+            .map(|h| {
+                let decl = if swagger {
+                    json!({"type": "string"})
+                } else {
+                    json!({"schema": {"type": "string"}})
+                };
+                (h.to_string(), decl)
+            })
+            .collect();
+        let mut op = json!({
+            "summary": "CORS support",
+            "x-amazon-apigateway-integration": {
+                "type": "mock",
+                "requestTemplates": {"application/json": "{\n  \"statusCode\" : 200\n}\n"},
+                "responses": {"default": {
+                    "statusCode": "200",
+                    "responseParameters": params,
+                    "responseTemplates": {"application/json": "{}\n"},
+                }},
+            },
+            "responses": {"200": {"description": "Default response for CORS method", "headers": header_decls}},
+        });
+        if swagger {
+            op["consumes"] = json!(["application/json"]);
+            op["produces"] = json!(["application/json"]);
+        }
+        if let (Some(a), Some(o)) = (authorizer, op.as_object_mut()) {
+            apply_default_authorizer(o, a);
+        }
+        item.insert("options".into(), op);
+    }
+}
+
 /// SAM's `RequestParameters` and `RequestModel` on an Api event, written into the operation as
 /// SAM's translator writes them: declared parameters, a body model reference, and (when
 /// `ValidateBody`/`ValidateParameters` is given) a request validator named `body-and-params`,

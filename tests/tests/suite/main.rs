@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod cors;
 mod http_api;
 mod jwt;
 mod lambda;
