@@ -62,3 +62,6 @@ export TOLLGATE_TEST_VTL_ORACLE_CP="$VTL_CP:$PWD/$TOOLS/vtl-oracle"
 
 cargo build --workspace --bins
 cargo test --workspace "$@"
+
+# The VTL parser and evaluator under a fuzzer, for a bounded minute.
+./scripts/fuzz.sh 60

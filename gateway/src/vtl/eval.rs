@@ -25,6 +25,7 @@ struct Renderer<'t, 'v> {
     vars: &'v mut Vars,
     opts: RenderOptions,
     macro_depth: usize,
+    steps: u64,
 }
 
 pub fn render(t: &Template, vars: &mut Vars, opts: RenderOptions) -> Result<String, VtlError> {
@@ -34,6 +35,7 @@ pub fn render(t: &Template, vars: &mut Vars, opts: RenderOptions) -> Result<Stri
         vars,
         opts,
         macro_depth: 0,
+        steps: 0,
     };
     let mut out = String::new();
     r.nodes(&t.nodes, &mut out)?;
@@ -55,7 +57,32 @@ impl Renderer<'_, '_> {
         Ok(Control::Normal)
     }
 
+    /// Count one step of work and check the output's size.
+    fn tick(&mut self, pos: Pos, len: usize) -> Result<(), VtlError> {
+        self.steps += 1;
+        if self.steps > self.opts.max_steps {
+            return Err(self.error(
+                pos,
+                format!(
+                    "the template did more than {} steps of work",
+                    self.opts.max_steps
+                ),
+            ));
+        }
+        if len > self.opts.max_len {
+            return Err(self.error(
+                pos,
+                format!(
+                    "the template built text longer than {} bytes",
+                    self.opts.max_len
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn node(&mut self, node: &Node, out: &mut String) -> Result<Control, VtlError> {
+        self.tick(Pos::default(), out.len())?;
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Ref(r) => {
@@ -189,14 +216,14 @@ impl Renderer<'_, '_> {
                 self.vars.insert(var.to_string(), item);
             }
             let has_next = i + 1 < total;
-            let mut scope = IndexMap::new();
-            scope.insert("index".to_string(), Value::Int(i as i64));
-            scope.insert("count".to_string(), Value::Int(i as i64 + 1));
-            scope.insert("hasNext".to_string(), Value::Bool(has_next));
-            scope.insert("first".to_string(), Value::Bool(i == 0));
-            scope.insert("last".to_string(), Value::Bool(!has_next));
-            scope.insert("parent".to_string(), parent.clone());
-            self.vars.insert("foreach".into(), Value::map(scope));
+            self.vars.insert(
+                "foreach".into(),
+                Value::Host(std::rc::Rc::new(LoopScope {
+                    index: i,
+                    has_next,
+                    parent: parent.clone(),
+                })),
+            );
             self.vars
                 .insert("velocityCount".into(), Value::Int(i as i64 + 1));
             self.vars
@@ -287,6 +314,15 @@ impl Renderer<'_, '_> {
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Value, VtlError> {
+        self.tick(Pos::default(), 0)?;
+        let v = self.expr_inner(e)?;
+        if let Value::Str(s) = &v {
+            self.tick(Pos::default(), s.len())?;
+        }
+        Ok(v)
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Result<Value, VtlError> {
         Ok(match e {
             Expr::Str(s) => Value::str(s.as_str()),
             Expr::Interpolated(nodes) => {
@@ -373,6 +409,47 @@ impl Renderer<'_, '_> {
             }
             _ => arithmetic(op, &x, &y),
         })
+    }
+}
+
+/// `$foreach`: where the loop is.
+struct LoopScope {
+    index: usize,
+    has_next: bool,
+    parent: Value,
+}
+
+impl super::value::Host for LoopScope {
+    fn property(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "index" => Value::Int(self.index as i64),
+            "count" => Value::Int(self.index as i64 + 1),
+            "hasNext" => Value::Bool(self.has_next),
+            "first" => Value::Bool(self.index == 0),
+            "last" => Value::Bool(!self.has_next),
+            "parent" => self.parent.clone(),
+            _ => return None,
+        })
+    }
+
+    fn call(&self, name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+        if !args.is_empty() {
+            return Ok(None);
+        }
+        let prop = match name {
+            "getIndex" => "index",
+            "getCount" => "count",
+            "hasNext" | "getHasNext" => "hasNext",
+            "isFirst" | "getFirst" => "first",
+            "isLast" | "getLast" => "last",
+            "getParent" => "parent",
+            _ => return Ok(None),
+        };
+        Ok(self.property(prop))
+    }
+
+    fn render(&self) -> String {
+        "$foreach".into()
     }
 }
 

@@ -46,16 +46,26 @@ pub struct RenderOptions {
     pub null_as_empty: bool,
     /// Stop a `#foreach` after this many iterations (API Gateway: 1000, facts §7).
     pub max_loop: Option<usize>,
+    /// Fail a render that evaluates more than this many nodes and expressions, so nested loops
+    /// cannot hold a request forever.
+    pub max_steps: u64,
+    /// Fail a render that builds a string (or output) longer than this many bytes.
+    pub max_len: usize,
 }
 
 impl RenderOptions {
     pub const VELOCITY: RenderOptions = RenderOptions {
         null_as_empty: false,
         max_loop: None,
+        max_steps: 50_000_000,
+        max_len: 64 * 1024 * 1024,
     };
+    /// Limits: a mapping template's output feeds a 10 MB payload at most.
     pub const API_GATEWAY: RenderOptions = RenderOptions {
         null_as_empty: true,
         max_loop: Some(1000),
+        max_steps: 10_000_000,
+        max_len: 10 * 1024 * 1024,
     };
 }
 

@@ -38,7 +38,14 @@ struct Parser<'a> {
     macros: HashMap<String, Macro>,
     /// Directive nesting, so runaway recursion becomes an error rather than a stack overflow.
     depth: usize,
+    /// Expression nesting, and operators in the current top-level expression: evaluation
+    /// recurses through them, so both are bounded.
+    expr_level: usize,
+    ops: usize,
 }
+
+/// Most operators one expression may hold (real templates use a handful).
+const MAX_OPS: usize = 256;
 
 const MAX_DEPTH: usize = 200;
 
@@ -69,6 +76,8 @@ impl<'a> Parser<'a> {
             line_starts,
             macros: HashMap::new(),
             depth: 0,
+            expr_level: 0,
+            ops: 0,
         }
     }
 
@@ -649,9 +658,25 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_DEPTH {
             return Err(self.error_at(self.i, "expression nests too deeply"));
         }
+        if self.expr_level == 0 {
+            self.ops = 0;
+        }
+        self.expr_level += 1;
         let e = self.or();
+        self.expr_level -= 1;
         self.depth -= 1;
         e
+    }
+
+    fn count_op(&mut self) -> Result<(), VtlError> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            return Err(self.error_at(
+                self.i,
+                format!("an expression may hold at most {MAX_OPS} operators"),
+            ));
+        }
+        Ok(())
     }
 
     /// The operator at the cursor, if it is one of `ops` (word operators need a word boundary).
@@ -679,6 +704,7 @@ impl<'a> Parser<'a> {
     ) -> Result<Expr, VtlError> {
         let mut left = next(self)?;
         while let Some(op) = self.operator(ops) {
+            self.count_op()?;
             let right = next(self)?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
@@ -739,14 +765,17 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         if self.peek() == Some('!') && self.at(1) != Some('=') {
             self.i += 1;
+            self.count_op()?;
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
         if self.starts_with("not") && !self.at(3).is_some_and(ident_char) {
             self.i += 3;
+            self.count_op()?;
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
         if self.peek() == Some('-') {
             self.i += 1;
+            self.count_op()?;
             return Ok(Expr::Neg(Box::new(self.unary()?)));
         }
         self.primary()

@@ -52,6 +52,11 @@ impl std::fmt::Debug for Value {
     }
 }
 
+/// How deep printing and comparing go into nested collections.
+const MAX_DEPTH: usize = 64;
+/// The most elements a template may put in one collection.
+const MAX_ELEMENTS: usize = 1_000_000;
+
 /// A method call that failed the way a Java method throws: the template fails (API Gateway
 /// answers 500).
 #[derive(Debug)]
@@ -87,6 +92,16 @@ impl Value {
     }
 
     pub fn render_into(&self, out: &mut String) {
+        self.render_depth(out, 0)
+    }
+
+    /// Collections may contain themselves (`$list.add($list)`): Java prints `(this Collection)`
+    /// for the direct case; deeper cycles are cut off here rather than overflowing the stack.
+    fn render_depth(&self, out: &mut String, depth: usize) {
+        if depth > MAX_DEPTH {
+            out.push_str("...");
+            return;
+        }
         match self {
             Value::Null => out.push_str("null"),
             Value::Void => {}
@@ -103,7 +118,12 @@ impl Value {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.render_into(out);
+                    match v {
+                        Value::List(inner, _) if Rc::ptr_eq(inner, items) => {
+                            out.push_str("(this Collection)")
+                        }
+                        _ => v.render_depth(out, depth + 1),
+                    }
                 }
                 out.push(']');
             }
@@ -115,14 +135,17 @@ impl Value {
                     }
                     out.push_str(k);
                     out.push('=');
-                    v.render_into(out);
+                    match v {
+                        Value::Map(inner) if Rc::ptr_eq(inner, m) => out.push_str("(this Map)"),
+                        _ => v.render_depth(out, depth + 1),
+                    }
                 }
                 out.push('}');
             }
             Value::Entry(e) => {
                 out.push_str(&e.0);
                 out.push('=');
-                e.1.render_into(out);
+                e.1.render_depth(out, depth + 1);
             }
             Value::Host(h) => out.push_str(&h.render()),
         }
@@ -130,18 +153,31 @@ impl Value {
 
     /// The value as JSON (for JSON arrays and `$input.json`).
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_depth(0)
+    }
+
+    fn to_json_depth(&self, depth: usize) -> serde_json::Value {
         use serde_json::Value as J;
+        if depth > MAX_DEPTH {
+            return J::Null;
+        }
         match self {
             Value::Null | Value::Void => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(n) => J::from(*n),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.to_string()),
-            Value::List(items, _) => J::Array(items.borrow().iter().map(Value::to_json).collect()),
+            Value::List(items, _) => J::Array(
+                items
+                    .borrow()
+                    .iter()
+                    .map(|v| v.to_json_depth(depth + 1))
+                    .collect(),
+            ),
             Value::Map(m) => J::Object(
                 m.borrow()
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1)))
                     .collect(),
             ),
             Value::Entry(e) => J::String(format!("{}={}", e.0, e.1.render())),
@@ -183,6 +219,13 @@ impl Value {
     /// Velocity's `==`: numbers by value, same-kind values by `equals`, different kinds by
     /// their printed form.
     pub fn velocity_eq(&self, other: &Value) -> bool {
+        self.eq_depth(other, 0)
+    }
+
+    fn eq_depth(&self, other: &Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
         match (self, other) {
             (a, b) if a.is_null() || b.is_null() => a.is_null() && b.is_null(),
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -193,13 +236,16 @@ impl Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::List(a, _), Value::List(b, _)) => {
                 let (a, b) = (a.borrow(), b.borrow());
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.java_equals(y))
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(x, y)| x.java_eq_depth(y, depth + 1))
             }
             (Value::Map(a), Value::Map(b)) => {
                 let (a, b) = (a.borrow(), b.borrow());
                 a.len() == b.len()
                     && a.iter()
-                        .all(|(k, v)| b.get(k).is_some_and(|w| v.java_equals(w)))
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.java_eq_depth(w, depth + 1)))
             }
             _ => self.render() == other.render(),
         }
@@ -207,6 +253,10 @@ impl Value {
 
     /// Java's `equals` (no cross-type comparison: `Integer(1).equals(Long(1))` aside).
     pub fn java_equals(&self, other: &Value) -> bool {
+        self.java_eq_depth(other, 0)
+    }
+
+    fn java_eq_depth(&self, other: &Value, depth: usize) -> bool {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
@@ -215,7 +265,7 @@ impl Value {
             | (Value::Bool(_), Value::Bool(_))
             | (Value::Null, Value::Null)
             | (Value::List(..), Value::List(..))
-            | (Value::Map(_), Value::Map(_)) => self.velocity_eq(other),
+            | (Value::Map(_), Value::Map(_)) => self.eq_depth(other, depth),
             _ => false,
         }
     }
@@ -366,6 +416,11 @@ fn list_method(items: &List, name: &str, args: &[Value]) -> Result<Option<Value>
                 .position(|v| v.java_equals(x))
                 .map_or(-1, |p| p as i64),
         ),
+        ("add", [_]) | ("add", [_, _]) | ("addAll", _) if items.borrow().len() >= MAX_ELEMENTS => {
+            return Err(Thrown(format!(
+                "a list may hold at most {MAX_ELEMENTS} elements"
+            )));
+        }
         ("add", [x]) => {
             items.borrow_mut().push(x.clone());
             Value::Bool(true)
@@ -420,6 +475,11 @@ fn list_method(items: &List, name: &str, args: &[Value]) -> Result<Option<Value>
 fn map_method(m: &Map, name: &str, args: &[Value]) -> Result<Option<Value>, Thrown> {
     let v = match (name, args) {
         ("get", [k]) => m.borrow().get(&k.render()).cloned().unwrap_or(Value::Null),
+        ("put", [_, _]) | ("putAll", _) if m.borrow().len() >= MAX_ELEMENTS => {
+            return Err(Thrown(format!(
+                "a map may hold at most {MAX_ELEMENTS} entries"
+            )));
+        }
         ("put", [k, v]) => m
             .borrow_mut()
             .insert(k.render(), v.clone())
