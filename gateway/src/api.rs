@@ -435,6 +435,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             errors.push(LoadError::new(file, op.pointer.clone(), m));
             continue;
         }
+        check_method_responses(file, op, &integration, &mut warnings);
         routes.push(Route {
             method: op.method,
             resource_path,
@@ -696,6 +697,55 @@ fn resolve_integration(
         }
     };
     errors.into_result(integration)
+}
+
+/// API Gateway only lets an integration response use a status, and map a header, that the
+/// method response declares; importing such a definition fails on AWS. tollgate serves it but
+/// says so, naming the rule.
+fn check_method_responses(
+    file: &std::path::Path,
+    op: &crate::spec::OperationSpec,
+    integration: &Integration,
+    warnings: &mut Vec<String>,
+) {
+    let mapping = match integration {
+        Integration::Mock(m) => m,
+        Integration::Http(h) => &h.mapping,
+        Integration::Lambda(l) => match &l.mapping {
+            Some(m) => m,
+            None => return,
+        },
+        _ => return,
+    };
+    if op.responses.is_empty() {
+        return;
+    }
+    for rule in &mapping.responses.rules {
+        let status = rule.status.to_string();
+        let Some(declared) = op.responses.get(&status) else {
+            warnings.push(format!(
+                "{}: {}: integration response `{}` answers {status}, which the operation's responses do not declare (AWS refuses to import this)",
+                file.display(),
+                op.pointer,
+                rule.key
+            ));
+            continue;
+        };
+        for (header, _) in &rule.headers {
+            if !declared
+                .headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(header))
+            {
+                warnings.push(format!(
+                    "{}: {}: integration response `{}` maps header {header}, which response {status} does not declare (AWS refuses to import this)",
+                    file.display(),
+                    op.pointer,
+                    rule.key
+                ));
+            }
+        }
+    }
 }
 
 /// What a method's request validator checks (facts §8).

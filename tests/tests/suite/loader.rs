@@ -546,3 +546,39 @@ fn example_template_loads() {
     assert_eq!(loaded.apis[0].name, "OrdersApi");
     assert!(loaded.apis[0].routes.len() >= 6);
 }
+
+#[test]
+fn undeclared_method_response_headers_and_statuses_warn() {
+    let loaded = template("e2e/mapping.yaml", &[]).expect("resolves");
+    let has = |needle: &str| loaded.warnings.iter().any(|w| w.contains(needle));
+    assert!(
+        has("integration response `default` maps header X-Tier, which response 200 does not declare"),
+        "{:?}",
+        loaded.warnings
+    );
+    // /gone declares 404 and maps nothing: no warning about it.
+    assert!(
+        !loaded.warnings.iter().any(|w| w.contains("/paths/~1gone")),
+        "{:?}",
+        loaded.warnings
+    );
+    // A template with a syntax error is a load error naming the template and its line.
+    let dir = std::env::temp_dir().join(format!("tollgate-vtl-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses: {}\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates:\n          application/json: \"#if($a\\n{}\"\n        responses: {default: {statusCode: '200'}}\n",
+    )
+    .expect("write");
+    let err = openapi(&[file.to_str().expect("utf8")]).expect_err("bad template");
+    let lines = error_lines(&err);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("requestTemplates/application~1json")
+                && l.contains("template line 2, column 1")),
+        "{lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
