@@ -819,6 +819,8 @@ fn validation(
             if let Some(o) = doc.as_object_mut() {
                 o.insert("allOf".into(), serde_json::json!([schema]));
             }
+            // Basic validation does not enforce minItems/maxItems (facts §8, known issues).
+            strip_unenforced(&mut doc, true);
             match jsonschema::draft4::new(&doc) {
                 Ok(compiled) => {
                     models.insert(media.clone(), Arc::new(compiled));
@@ -836,6 +838,31 @@ fn validation(
         return Ok(None);
     }
     Ok(Some(Arc::new(Validation { required, models })))
+}
+
+/// Remove the keywords API Gateway's validation ignores. `names` marks a map whose keys are
+/// property or model names rather than keywords.
+fn strip_unenforced(v: &mut serde_json::Value, names: bool) {
+    let Some(o) = v.as_object_mut() else {
+        if let Some(a) = v.as_array_mut() {
+            for item in a {
+                strip_unenforced(item, false);
+            }
+        }
+        return;
+    };
+    if !names {
+        o.remove("minItems");
+        o.remove("maxItems");
+    }
+    for (k, child) in o.iter_mut() {
+        let child_names = !names
+            && matches!(
+                k.as_str(),
+                "properties" | "definitions" | "schemas" | "patternProperties" | "components"
+            );
+        strip_unenforced(child, child_names);
+    }
 }
 
 /// An integration's `httpMethod`: `None` for `ANY` (use the client's method).

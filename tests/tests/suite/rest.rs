@@ -22,6 +22,41 @@ fn orders(up: &Upstream, inventory: &str, extra: &[&str]) -> Emulator {
 const ORDERS_BODY: &str = r#"{"orders":[{"id":"ord-1001","status":"SHIPPED","total":42.5},{"id":"ord-1002","status":"PENDING","total":17.0}]}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_quote_is_validated_and_rendered() {
+    let up = Upstream::start().await;
+    let emu = orders(&up, &up.base(), &[]);
+    let url = emu.url("/orders/quote?currency=eur");
+    let r = send(
+        "POST",
+        &url,
+        &[],
+        r#"{"lines":[{"sku":"A1","qty":2,"price":9.5}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.header("x-amzn-requestid").expect("id").to_string();
+    assert_eq!(
+        r.text().trim(),
+        format!(r#"{{"quoteId": "{id}", "status": "ACCEPTED", "currency": "EUR"}}"#)
+    );
+    let r = send("POST", &url, &[], r#"{"lines":[{"sku":"A1","qty":0}]}"#).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text(), r#"{"message":"Invalid request body"}"#);
+    let r = send(
+        "POST",
+        &emu.url("/orders/quote"),
+        &[],
+        r#"{"lines":[{"sku":"A1","qty":2,"price":9.5}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"Missing required request parameters: [currency]"}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_routes_answer_from_their_templates() {
     let up = Upstream::start().await;
     let emu = orders(&up, &up.base(), &[]);
