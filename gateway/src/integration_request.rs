@@ -298,7 +298,11 @@ fn http_mapped(
         };
         match p.target {
             ParamTarget::Path => path_values.push((p.name.clone(), value)),
-            ParamTarget::Query => query.push((p.name.clone(), value)),
+            ParamTarget::Query => {
+                for v in query_values(&p.source, req, value) {
+                    query.push((p.name.clone(), v));
+                }
+            }
             ParamTarget::Header => header_sets.push((p.name.clone(), value)),
         }
     }
@@ -392,6 +396,20 @@ pub async fn collect(body: Body) -> Result<Bytes, GatewayError> {
     })
 }
 
+/// A multi-value query string mapped to a query string keeps each value as its own parameter;
+/// everything else is the one value.
+fn query_values(source: &ParamSource, req: &MethodRequest, joined: String) -> Vec<String> {
+    match source {
+        ParamSource::MultiQuery(n) => req
+            .query
+            .iter()
+            .filter(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .collect(),
+        _ => vec![joined],
+    }
+}
+
 fn source_value(
     source: &ParamSource,
     ctx: &RequestContext,
@@ -474,7 +492,11 @@ fn http_proxy(
         };
         match p.target {
             ParamTarget::Path => path_overrides.push((p.name.clone(), value)),
-            ParamTarget::Query => query_additions.push((p.name.clone(), value)),
+            ParamTarget::Query => {
+                for v in query_values(&p.source, req, value) {
+                    query_additions.push((p.name.clone(), v));
+                }
+            }
             ParamTarget::Header => {
                 if UNMAPPABLE.contains(&p.name.to_ascii_lowercase().as_str()) {
                     return Err(GatewayError::Configuration(format!(

@@ -183,6 +183,48 @@ async fn http_integration_maps_parameters_and_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_parameters_from_body_multivalue_context_and_stage() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let body = r#"{"item": {"sku": "A-1", "qty": 2}}"#;
+    let r = send(
+        "POST",
+        &emu.url("/items?color=red&color=blue"),
+        &[("content-type", "text/csv")],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = up.last();
+    assert_eq!(seen.method, http::Method::PUT);
+    assert_eq!(
+        seen.headers["x-sku"], "A-1",
+        "a string from the body's JSONPath"
+    );
+    assert_eq!(
+        seen.headers["x-item"], r#"{"sku":"A-1","qty":2}"#,
+        "an object from the body's JSONPath, as JSON"
+    );
+    assert_eq!(
+        seen.target, "/stock?colors=red&colors=blue&stage=v1&tier=gold",
+        "each value of a multi-value query string stays a parameter of its own"
+    );
+    // WHEN_NO_TEMPLATES with no templates: any content type passes through unchanged.
+    assert_eq!(String::from_utf8_lossy(&seen.body), body);
+
+    // WHEN_NO_TEMPLATES with templates: an unmatched content type is refused.
+    let r = send(
+        "POST",
+        &emu.url("/strict-templates"),
+        &[("content-type", "text/csv")],
+        "a,b",
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    assert_eq!(r.text(), r#"{"message":"Unsupported Media Type"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_round_trip_through_content_handling() {
     let up = Upstream::start().await;
     let emu = emulator(&up);
