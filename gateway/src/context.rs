@@ -26,6 +26,32 @@ pub struct ErrorInfo {
     pub message: Option<String>,
 }
 
+/// The client certificate of an mTLS connection, as API Gateway describes it
+/// (`$context.identity.clientCert.*`, `requestContext.identity.clientCert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    pub pem: String,
+    pub subject_dn: String,
+    pub issuer_dn: String,
+    pub serial_number: String,
+    /// `notBefore` / `notAfter`, written as API Gateway writes them (`May 28 12:30:02 2019 GMT`).
+    pub not_before: String,
+    pub not_after: String,
+}
+
+impl ClientCert {
+    /// The JSON object Lambda events carry.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "clientCertPem": self.pem,
+            "subjectDN": self.subject_dn,
+            "issuerDN": self.issuer_dn,
+            "serialNumber": self.serial_number,
+            "validity": {"notBefore": self.not_before, "notAfter": self.not_after},
+        })
+    }
+}
+
 /// Connection facts the server knows and the pipeline needs.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnInfo {
@@ -80,6 +106,8 @@ pub struct RequestContext {
     pub authorizer: Option<crate::authorizer::AuthorizerOutput>,
     /// The stage that answered instead of the integration, if any.
     pub answered_by: Option<&'static str>,
+    /// The client certificate, on an mTLS connection.
+    pub client_cert: Option<std::sync::Arc<ClientCert>>,
 }
 
 impl RequestContext {
@@ -154,6 +182,7 @@ impl RequestContext {
             api_key_id: None,
             retry_after: None,
             answered_by: None,
+            client_cert: None,
         }
     }
 
@@ -190,6 +219,14 @@ impl RequestContext {
             "identity.accountId" => self.iam.as_ref()?.account_id.clone(),
             "identity.userArn" => self.iam.as_ref()?.user_arn.clone()?,
             "identity.user" | "identity.caller" => self.iam.as_ref()?.user.clone()?,
+            "identity.clientCert.clientCertPem" => self.client_cert.as_ref()?.pem.clone(),
+            "identity.clientCert.subjectDN" => self.client_cert.as_ref()?.subject_dn.clone(),
+            "identity.clientCert.issuerDN" => self.client_cert.as_ref()?.issuer_dn.clone(),
+            "identity.clientCert.serialNumber" => self.client_cert.as_ref()?.serial_number.clone(),
+            "identity.clientCert.validity.notBefore" => {
+                self.client_cert.as_ref()?.not_before.clone()
+            }
+            "identity.clientCert.validity.notAfter" => self.client_cert.as_ref()?.not_after.clone(),
             "status" if self.status != 0 => self.status.to_string(),
             "responseLength" => self.response_length.to_string(),
             "responseLatency" => ms(self.start.elapsed()),

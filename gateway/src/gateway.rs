@@ -171,6 +171,11 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let raw_path = parts.uri.path().to_string();
         let mut ctx = RequestContext::new(&parts.method, &raw_path, &parts.headers, conn);
+        // The server puts an mTLS connection's client certificate on each request.
+        ctx.client_cert = parts
+            .extensions
+            .get::<Arc<crate::context::ClientCert>>()
+            .cloned();
         let query = parse_query(parts.uri.query());
 
         // Admission: a coarse per-client-IP token bucket, before routing, authorizers or any

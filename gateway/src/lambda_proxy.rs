@@ -131,6 +131,12 @@ fn rest_request_context(api: &ResolvedApi, ctx: &RequestContext) -> Value {
         "stage": api.stage.name,
     });
     if let Some(obj) = rc.as_object_mut() {
+        if let (Some(cert), Some(identity)) = (
+            &ctx.client_cert,
+            obj.get_mut("identity").and_then(Value::as_object_mut),
+        ) {
+            identity.insert("clientCert".into(), cert.to_json());
+        }
         // Present once a method's API key has passed the usage-plan check.
         if let (Some(key), Some(identity)) = (
             &ctx.api_key,
@@ -426,12 +432,18 @@ pub fn http_v2_event(
             "timeEpoch": ctx.request_time_epoch,
         }),
     );
-    if ctx.authorizer.is_some() {
-        if let Some(rc) = event
-            .get_mut("requestContext")
-            .and_then(Value::as_object_mut)
-        {
+    if let Some(rc) = event
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    {
+        if ctx.authorizer.is_some() {
             rc.insert("authorizer".into(), v2_authorizer(ctx));
+        }
+        if let Some(cert) = &ctx.client_cert {
+            rc.insert(
+                "authentication".into(),
+                json!({ "clientCert": cert.to_json() }),
+            );
         }
     }
     if !req.path_params.is_empty() {

@@ -140,6 +140,9 @@ pub fn context_value(ctx: &RequestContext) -> Value {
     ] {
         identity.insert(name.to_string(), Value::Null);
     }
+    if let Some(c) = &ctx.client_cert {
+        identity.insert("clientCert".into(), Value::from_json(&c.to_json()));
+    }
     m.insert("identity".into(), Value::map(identity));
     if let Some(a) = &ctx.authorizer {
         let mut auth = IndexMap::new();

@@ -233,9 +233,23 @@ pub struct StartApi {
     /// Region for the DynamoDB client.
     #[arg(long, default_value = "us-east-1")]
     pub dynamodb_region: String,
-    /// Directory for tollgate's local state (the embedded usage store).
+    /// Directory for tollgate's local state (the embedded usage store, a generated certificate).
     #[arg(long, default_value = ".tollgate")]
     pub state_dir: PathBuf,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a generated certificate for localhost, written to
+    /// STATE_DIR/tls/localhost.pem (give that file to clients as their CA).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+    /// mTLS: require a client certificate issued by a CA in this PEM truststore; connections
+    /// without one fail their handshake, as on an API Gateway custom domain with mTLS.
+    #[arg(long, value_name = "PEM")]
+    pub tls_client_ca: Option<PathBuf>,
     /// API keys and usage plans beyond the template's: JSON
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]

@@ -5,6 +5,7 @@ mod cli;
 mod lambda;
 mod reload;
 mod server;
+mod tls;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -688,10 +689,34 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             _watches.extend(reload::watch_functions(h)?);
         }
     }
-    eprintln!("tollgate listening on http://{bound}");
+    let tls = tls::setup(
+        &tls::TlsArgs {
+            cert: args.tls_cert.clone(),
+            key: args.tls_key.clone(),
+            self_signed: args.tls_self_signed,
+            client_ca: args.tls_client_ca.clone(),
+        },
+        &args.state_dir,
+    )?;
+    match &tls {
+        Some(t) => {
+            if let Some(cert) = &t.generated_cert {
+                eprintln!(
+                    "TLS with a generated certificate for localhost: trust {} (curl --cacert)",
+                    cert.display()
+                );
+            }
+            if args.tls_client_ca.is_some() {
+                eprintln!("mTLS: clients must present a certificate issued by the --tls-client-ca truststore");
+            }
+            eprintln!("tollgate listening on https://{bound}");
+        }
+        None => eprintln!("tollgate listening on http://{bound}"),
+    }
     server::serve(
         slot,
         listener,
+        tls.map(|t| t.config),
         server::shutdown_signal(),
         Duration::from_secs(args.shutdown_grace),
     )

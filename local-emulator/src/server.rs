@@ -1,5 +1,6 @@
-//! The HTTP server: hyper 1.x over TCP, HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on one port,
-//! graceful shutdown that drains in-flight requests.
+//! The HTTP server: hyper 1.x over TCP, HTTP/1.1 and HTTP/2 (h2c, prior knowledge; over TLS by
+//! ALPN) on one port, optional TLS and mTLS termination, graceful shutdown that drains in-flight
+//! requests.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::body;
-use gateway::context::ConnInfo;
+use gateway::context::{ClientCert, ConnInfo};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -20,12 +21,17 @@ use tokio::net::TcpListener;
 /// buffer the client gets 431.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub async fn serve(
     gateway: Arc<crate::reload::GatewaySlot>,
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -54,20 +60,46 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().unwrap_or(remote);
-                let info = ConnInfo { remote, local, tls: false };
                 let gw = Arc::clone(&gateway);
-                let service = service_fn(move |req: Request<Incoming>| {
-                    // Each request runs on the gateway current when it arrived; a reload
-                    // swaps the slot, never an in-flight request's gateway.
-                    let gw = gw.get();
-                    async move {
-                        Ok::<_, Infallible>(gw.handle(req.map(body::boxed), info).await)
-                    }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let Some(acceptor) = acceptor else {
+                        let info = ConnInfo { remote, local, tls: false };
+                        let conn = builder
+                            .serve_connection(TokioIo::new(stream), service(gw, info, None))
+                            .into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!("connection from {remote} ended: {e}");
+                        }
+                        return;
+                    };
+                    // A failed handshake (no or untrusted client certificate, bad TLS) closes
+                    // the connection; no request reaches the gateway.
+                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {remote} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {remote} timed out");
+                            return;
+                        }
+                    };
+                    let cert = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(crate::tls::client_cert)
+                        .map(Arc::new);
+                    let info = ConnInfo { remote, local, tls: true };
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), service(gw, info, cert))
+                        .into_owned();
+                    if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!("connection from {remote} ended: {e}");
                     }
                 });
@@ -82,6 +114,28 @@ pub async fn serve(
         () = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing remaining connections"),
     }
     Ok(())
+}
+
+/// The per-connection service: each request runs on the gateway current when it arrived (a
+/// reload swaps the slot, never an in-flight request's gateway), carrying the connection's client
+/// certificate.
+fn service(
+    gw: Arc<crate::reload::GatewaySlot>,
+    info: ConnInfo,
+    cert: Option<Arc<ClientCert>>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = hyper::Response<body::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<hyper::Response<body::Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |mut req: Request<Incoming>| {
+        let gw = gw.get();
+        if let Some(c) = &cert {
+            req.extensions_mut().insert(Arc::clone(c));
+        }
+        async move { Ok::<_, Infallible>(gw.handle(req.map(body::boxed), info).await) }
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -94,7 +94,10 @@ impl Emulator {
             let lines = Arc::clone(&stderr);
             std::thread::spawn(move || {
                 for line in BufReader::new(err).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.strip_prefix("tollgate listening on http://") {
+                    if let Some(addr) = line
+                        .strip_prefix("tollgate listening on http://")
+                        .or_else(|| line.strip_prefix("tollgate listening on https://"))
+                    {
                         let _ = tx.send(addr.trim().to_string());
                     }
                     lines.lock().expect("lock").push(line);

@@ -11,6 +11,7 @@ mod mapping;
 mod reload;
 mod rest;
 mod server;
+mod tls;
 mod usage;
 mod validation;
 mod vtl;

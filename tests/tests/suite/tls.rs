@@ -1,0 +1,277 @@
+//! TLS and mTLS termination end to end: real handshakes from a rustls client against the
+//! `tollgate` binary, with certificates minted per run (rcgen): a good client certificate, none,
+//! and one from an untrusted CA; ALPN h2; the generated local certificate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::TlsConnector;
+use tollgate_tests::{fixture, Emulator};
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).expect("CA");
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+/// A leaf certificate and its key, in PEM.
+fn leaf(ca: &Ca, cn: &str, sans: &[&str], purpose: ExtendedKeyUsagePurpose) -> (String, String) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .expect("params");
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "tollgate tests");
+    params.extended_key_usages = vec![purpose];
+    let cert = params.signed_by(&key, &ca.issuer).expect("leaf");
+    (cert.pem(), key.serialize_pem())
+}
+
+struct Pki {
+    dir: PathBuf,
+    ca: Ca,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = std::env::temp_dir().join(format!(
+            "tollgate-tls-{}-{}",
+            std::process::id(),
+            uuid_like()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let ca = ca("tollgate test CA");
+        std::fs::write(dir.join("ca.pem"), &ca.pem).expect("write");
+        let (cert, key) = leaf(
+            &ca,
+            "localhost",
+            &["localhost", "127.0.0.1"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        std::fs::write(dir.join("server.pem"), cert).expect("write");
+        std::fs::write(dir.join("server-key.pem"), key).expect("write");
+        Pki { dir, ca }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().expect("utf8").to_string()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn client_config(
+    ca_pem: &str,
+    client: Option<(&str, &str)>,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.expect("cert")).expect("root");
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots);
+    let mut config = match client {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("chain"),
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
+            )
+            .expect("client auth"),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+use rustls::pki_types::pem::PemObject;
+
+/// One GET over TLS; `Err` when the handshake or the exchange fails.
+async fn get_tls(
+    emu: &Emulator,
+    config: Arc<rustls::ClientConfig>,
+    path: &str,
+) -> Result<(Option<Vec<u8>>, http::StatusCode, String), String> {
+    let addr = emu
+        .url("/")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let tcp = tokio::net::TcpStream::connect(&addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tls = TlsConnector::from(config)
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let alpn = tls.get_ref().1.alpn_protocol().map(|p| p.to_vec());
+    let io = hyper_util::rt::TokioIo::new(tls);
+    let req = http::Request::get(format!("https://localhost{path}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let resp = if alpn.as_deref() == Some(b"h2") {
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        send.send_request(req).await.map_err(|e| e.to_string())?
+    } else {
+        let (mut send, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut req = req;
+        req.headers_mut().insert(
+            http::header::HOST,
+            http::HeaderValue::from_static("localhost"),
+        );
+        send.send_request(req).await.map_err(|e| e.to_string())?
+    };
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((alpn, status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn start(extra: &[&str]) -> Emulator {
+    let f = fixture("e2e/tls.yaml");
+    let mut args = vec!["--openapi", f.to_str().expect("utf8")];
+    args.extend_from_slice(extra);
+    Emulator::start(&args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_accepts_trusted_client_certificates_only() {
+    let pki = Pki::new();
+    let (server_cert, server_key, ca_file) = (
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem"),
+    );
+    let emu = start(&[
+        "--tls-cert",
+        &server_cert,
+        "--tls-key",
+        &server_key,
+        "--tls-client-ca",
+        &ca_file,
+    ]);
+    let (client_cert, client_key) = leaf(
+        &pki.ca,
+        "client-1",
+        &[],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+
+    // A certificate from the truststore's CA: the request runs, and templates see the cert.
+    let config = client_config(
+        &pki.ca.pem,
+        Some((&client_cert, &client_key)),
+        &[b"http/1.1"],
+    );
+    let (_, status, body) = get_tls(&emu, config, "/whoami").await.expect("mTLS works");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(
+        v["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("CN=client-1")),
+        "{v}"
+    );
+    assert!(
+        v["issuer"]
+            .as_str()
+            .is_some_and(|s| s.contains("CN=tollgate test CA")),
+        "{v}"
+    );
+    assert!(v["serial"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(
+        v["notAfter"].as_str().is_some_and(|s| s.ends_with(" GMT")),
+        "{v}"
+    );
+
+    // No client certificate: the handshake (or the first read) fails; nothing is served.
+    let config = client_config(&pki.ca.pem, None, &[b"http/1.1"]);
+    assert!(
+        get_tls(&emu, config, "/whoami").await.is_err(),
+        "no client certificate must be refused"
+    );
+
+    // A certificate from another CA: refused the same way.
+    let rogue = ca("rogue CA");
+    let (cert, key) = leaf(&rogue, "intruder", &[], ExtendedKeyUsagePurpose::ClientAuth);
+    let config = client_config(&pki.ca.pem, Some((&cert, &key)), &[b"http/1.1"]);
+    assert!(
+        get_tls(&emu, config, "/whoami").await.is_err(),
+        "an untrusted certificate must be refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_negotiates_h2_and_generates_a_local_certificate() {
+    let state = std::env::temp_dir().join(format!("tollgate-tls-state-{}", uuid_like()));
+    let f = fixture("e2e/tls.yaml");
+    let emu = Emulator::start_with_state(
+        &["--openapi", f.to_str().expect("utf8"), "--tls-self-signed"],
+        &state,
+    );
+    let cert = std::fs::read_to_string(Path::new(&state).join("tls/localhost.pem"))
+        .expect("the generated certificate is written to the state directory");
+    // Trusting the generated certificate is enough; ALPN picks h2.
+    let config = client_config(&cert, None, &[b"h2", b"http/1.1"]);
+    let (alpn, status, body) = get_tls(&emu, config, "/whoami").await.expect("TLS works");
+    assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        v["subject"], "",
+        "no client certificate on a plain TLS connection"
+    );
+    // HTTP/1.1 over TLS still works.
+    let config = client_config(&cert, None, &[b"http/1.1"]);
+    let (alpn, status, _) = get_tls(&emu, config, "/whoami").await.expect("TLS works");
+    assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
+    assert_eq!(status, 200);
+    drop(emu);
+    let _ = std::fs::remove_dir_all(&state);
+}
