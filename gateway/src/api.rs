@@ -325,6 +325,8 @@ pub struct ResolvedApi {
     pub binary_media_types: Vec<String>,
     /// HTTP API CORS, answered by the gateway itself.
     pub cors: Option<crate::spec::extensions::CorsExt>,
+    /// `x-tollgate-upstreams`: pools HTTP integrations reach as `http://NAME/...`.
+    pub upstreams: HashMap<String, Arc<crate::upstream::Pool>>,
     /// Stage-level throttling (every caller).
     pub stage_throttle: crate::usage::StageThrottle,
     /// Where API keys come from (`x-amazon-apigateway-api-key-source`, default HEADER).
@@ -500,7 +502,25 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         },
         variables: IndexMap::new(),
     });
+    let mut upstreams = HashMap::new();
+    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
+    for (name, ext) in &spec.root.upstreams {
+        match crate::upstream::Pool::new(name, ext, base_dir) {
+            Ok(p) => {
+                upstreams.insert(name.to_ascii_lowercase(), Arc::new(p));
+            }
+            Err(m) => errors.push(LoadError::new(
+                file,
+                pointer_join(
+                    &pointer_join(&spec.pointer_base, "x-tollgate-upstreams"),
+                    name,
+                ),
+                m,
+            )),
+        }
+    }
     errors.into_result(ResolvedApi {
+        upstreams,
         api_id: api_id_for(&opts.name),
         name: opts.name.clone(),
         kind: spec.kind,

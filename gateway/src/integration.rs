@@ -179,6 +179,9 @@ pub async fn run(
             } else {
                 IntegrationKind::HttpProxy
             };
+            if let Some((pool, key)) = plan.upstream.clone() {
+                return send_to_pool(client, ctx, plan, &pool, key.as_deref(), kind).await;
+            }
             let mut req = http::Request::new(plan.body);
             *req.method_mut() = plan.method;
             *req.uri_mut() = plan.uri;
@@ -208,6 +211,115 @@ pub async fn run(
             })
         }
     }
+}
+
+/// Send to an instance of an upstream pool: pick one, and when an idempotent request cannot
+/// connect, try another (up to the pool's `retries`); connect failures and 5xx answers count
+/// against the instance's outlier budget.
+async fn send_to_pool(
+    client: &HttpClient,
+    ctx: &mut RequestContext,
+    plan: crate::integration_request::HttpRequestPlan,
+    pool: &std::sync::Arc<crate::upstream::Pool>,
+    key: Option<&str>,
+    kind: IntegrationKind,
+) -> Result<IntegrationResponse, GatewayError> {
+    use http_body_util::BodyExt;
+    pool.start(client);
+    let idempotent = matches!(
+        plan.method,
+        http::Method::GET
+            | http::Method::HEAD
+            | http::Method::OPTIONS
+            | http::Method::PUT
+            | http::Method::DELETE
+            | http::Method::TRACE
+    );
+    let attempts = 1 + if idempotent { pool.retries } else { 0 };
+    // A retry needs the body again.
+    let (mut once, replay) = if attempts > 1 {
+        let bytes = plan
+            .body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .map_err(|e| {
+                if is_length_limit(e.as_ref()) {
+                    GatewayError::RequestTooLarge
+                } else {
+                    GatewayError::IntegrationFailure(format!(
+                        "reading the request body failed: {e}"
+                    ))
+                }
+            })?;
+        (None, Some(bytes))
+    } else {
+        (Some(plan.body), None)
+    };
+    let path_and_query = plan
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let started = Instant::now();
+    let mut tried: Vec<String> = Vec::new();
+    let mut last_error = String::new();
+    for _ in 0..attempts {
+        let Some(flight) = pool.pick(key, &tried) else {
+            break;
+        };
+        let instance = std::sync::Arc::clone(flight.instance());
+        let uri: http::Uri = format!("{}{path_and_query}", instance.base)
+            .parse()
+            .map_err(|e| GatewayError::Configuration(format!("upstream {} URI: {e}", pool.name)))?;
+        let body = match (&replay, once.take()) {
+            (Some(b), _) => body::full(b.clone()),
+            (None, Some(b)) => b,
+            (None, None) => break,
+        };
+        let mut req = http::Request::new(body);
+        *req.method_mut() = plan.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = plan.headers.clone();
+        let remaining = plan.timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, client.client.request(req)).await {
+            Err(_) => {
+                pool.report(&instance, false);
+                ctx.integration_latency = Some(started.elapsed());
+                return Err(GatewayError::IntegrationTimeout(plan.timeout));
+            }
+            Ok(Err(e)) => {
+                pool.report(&instance, false);
+                last_error = format!("{}: {}", instance.base, describe(&e));
+                tried.push(instance.base.clone());
+                if !e.is_connect() {
+                    // The request may have reached the instance: never resend it.
+                    break;
+                }
+                tracing::debug!(upstream = %pool.name, "{last_error}; trying another instance");
+            }
+            Ok(Ok(resp)) => {
+                pool.report(&instance, resp.status().as_u16() < 500);
+                ctx.integration_latency = Some(started.elapsed());
+                let (parts, incoming) = resp.into_parts();
+                ctx.integration_status = Some(parts.status.as_u16());
+                return Ok(IntegrationResponse {
+                    status: parts.status.as_u16(),
+                    headers: parts.headers,
+                    body: body::boxed(incoming),
+                    payload: None,
+                    selection: parts.status.as_u16().to_string(),
+                    kind,
+                });
+            }
+        }
+    }
+    ctx.integration_latency = Some(started.elapsed());
+    Err(GatewayError::IntegrationFailure(if last_error.is_empty() {
+        format!("upstream {} has no healthy instance", pool.name)
+    } else {
+        format!("upstream {}: {last_error}", pool.name)
+    }))
 }
 
 /// Whether an error (or anything in its source chain) is the 10 MB request-body limit.

@@ -7,6 +7,8 @@
 //! from `requestParameters` or the route's path parameters, `${stageVariables.x}`), apply header
 //! and query-string mappings, drop the headers API Gateway drops, and add `X-Forwarded-*`.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt;
@@ -59,6 +61,33 @@ pub struct HttpRequestPlan {
     pub timeout: std::time::Duration,
     /// `true` for a non-proxy HTTP integration (its response goes through the mapping).
     pub mapped: bool,
+    /// The upstream pool the URI's host names, and the request's consistent-hashing key.
+    pub upstream: Option<(Arc<crate::upstream::Pool>, Option<String>)>,
+}
+
+/// The pool an integration URI's host names (`http://orders/...`), if any.
+fn upstream_for(
+    api: &ResolvedApi,
+    uri: &http::Uri,
+    ctx: &RequestContext,
+    req: &MethodRequest,
+) -> Option<(Arc<crate::upstream::Pool>, Option<String>)> {
+    if uri.port().is_some() {
+        return None;
+    }
+    let pool = api.upstreams.get(&uri.host()?.to_ascii_lowercase())?;
+    use crate::upstream::HashKey;
+    let key = pool.hash_on.as_ref().and_then(|k| match k {
+        HashKey::Ip => Some(ctx.source_ip.clone()),
+        HashKey::ApiKey => ctx.api_key.clone(),
+        HashKey::Principal => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.principal_id.clone())
+            .or_else(|| ctx.iam.as_ref().map(|i| i.access_key.clone())),
+        HashKey::Header(h) => req.header_value(h).map(str::to_string),
+    });
+    Some((Arc::clone(pool), key))
 }
 
 /// Request headers API Gateway drops before an HTTP_PROXY integration (KI header table).
@@ -369,11 +398,12 @@ fn http_mapped(
     let method = h.method.clone().unwrap_or_else(|| req.method.clone());
     Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
         method,
-        uri,
         headers,
         body: crate::body::full(prepared.body),
         timeout: h.timeout,
         mapped: true,
+        upstream: upstream_for(api, &uri, ctx, req),
+        uri,
     })))
 }
 
@@ -607,11 +637,12 @@ fn http_proxy(
     let body = req.body.take().unwrap_or_else(crate::body::empty);
     Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
         method,
-        uri,
         headers,
         body,
         timeout: h.timeout,
         mapped: false,
+        upstream: upstream_for(api, &uri, ctx, req),
+        uri,
     })))
 }
 

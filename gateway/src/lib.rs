@@ -39,6 +39,7 @@ pub mod router;
 pub mod sam;
 pub mod sigv4;
 pub mod spec;
+pub mod upstream;
 pub mod usage;
 pub mod usage_dynamodb;
 pub mod usage_embedded;

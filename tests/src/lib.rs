@@ -190,11 +190,16 @@ pub struct Recorded {
 
 /// A loopback HTTP upstream. Paths starting `/slow` answer after 2 s, `/reset` drops the
 /// connection without answering, `/status/NNN` answers NNN, `/raw` echoes the body bytes as
-/// `text/plain`; everything else echoes as JSON.
+/// `text/plain`, `/health` answers 200 or 503 (see `healthy`); everything else echoes as JSON.
+/// Health checks are not recorded.
 pub struct Upstream {
     pub addr: SocketAddr,
     pub received: Arc<Mutex<Vec<Recorded>>>,
+    /// What `/health` answers: 200 while true, 503 once false.
+    pub healthy: Arc<std::sync::atomic::AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Closes every open connection too (a killed process, not just a closed listener).
+    kill: tokio::sync::watch::Sender<bool>,
 }
 
 impl Upstream {
@@ -204,22 +209,31 @@ impl Upstream {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let received = Arc::new(Mutex::new(Vec::new()));
+        let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (kill, killed) = tokio::sync::watch::channel(false);
         let rec = Arc::clone(&received);
+        let health = Arc::clone(&healthy);
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let rec = Arc::clone(&rec);
+                        let health = Arc::clone(&health);
+                        let mut killed = killed.clone();
                         tokio::spawn(async move {
                             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                                 let rec = Arc::clone(&rec);
-                                async move { upstream_answer(req, rec).await }
+                                let health = Arc::clone(&health);
+                                async move { upstream_answer(req, rec, health).await }
                             });
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), svc)
-                                .await;
+                            let conn = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc);
+                            tokio::select! {
+                                _ = conn => {}
+                                _ = killed.changed() => {}
+                            }
                         });
                     }
                     _ = &mut rx => break,
@@ -229,8 +243,18 @@ impl Upstream {
         Upstream {
             addr,
             received,
+            healthy,
             shutdown: Some(tx),
+            kill,
         }
+    }
+
+    /// Stop as a crashed process would: the listener and every open connection close.
+    pub fn kill(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.kill.send(true);
     }
 
     pub fn base(&self) -> String {
@@ -253,16 +277,22 @@ impl Upstream {
 
 impl Drop for Upstream {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.kill();
     }
 }
 
 async fn upstream_answer(
     req: Request<Incoming>,
     rec: Arc<Mutex<Vec<Recorded>>>,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<http::Response<Full<Bytes>>, std::io::Error> {
+    if req.uri().path() == "/health" {
+        let up = healthy.load(std::sync::atomic::Ordering::SeqCst);
+        return Ok(http::Response::builder()
+            .status(if up { 200 } else { 503 })
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("response"));
+    }
     let (parts, body) = req.into_parts();
     let body = body
         .collect()

@@ -609,3 +609,114 @@ mod tests {
         assert_eq!(i.timeout_in_millis, Some(2500));
     }
 }
+
+ci_enum!(
+    /// How an upstream pool picks an instance.
+    BalanceAlgorithm {
+        RoundRobin => "round_robin",
+        LeastConnections => "least_connections",
+        ConsistentHash => "consistent_hash",
+    }
+);
+
+/// One instance of an upstream: `"host:port"`, `"http://host:port"`, or with a weight.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum InstanceExt {
+    Url(String),
+    Weighted {
+        url: String,
+        #[serde(default = "default_weight")]
+        weight: u32,
+    },
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+impl InstanceExt {
+    /// The instance's base URL (`http://host:port`) and weight.
+    pub fn normalized(&self) -> (String, u32) {
+        let (url, weight) = match self {
+            InstanceExt::Url(u) => (u.as_str(), 1),
+            InstanceExt::Weighted { url, weight } => (url.as_str(), *weight),
+        };
+        let url = url.trim().trim_end_matches('/');
+        let url = if url.contains("://") {
+            url.to_string()
+        } else {
+            format!("http://{url}")
+        };
+        (url, weight.max(1))
+    }
+}
+
+/// Active health checking of an upstream's instances.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckExt {
+    pub path: String,
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+    #[serde(default = "default_check_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_threshold")]
+    pub healthy_threshold: u32,
+    #[serde(default = "default_threshold")]
+    pub unhealthy_threshold: u32,
+}
+
+fn default_interval_ms() -> u64 {
+    1000
+}
+fn default_check_timeout_ms() -> u64 {
+    500
+}
+fn default_threshold() -> u32 {
+    2
+}
+
+/// Passive outlier ejection: a circuit breaker per instance.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutlierExt {
+    #[serde(default = "default_consecutive_failures")]
+    pub consecutive_failures: u32,
+    #[serde(default = "default_cooldown_ms")]
+    pub cooldown_ms: u64,
+}
+
+fn default_consecutive_failures() -> u32 {
+    3
+}
+fn default_cooldown_ms() -> u64 {
+    10_000
+}
+
+/// `x-tollgate-upstreams.NAME` (tollgate's own): a logical service and the pool of instances
+/// behind it. HTTP and HTTP_PROXY integrations reach it with `http://NAME/...`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamExt {
+    #[serde(default)]
+    pub instances: Vec<InstanceExt>,
+    /// A JSON file `{"instances": [...]}`, relative to the definition, re-read when it changes.
+    pub registry_file: Option<String>,
+    #[serde(default = "default_balance")]
+    pub balance: BalanceAlgorithm,
+    /// Consistent hashing key: `ip`, `principal`, `apiKey` or `header:NAME`.
+    pub hash_on: Option<String>,
+    pub health_check: Option<HealthCheckExt>,
+    pub outlier: Option<OutlierExt>,
+    /// Extra attempts on another instance when an idempotent request cannot connect.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+fn default_balance() -> BalanceAlgorithm {
+    BalanceAlgorithm::RoundRobin
+}
+fn default_retries() -> u32 {
+    1
+}

@@ -205,6 +205,8 @@ pub struct RootExtensions {
     pub identity_injection: Option<IdentityInjectionExt>,
     /// `x-tollgate-rate-limit` for every operation that sets none.
     pub rate_limit: Option<RateLimitExt>,
+    /// `x-tollgate-upstreams`: named pools of upstream instances.
+    pub upstreams: IndexMap<String, crate::spec::extensions::UpstreamExt>,
 }
 
 /// An API definition as written, format-neutral.
@@ -392,6 +394,10 @@ fn type_extensions(
         }
         if name == "x-tollgate-rate-limit" {
             root.rate_limit = parse_ext(file, &p, value, &mut errors);
+            continue;
+        }
+        if name == "x-tollgate-upstreams" {
+            root.upstreams = parse_ext(file, &p, value, &mut errors).unwrap_or_default();
             continue;
         }
         if let Err(m) = check_extension_name(name, ExtensionSite::Root) {

@@ -12,6 +12,7 @@ mod reload;
 mod rest;
 mod server;
 mod tls;
+mod upstreams;
 mod usage;
 mod validation;
 mod vtl;

@@ -1,0 +1,537 @@
+//! Upstream pools (`x-tollgate-upstreams`): a logical service names a set of instances, found
+//! statically or in a watched registry file; each request picks a healthy instance by
+//! round-robin, least connections or consistent hashing (all weighted). Instances leave the pool
+//! at once when active health checks fail or when passive outlier detection (consecutive
+//! failures) ejects them, and come back when healthy again (after a cool-down, one request
+//! probes an ejected instance: the circuit breaker's half-open state).
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::spec::extensions::{BalanceAlgorithm, HealthCheckExt, InstanceExt, UpstreamExt};
+
+/// One instance of a pool.
+#[derive(Debug)]
+pub struct Instance {
+    /// `http://host:port`, no trailing slash.
+    pub base: String,
+    pub weight: u32,
+    /// Requests in flight (least connections).
+    active: AtomicUsize,
+    consecutive_failures: AtomicU32,
+    /// Passive ejection: out of the pool until then.
+    ejected_until: Mutex<Option<Instant>>,
+    /// Active health: false once `unhealthy_threshold` checks in a row failed.
+    healthy: AtomicBool,
+    check_streak: AtomicU32,
+}
+
+impl Instance {
+    fn new(base: String, weight: u32) -> Self {
+        Instance {
+            base,
+            weight,
+            active: AtomicUsize::new(0),
+            consecutive_failures: AtomicU32::new(0),
+            ejected_until: Mutex::new(None),
+            healthy: AtomicBool::new(true),
+            check_streak: AtomicU32::new(0),
+        }
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Whether passive ejection keeps it out right now.
+    pub fn is_ejected(&self, now: Instant) -> bool {
+        self.ejected_until
+            .lock()
+            .map(|g| g.is_some_and(|t| now < t))
+            .unwrap_or(false)
+    }
+}
+
+/// Counts a request in flight on an instance until dropped.
+pub struct InFlight(Arc<Instance>);
+
+impl InFlight {
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a request hashes on, for consistent hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashKey {
+    Ip,
+    Principal,
+    ApiKey,
+    Header(String),
+}
+
+impl HashKey {
+    pub fn parse(s: &str) -> Option<HashKey> {
+        Some(match s.trim() {
+            "ip" => HashKey::Ip,
+            "principal" => HashKey::Principal,
+            "apiKey" => HashKey::ApiKey,
+            other => HashKey::Header(other.strip_prefix("header:")?.trim().to_ascii_lowercase()),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Pool {
+    pub name: String,
+    pub algorithm: BalanceAlgorithm,
+    pub hash_on: Option<HashKey>,
+    pub retries: u32,
+    instances: RwLock<Vec<Arc<Instance>>>,
+    next: AtomicUsize,
+    outlier: Option<(u32, Duration)>,
+    health: Option<HealthCheckExt>,
+    registry: Option<PathBuf>,
+    started: OnceLock<()>,
+}
+
+impl Pool {
+    /// Build a pool from its definition; `base_dir` resolves a relative registry file.
+    pub fn new(name: &str, ext: &UpstreamExt, base_dir: &std::path::Path) -> Result<Pool, String> {
+        let hash_on = match (&ext.hash_on, ext.balance) {
+            (Some(h), _) => Some(HashKey::parse(h).ok_or_else(|| {
+                format!("hashOn `{h}`: expected ip, principal, apiKey or header:NAME")
+            })?),
+            (None, BalanceAlgorithm::ConsistentHash) => Some(HashKey::Ip),
+            (None, _) => None,
+        };
+        let registry = ext.registry_file.as_ref().map(|f| base_dir.join(f));
+        let mut instances: Vec<Arc<Instance>> = ext
+            .instances
+            .iter()
+            .map(|i| {
+                let (base, weight) = i.normalized();
+                Arc::new(Instance::new(base, weight))
+            })
+            .collect();
+        if let Some(path) = &registry {
+            instances.extend(read_registry(path)?.into_iter().map(Arc::new));
+        }
+        if instances.is_empty() && registry.is_none() {
+            return Err(
+                "no instances: list some under `instances` or name a `registryFile`".into(),
+            );
+        }
+        for i in &instances {
+            check_base(&i.base)?;
+        }
+        Ok(Pool {
+            name: name.to_string(),
+            algorithm: ext.balance,
+            hash_on,
+            retries: ext.retries,
+            instances: RwLock::new(instances),
+            next: AtomicUsize::new(0),
+            outlier: ext.outlier.as_ref().map(|o| {
+                (
+                    o.consecutive_failures.max(1),
+                    Duration::from_millis(o.cooldown_ms),
+                )
+            }),
+            health: ext.health_check.clone(),
+            registry,
+            started: OnceLock::new(),
+        })
+    }
+
+    pub fn instances(&self) -> Vec<Arc<Instance>> {
+        self.instances.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Start the pool's background work (health checks, registry watching) once, on first use,
+    /// from inside the runtime. The tasks end when the pool is dropped (a reload).
+    pub fn start(self: &Arc<Self>, client: &crate::integration::HttpClient) {
+        self.started.get_or_init(|| {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return;
+            }
+            if let Some(hc) = self.health.clone() {
+                let weak = Arc::downgrade(self);
+                let client = client.clone();
+                tokio::spawn(health_loop(weak, hc, client));
+            }
+            if let Some(path) = self.registry.clone() {
+                tokio::spawn(registry_loop(Arc::downgrade(self), path));
+            }
+        });
+    }
+
+    /// Pick an instance for a request, skipping `tried` ones; `None` when none is available.
+    pub fn pick(&self, key: Option<&str>, tried: &[String]) -> Option<InFlight> {
+        let now = Instant::now();
+        let all = self.instances();
+        let candidates: Vec<&Arc<Instance>> = all
+            .iter()
+            .filter(|i| i.is_healthy() && !i.is_ejected(now) && !tried.contains(&i.base))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let chosen = match self.algorithm {
+            BalanceAlgorithm::RoundRobin => {
+                // Weighted: each instance owns `weight` consecutive slots of the cycle.
+                let total: u64 = candidates.iter().map(|i| u64::from(i.weight)).sum();
+                let mut slot = (self.next.fetch_add(1, Ordering::Relaxed) as u64) % total;
+                let mut pick = candidates[0];
+                for i in &candidates {
+                    if slot < u64::from(i.weight) {
+                        pick = i;
+                        break;
+                    }
+                    slot -= u64::from(i.weight);
+                }
+                pick
+            }
+            BalanceAlgorithm::LeastConnections => {
+                // Fewest in flight per unit of weight; ties rotate.
+                let start = self.next.fetch_add(1, Ordering::Relaxed);
+                let n = candidates.len();
+                (0..n)
+                    .map(|k| candidates[(start + k) % n])
+                    .min_by(|a, b| {
+                        let la = a.active.load(Ordering::Relaxed) as f64 / f64::from(a.weight);
+                        let lb = b.active.load(Ordering::Relaxed) as f64 / f64::from(b.weight);
+                        la.total_cmp(&lb)
+                    })
+                    .unwrap_or(candidates[0])
+            }
+            BalanceAlgorithm::ConsistentHash => {
+                // Weighted rendezvous hashing: a key keeps its instance while that instance
+                // stays, and only the keys of a removed instance move.
+                let key = key.unwrap_or("");
+                candidates
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| score(key, a).total_cmp(&score(key, b)))
+                    .unwrap_or(candidates[0])
+            }
+        };
+        chosen.active.fetch_add(1, Ordering::Relaxed);
+        Some(InFlight(Arc::clone(chosen)))
+    }
+
+    /// Record how a request to `instance` went (connect failures and 5xx count as failures).
+    pub fn report(&self, instance: &Instance, ok: bool) {
+        let Some((threshold, cooldown)) = self.outlier else {
+            return;
+        };
+        if ok {
+            instance.consecutive_failures.store(0, Ordering::Relaxed);
+            if let Ok(mut g) = instance.ejected_until.lock() {
+                *g = None;
+            }
+            return;
+        }
+        let n = instance
+            .consecutive_failures
+            .fetch_add(1, Ordering::Relaxed)
+            + 1;
+        if n >= threshold {
+            if let Ok(mut g) = instance.ejected_until.lock() {
+                *g = Some(Instant::now() + cooldown);
+            }
+            tracing::warn!(
+                upstream = %self.name,
+                instance = %instance.base,
+                "ejected after {n} consecutive failures for {cooldown:?}"
+            );
+        }
+    }
+
+    fn replace_instances(&self, list: Vec<Instance>) {
+        let Ok(mut current) = self.instances.write() else {
+            return;
+        };
+        // Keep the state of instances that stay.
+        let next: Vec<Arc<Instance>> = list
+            .into_iter()
+            .map(|i| {
+                current
+                    .iter()
+                    .find(|c| c.base == i.base && c.weight == i.weight)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(i))
+            })
+            .collect();
+        *current = next;
+    }
+}
+
+fn score(key: &str, i: &Instance) -> f64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    i.base.hash(&mut h);
+    // A uniform value in (0, 1], then the weighted rendezvous score -w / ln(u).
+    let u = ((h.finish() >> 11) as f64 + 1.0) / ((1u64 << 53) as f64 + 1.0);
+    -f64::from(i.weight) / u.ln()
+}
+
+fn check_base(base: &str) -> Result<(), String> {
+    let uri: http::Uri = base
+        .parse()
+        .map_err(|e| format!("instance `{base}` is not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(format!(
+            "instance `{base}`: expected http://host:port (upstream TLS is not in this build)"
+        ));
+    }
+    Ok(())
+}
+
+/// `{"instances": ["host:port", {"url": ..., "weight": ...}]}`.
+fn read_registry(path: &std::path::Path) -> Result<Vec<Instance>, String> {
+    #[derive(serde::Deserialize)]
+    struct Registry {
+        instances: Vec<InstanceExt>,
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("registry file {}: {e}", path.display()))?;
+    let r: Registry = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "registry file {}: expected {{\"instances\": [\"host:port\", ...]}}: {e}",
+            path.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for i in &r.instances {
+        let (base, weight) = i.normalized();
+        check_base(&base).map_err(|e| format!("registry file {}: {e}", path.display()))?;
+        out.push(Instance::new(base, weight));
+    }
+    Ok(out)
+}
+
+/// Re-read the registry file when it changes (polled every 250 ms, so a registration shows up
+/// within a second); a broken edit keeps the last good list.
+async fn registry_loop(pool: Weak<Pool>, path: PathBuf) {
+    let stamp = |p: &std::path::Path| -> Option<(SystemTime, u64)> {
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    };
+    let mut last = stamp(&path);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some(pool) = pool.upgrade() else { return };
+        let now = stamp(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match read_registry(&path) {
+            Ok(list) => {
+                tracing::info!(upstream = %pool.name, "registry changed: {} instance(s)", list.len());
+                pool.replace_instances(list);
+            }
+            Err(e) => tracing::warn!(upstream = %pool.name, "{e}; keeping the previous instances"),
+        }
+    }
+}
+
+/// Probe every instance each interval; `unhealthy_threshold` failures in a row take one out,
+/// `healthy_threshold` successes bring it back.
+async fn health_loop(pool: Weak<Pool>, hc: HealthCheckExt, client: crate::integration::HttpClient) {
+    let interval = Duration::from_millis(hc.interval_ms.max(50));
+    let timeout = Duration::from_millis(hc.timeout_ms.max(10));
+    loop {
+        let Some(p) = pool.upgrade() else { return };
+        let instances = p.instances();
+        let name = p.name.clone();
+        drop(p);
+        // All instances at once, so one slow instance does not delay the others' checks.
+        let mut set = tokio::task::JoinSet::new();
+        for (k, i) in instances.iter().enumerate() {
+            let url = format!("{}{}", i.base, hc.path);
+            let client = client.clone();
+            set.spawn(async move { (k, client.get(&url, timeout, 64 * 1024).await.is_ok()) });
+        }
+        let mut results = vec![false; instances.len()];
+        while let Some(done) = set.join_next().await {
+            if let Ok((k, ok)) = done {
+                results[k] = ok;
+            }
+        }
+        for (i, ok) in instances.iter().zip(results) {
+            let healthy = i.is_healthy();
+            if ok == healthy {
+                i.check_streak.store(0, Ordering::Relaxed);
+                continue;
+            }
+            let streak = i.check_streak.fetch_add(1, Ordering::Relaxed) + 1;
+            let needed = if ok {
+                hc.healthy_threshold
+            } else {
+                hc.unhealthy_threshold
+            };
+            if streak >= needed.max(1) {
+                i.healthy.store(ok, Ordering::Relaxed);
+                i.check_streak.store(0, Ordering::Relaxed);
+                tracing::warn!(
+                    upstream = %name,
+                    instance = %i.base,
+                    "health check: {}",
+                    if ok { "healthy again" } else { "unhealthy, out of the pool" }
+                );
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(balance: BalanceAlgorithm, instances: &[(&str, u32)]) -> Pool {
+        let ext = UpstreamExt {
+            instances: instances
+                .iter()
+                .map(|(u, w)| InstanceExt::Weighted {
+                    url: u.to_string(),
+                    weight: *w,
+                })
+                .collect(),
+            registry_file: None,
+            balance,
+            hash_on: Some("header:x-user".into()),
+            health_check: None,
+            outlier: Some(crate::spec::extensions::OutlierExt {
+                consecutive_failures: 2,
+                cooldown_ms: 60_000,
+            }),
+            retries: 1,
+        };
+        Pool::new("svc", &ext, std::path::Path::new(".")).expect("pool")
+    }
+
+    fn counts(p: &Pool, n: usize, key: impl Fn(usize) -> String) -> Vec<(String, usize)> {
+        let mut c: Vec<(String, usize)> =
+            p.instances().iter().map(|i| (i.base.clone(), 0)).collect();
+        for k in 0..n {
+            let f = p.pick(Some(&key(k)), &[]).expect("an instance");
+            let e = c
+                .iter_mut()
+                .find(|(b, _)| b == &f.instance().base)
+                .expect("known");
+            e.1 += 1;
+        }
+        c
+    }
+
+    #[test]
+    fn weighted_round_robin_follows_weights() {
+        let p = pool(
+            BalanceAlgorithm::RoundRobin,
+            &[("a:1", 1), ("b:1", 1), ("c:1", 2)],
+        );
+        let c = counts(&p, 400, |_| String::new());
+        assert_eq!(
+            c.iter().map(|x| x.1).collect::<Vec<_>>(),
+            vec![100, 100, 200]
+        );
+    }
+
+    #[test]
+    fn least_connections_avoids_busy_instances() {
+        let p = pool(
+            BalanceAlgorithm::LeastConnections,
+            &[("a:1", 1), ("b:1", 1)],
+        );
+        let busy = p.pick(None, &[]).expect("one");
+        for _ in 0..10 {
+            let f = p.pick(None, &[]).expect("one");
+            assert_ne!(f.instance().base, busy.instance().base);
+        }
+    }
+
+    #[test]
+    fn consistent_hash_keeps_keys_and_moves_only_a_removed_instances_keys() {
+        let p = pool(
+            BalanceAlgorithm::ConsistentHash,
+            &[("a:1", 1), ("b:1", 1), ("c:1", 1)],
+        );
+        let before: Vec<String> = (0..300)
+            .map(|k| {
+                p.pick(Some(&format!("user-{k}")), &[])
+                    .expect("one")
+                    .instance()
+                    .base
+                    .clone()
+            })
+            .collect();
+        // Same key, same instance.
+        for (k, b) in before.iter().enumerate() {
+            assert_eq!(
+                &p.pick(Some(&format!("user-{k}")), &[])
+                    .expect("one")
+                    .instance()
+                    .base,
+                b
+            );
+        }
+        // Spread over all three.
+        for base in ["http://a:1", "http://b:1", "http://c:1"] {
+            let n = before.iter().filter(|b| *b == base).count();
+            assert!(n > 50, "{base} got {n} of 300");
+        }
+        // Remove c: only c's keys move.
+        p.replace_instances(vec![
+            Instance::new("http://a:1".into(), 1),
+            Instance::new("http://b:1".into(), 1),
+        ]);
+        for (k, b) in before.iter().enumerate() {
+            let now = p
+                .pick(Some(&format!("user-{k}")), &[])
+                .expect("one")
+                .instance()
+                .base
+                .clone();
+            if b != "http://c:1" {
+                assert_eq!(&now, b, "key user-{k} moved although its instance stayed");
+            }
+        }
+    }
+
+    #[test]
+    fn consecutive_failures_eject_and_success_restores() {
+        let p = pool(BalanceAlgorithm::RoundRobin, &[("a:1", 1), ("b:1", 1)]);
+        let a = p.instances()[0].clone();
+        p.report(&a, false);
+        assert!(
+            !a.is_ejected(Instant::now()),
+            "one failure is below the threshold"
+        );
+        p.report(&a, false);
+        assert!(a.is_ejected(Instant::now()));
+        for _ in 0..10 {
+            assert_eq!(p.pick(None, &[]).expect("b").instance().base, "http://b:1");
+        }
+        p.report(&a, true);
+        assert!(!a.is_ejected(Instant::now()));
+        // Nothing left when every instance is out.
+        let b = p.instances()[1].clone();
+        p.report(&b, false);
+        p.report(&b, false);
+        p.report(&a, false);
+        p.report(&a, false);
+        assert!(p.pick(None, &[]).is_none());
+    }
+}

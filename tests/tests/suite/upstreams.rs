@@ -1,0 +1,247 @@
+//! Upstream pools (`x-tollgate-upstreams`) end to end: several real loopback upstreams behind
+//! one logical service, each balancing algorithm's distribution, an instance killed mid-run
+//! (ejected, retried requests succeed), a registry file edited while serving, and active health
+//! checks taking an instance out and back.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tollgate_tests::{get, send, Emulator, Upstream};
+
+/// An API whose `/svc/{proxy+}` goes to the pool `backend`, written for this run's ports.
+fn api(pool: &str) -> (PathBuf, Emulator) {
+    let dir = std::env::temp_dir().join(format!(
+        "tollgate-upstreams-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("api.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"openapi: 3.0.1
+info: {{title: pools, version: "1"}}
+x-tollgate-upstreams:
+  backend:
+{pool}
+paths:
+  /svc/{{proxy+}}:
+    x-amazon-apigateway-any-method:
+      parameters:
+        - {{name: proxy, in: path, required: true, schema: {{type: string}}}}
+      responses: {{}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: ANY
+        uri: http://backend/{{proxy}}
+"#
+        ),
+    )
+    .expect("write");
+    let emu = Emulator::start(&["--openapi", file.to_str().expect("utf8")]);
+    (dir, emu)
+}
+
+fn counts(ups: &[Upstream]) -> Vec<usize> {
+    ups.iter().map(Upstream::count).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighted_round_robin_spreads_by_weight() {
+    let ups = vec![
+        Upstream::start().await,
+        Upstream::start().await,
+        Upstream::start().await,
+    ];
+    let pool = format!(
+        "    balance: round_robin\n    instances:\n      - {{url: \"{}\", weight: 1}}\n      - {{url: \"{}\", weight: 1}}\n      - {{url: \"{}\", weight: 2}}\n",
+        ups[0].addr, ups[1].addr, ups[2].addr
+    );
+    let (_dir, emu) = api(&pool);
+    for i in 0..40 {
+        let r = get(&emu.url(&format!("/svc/item/{i}"))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(counts(&ups), vec![10, 10, 20]);
+    assert_eq!(
+        ups[2].last().target,
+        "/item/39",
+        "the proxy path reaches the instance"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consistent_hashing_pins_each_key_to_one_instance() {
+    let ups = vec![
+        Upstream::start().await,
+        Upstream::start().await,
+        Upstream::start().await,
+    ];
+    let pool = format!(
+        "    balance: consistent_hash\n    hashOn: header:x-user\n    instances: [\"{}\", \"{}\", \"{}\"]\n",
+        ups[0].addr, ups[1].addr, ups[2].addr
+    );
+    let (_dir, emu) = api(&pool);
+    for round in 0..2 {
+        for u in 0..30 {
+            let user = format!("user-{u}");
+            let r = send(
+                "GET",
+                &emu.url(&format!("/svc/r{round}")),
+                &[("x-user", &user)],
+                "",
+            )
+            .await;
+            assert_eq!(r.status, 200);
+        }
+    }
+    // Every user's two requests landed on the same instance, and every instance got users.
+    for u in 0..30 {
+        let user = format!("user-{u}");
+        let holders: Vec<usize> = ups
+            .iter()
+            .enumerate()
+            .filter(|(_, up)| {
+                up.received
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .any(|r| r.headers.get("x-user").is_some_and(|v| v == user.as_str()))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(holders.len(), 1, "{user} reached instances {holders:?}");
+    }
+    assert!(counts(&ups).iter().all(|c| *c > 0), "{:?}", counts(&ups));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_connections_routes_around_a_busy_instance() {
+    let ups = vec![Upstream::start().await, Upstream::start().await];
+    let pool = format!(
+        "    balance: least_connections\n    instances: [\"{}\", \"{}\"]\n",
+        ups[0].addr, ups[1].addr
+    );
+    let (_dir, emu) = api(&pool);
+    // One slow request (2 s) holds an instance busy...
+    let slow_url = emu.url("/svc/slow");
+    let slow = tokio::spawn(async move { get(&slow_url).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy: Vec<usize> = counts(&ups);
+    // ... so quick requests meanwhile all go to the other one.
+    for _ in 0..6 {
+        assert_eq!(get(&emu.url("/svc/quick")).await.status, 200);
+    }
+    let after = counts(&ups);
+    let slow_instance = busy
+        .iter()
+        .position(|c| *c == 1)
+        .expect("one instance has the slow call");
+    assert_eq!(after[slow_instance], 1, "{after:?}");
+    assert_eq!(after[1 - slow_instance], 6, "{after:?}");
+    assert_eq!(slow.await.expect("join").status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_is_ejected_and_requests_retry_elsewhere() {
+    let mut ups = vec![
+        Upstream::start().await,
+        Upstream::start().await,
+        Upstream::start().await,
+    ];
+    let pool = format!(
+        "    instances: [\"{}\", \"{}\", \"{}\"]\n    outlier: {{consecutiveFailures: 1, cooldownMs: 60000}}\n    retries: 2\n",
+        ups[0].addr, ups[1].addr, ups[2].addr
+    );
+    let (_dir, emu) = api(&pool);
+    for _ in 0..6 {
+        assert_eq!(get(&emu.url("/svc/warm")).await.status, 200);
+    }
+    ups[1].kill();
+    let before = counts(&ups);
+    // Every request succeeds: the one that meets the dead instance is retried on another.
+    for i in 0..30 {
+        let r = get(&emu.url(&format!("/svc/after/{i}"))).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+    }
+    let after = counts(&ups);
+    assert_eq!(after[1], before[1], "the dead instance received nothing");
+    assert_eq!(after[0] + after[2] - before[0] - before[2], 30);
+    // POST is not idempotent: it is never retried, but the dead instance is out of the pool by
+    // now, so it reaches a live one.
+    let r = send("POST", &emu.url("/svc/orders"), &[], "{}").await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_file_edit_changes_the_pool_while_serving() {
+    let a = Upstream::start().await;
+    let b = Upstream::start().await;
+    let dir = std::env::temp_dir().join(format!("tollgate-registry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let registry = dir.join("registry.json");
+    std::fs::write(&registry, format!(r#"{{"instances": ["{}"]}}"#, a.addr)).expect("write");
+    let pool = format!("    registryFile: {}\n", registry.display());
+    let (_api_dir, emu) = api(&pool);
+    for _ in 0..3 {
+        assert_eq!(get(&emu.url("/svc/x")).await.status, 200);
+    }
+    assert_eq!((a.count(), b.count()), (3, 0));
+    // Register b and remove a: within a second the pool follows.
+    std::fs::write(&registry, format!(r#"{{"instances": ["{}"]}}"#, b.addr)).expect("write");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while b.count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the registry change was not picked up"
+        );
+        get(&emu.url("/svc/x")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let a_before = a.count();
+    for _ in 0..5 {
+        assert_eq!(get(&emu.url("/svc/x")).await.status, 200);
+    }
+    assert_eq!(a.count(), a_before, "the removed instance gets nothing");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_take_an_instance_out_and_bring_it_back() {
+    let ups = vec![Upstream::start().await, Upstream::start().await];
+    let pool = format!(
+        "    instances: [\"{}\", \"{}\"]\n    healthCheck: {{path: /health, intervalMs: 100, timeoutMs: 200, healthyThreshold: 1, unhealthyThreshold: 1}}\n",
+        ups[0].addr, ups[1].addr
+    );
+    let (_dir, emu) = api(&pool);
+    assert_eq!(get(&emu.url("/svc/start")).await.status, 200);
+    ups[0]
+        .healthy
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = counts(&ups);
+    for _ in 0..8 {
+        assert_eq!(get(&emu.url("/svc/y")).await.status, 200);
+    }
+    let after = counts(&ups);
+    assert_eq!(
+        after[0], before[0],
+        "the unhealthy instance is out of the pool"
+    );
+    assert_eq!(after[1], before[1] + 8);
+    ups[0]
+        .healthy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for _ in 0..8 {
+        assert_eq!(get(&emu.url("/svc/z")).await.status, 200);
+    }
+    assert!(
+        counts(&ups)[0] > after[0],
+        "healthy again, it is back in the pool"
+    );
+}
