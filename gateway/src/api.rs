@@ -193,6 +193,32 @@ pub enum Integration {
     AwsService {
         uri: String,
     },
+    /// `x-tollgate-aggregate`: several calls in parallel, merged into one document.
+    Aggregate(Arc<Aggregate>),
+}
+
+/// A resolved `x-tollgate-aggregate`.
+#[derive(Debug)]
+pub struct Aggregate {
+    pub calls: Vec<AggregateCall>,
+}
+
+#[derive(Debug)]
+pub struct AggregateCall {
+    pub name: String,
+    pub target: AggregateTarget,
+    pub timeout: Duration,
+    pub required: bool,
+    pub default: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub enum AggregateTarget {
+    /// A Lambda function, sent a REST proxy event for `resource` (placeholders filled from the
+    /// request's path parameters).
+    Function { function: String, resource: String },
+    /// An HTTP GET; `{param}` and `{context.x}` placeholders are filled per request.
+    Http { url: String },
 }
 
 impl Integration {
@@ -204,6 +230,14 @@ impl Integration {
             Integration::Lambda(l) => format!("AWS {}", l.function),
             Integration::Http(h) => format!("HTTP {}", h.uri),
             Integration::AwsService { uri } => format!("AWS {uri}"),
+            Integration::Aggregate(a) => format!(
+                "AGGREGATE {}",
+                a.calls
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         }
     }
 }
@@ -388,14 +422,22 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
                 continue;
             }
         };
-        let Some(integration_ext) = &op.integration else {
+        if op.integration.is_none() && op.aggregate.is_none() {
             errors.push(LoadError::new(
                 file,
                 op.pointer.clone(),
                 "no x-amazon-apigateway-integration: API Gateway cannot deploy a method without an integration",
             ));
             continue;
-        };
+        }
+        if op.integration.is_some() && op.aggregate.is_some() {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&op.pointer, "x-tollgate-aggregate"),
+                "x-tollgate-aggregate answers the operation itself: remove it or the x-amazon-apigateway-integration",
+            ));
+            continue;
+        }
         let is_default = op.is_default_route || op.path == "$default" || op.path == "/$default";
         let resource_path = if is_default {
             "$default".to_string()
@@ -407,14 +449,14 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         } else {
             format!("{} {}", op.method, op.path)
         };
-        let integration = match resolve_integration(
-            spec,
-            &op.integration_pointer,
-            integration_ext,
-            op,
-            opts,
-            &mut warnings,
-        ) {
+        let resolved = match (&op.integration, &op.aggregate) {
+            (Some(ext), _) => {
+                resolve_integration(spec, &op.integration_pointer, ext, op, opts, &mut warnings)
+            }
+            (None, Some(agg)) => resolve_aggregate(spec, op, agg, opts),
+            (None, None) => continue,
+        };
+        let integration = match resolved {
             Ok(i) => i,
             Err(e) => {
                 errors.extend(e);
@@ -717,6 +759,70 @@ fn resolve_integration(
         }
     };
     errors.into_result(integration)
+}
+
+fn resolve_aggregate(
+    spec: &ApiSpec,
+    op: &crate::spec::OperationSpec,
+    agg: &crate::spec::extensions::AggregateExt,
+    opts: &ResolveOptions,
+) -> Result<Integration, LoadErrors> {
+    let file = spec.file.as_path();
+    let ptr = pointer_join(&pointer_join(&op.pointer, "x-tollgate-aggregate"), "calls");
+    let mut errors = LoadErrors::default();
+    let mut calls = Vec::new();
+    if agg.calls.is_empty() {
+        errors.push(LoadError::new(
+            file,
+            ptr.clone(),
+            "an aggregate needs at least one call",
+        ));
+    }
+    for (name, c) in &agg.calls {
+        let cptr = pointer_join(&ptr, name);
+        let target = match (&c.function, &c.url) {
+            (Some(f), None) => {
+                let known = opts
+                    .functions
+                    .as_ref()
+                    .is_none_or(|m| m.values().any(|id| id == f) || m.contains_key(f));
+                if !known {
+                    errors.push(LoadError::new(
+                        file,
+                        pointer_join(&cptr, "function"),
+                        format!("names Lambda function `{f}`, which the template does not define"),
+                    ));
+                    continue;
+                }
+                let function = opts
+                    .functions
+                    .as_ref()
+                    .and_then(|m| m.get(f).cloned())
+                    .unwrap_or_else(|| f.clone());
+                AggregateTarget::Function {
+                    function,
+                    resource: c.path.clone().unwrap_or_else(|| op.path.clone()),
+                }
+            }
+            (None, Some(u)) => AggregateTarget::Http { url: u.clone() },
+            _ => {
+                errors.push(LoadError::new(
+                    file,
+                    cptr,
+                    "a call needs exactly one of `function` or `url`",
+                ));
+                continue;
+            }
+        };
+        calls.push(AggregateCall {
+            name: name.clone(),
+            target,
+            timeout: Duration::from_millis(c.timeout_ms.clamp(1, 30_000)),
+            required: c.required,
+            default: c.default.clone(),
+        });
+    }
+    errors.into_result(Integration::Aggregate(Arc::new(Aggregate { calls })))
 }
 
 /// API Gateway only lets an integration response use a status, and map a header, that the

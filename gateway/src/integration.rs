@@ -99,63 +99,8 @@ pub async fn run(
     ctx: &mut RequestContext,
     request: IntegrationRequest,
 ) -> Result<IntegrationResponse, GatewayError> {
-    let client = &services.http;
     match request {
-        IntegrationRequest::Lambda(l) => {
-            let Some(invoker) = &services.invoker else {
-                return Err(GatewayError::Configuration(format!(
-                    "Lambda function {} cannot run: no Lambda runtime host is configured",
-                    l.function
-                )));
-            };
-            let started = Instant::now();
-            let call = invoker.invoke(InvokeRequest {
-                function: l.function.clone(),
-                payload: l.payload,
-                trace_id: ctx.trace_id.clone(),
-            });
-            let result = tokio::time::timeout(l.timeout, call).await;
-            ctx.integration_latency = Some(started.elapsed());
-            match result {
-                Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
-                Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
-                Ok(Err(e)) => Err(GatewayError::IntegrationFailure(e.to_string())),
-                Ok(Ok(InvokeOutcome::FunctionError(payload))) if !l.proxy => {
-                    // Non-proxy: the error is a response like any other, selected on its
-                    // errorMessage (facts §7).
-                    ctx.integration_status = Some(200);
-                    Ok(IntegrationResponse {
-                        status: 200,
-                        headers: HeaderMap::new(),
-                        body: body::empty(),
-                        selection: crate::invoke::error_message(&payload),
-                        payload: Some(payload),
-                        kind: IntegrationKind::Lambda,
-                    })
-                }
-                Ok(Ok(InvokeOutcome::FunctionError(payload))) => {
-                    ctx.integration_status = Some(200);
-                    Err(GatewayError::LambdaFunctionError(
-                        String::from_utf8_lossy(&payload).into_owned(),
-                    ))
-                }
-                Ok(Ok(InvokeOutcome::Success(payload))) => {
-                    ctx.integration_status = Some(200);
-                    Ok(IntegrationResponse {
-                        status: 200,
-                        headers: HeaderMap::new(),
-                        body: body::empty(),
-                        payload: Some(payload),
-                        selection: String::new(),
-                        kind: if l.proxy {
-                            IntegrationKind::LambdaProxy(l.format)
-                        } else {
-                            IntegrationKind::Lambda
-                        },
-                    })
-                }
-            }
-        }
+        IntegrationRequest::Lambda(l) => call_lambda(services, ctx, l).await,
         IntegrationRequest::Mock { status_code } => Ok(IntegrationResponse {
             status: status_code
                 .and_then(|s| u16::try_from(s).ok())
@@ -166,51 +111,122 @@ pub async fn run(
             selection: status_code.map(|s| s.to_string()).unwrap_or_default(),
             kind: IntegrationKind::Mock,
         }),
-        IntegrationRequest::Http(plan) => {
-            if plan.uri.scheme_str() == Some("https") {
-                return Err(GatewayError::Configuration(format!(
-                    "{} is an https endpoint; upstream TLS is not in this build of tollgate yet",
-                    plan.uri
-                )));
-            }
-            let plan = *plan;
-            let kind = if plan.mapped {
-                IntegrationKind::Http
-            } else {
-                IntegrationKind::HttpProxy
-            };
-            if let Some((pool, key)) = plan.upstream.clone() {
-                return send_to_pool(client, ctx, plan, &pool, key.as_deref(), kind).await;
-            }
-            let mut req = http::Request::new(plan.body);
-            *req.method_mut() = plan.method;
-            *req.uri_mut() = plan.uri;
-            *req.headers_mut() = plan.headers;
-            let started = Instant::now();
-            let result = tokio::time::timeout(plan.timeout, client.client.request(req)).await;
-            ctx.integration_latency = Some(started.elapsed());
-            let resp = match result {
-                Err(_) => return Err(GatewayError::IntegrationTimeout(plan.timeout)),
-                Ok(Err(e)) => {
-                    if is_length_limit(&e) {
-                        return Err(GatewayError::RequestTooLarge);
-                    }
-                    return Err(GatewayError::IntegrationFailure(describe(&e)));
-                }
-                Ok(Ok(r)) => r,
-            };
-            let (parts, incoming) = resp.into_parts();
-            ctx.integration_status = Some(parts.status.as_u16());
+        IntegrationRequest::Http(plan) => call_http(&services.http, ctx, plan).await,
+        IntegrationRequest::Aggregate(calls) => {
+            crate::aggregate::execute(services, ctx, calls).await
+        }
+    }
+}
+
+/// Invoke a Lambda function (proxy or not) within the integration's timeout.
+pub(crate) async fn call_lambda(
+    services: &crate::pipeline::Services,
+    ctx: &mut RequestContext,
+    l: crate::integration_request::LambdaRequest,
+) -> Result<IntegrationResponse, GatewayError> {
+    let Some(invoker) = &services.invoker else {
+        return Err(GatewayError::Configuration(format!(
+            "Lambda function {} cannot run: no Lambda runtime host is configured",
+            l.function
+        )));
+    };
+    let started = Instant::now();
+    let call = invoker.invoke(InvokeRequest {
+        function: l.function.clone(),
+        payload: l.payload,
+        trace_id: ctx.trace_id.clone(),
+    });
+    let result = tokio::time::timeout(l.timeout, call).await;
+    ctx.integration_latency = Some(started.elapsed());
+    match result {
+        Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
+        Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
+        Ok(Err(e)) => Err(GatewayError::IntegrationFailure(e.to_string())),
+        Ok(Ok(InvokeOutcome::FunctionError(payload))) if !l.proxy => {
+            // Non-proxy: the error is a response like any other, selected on its
+            // errorMessage (facts §7).
+            ctx.integration_status = Some(200);
             Ok(IntegrationResponse {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body: body::boxed(incoming),
-                payload: None,
-                selection: parts.status.as_u16().to_string(),
-                kind,
+                status: 200,
+                headers: HeaderMap::new(),
+                body: body::empty(),
+                selection: crate::invoke::error_message(&payload),
+                payload: Some(payload),
+                kind: IntegrationKind::Lambda,
+            })
+        }
+        Ok(Ok(InvokeOutcome::FunctionError(payload))) => {
+            ctx.integration_status = Some(200);
+            Err(GatewayError::LambdaFunctionError(
+                String::from_utf8_lossy(&payload).into_owned(),
+            ))
+        }
+        Ok(Ok(InvokeOutcome::Success(payload))) => {
+            ctx.integration_status = Some(200);
+            Ok(IntegrationResponse {
+                status: 200,
+                headers: HeaderMap::new(),
+                body: body::empty(),
+                payload: Some(payload),
+                selection: String::new(),
+                kind: if l.proxy {
+                    IntegrationKind::LambdaProxy(l.format)
+                } else {
+                    IntegrationKind::Lambda
+                },
             })
         }
     }
+}
+
+/// Send an HTTP request: to a fixed URL, or to an instance of an upstream pool.
+pub(crate) async fn call_http(
+    client: &HttpClient,
+    ctx: &mut RequestContext,
+    plan: Box<crate::integration_request::HttpRequestPlan>,
+) -> Result<IntegrationResponse, GatewayError> {
+    if plan.uri.scheme_str() == Some("https") {
+        return Err(GatewayError::Configuration(format!(
+            "{} is an https endpoint; upstream TLS is not in this build of tollgate yet",
+            plan.uri
+        )));
+    }
+    let plan = *plan;
+    let kind = if plan.mapped {
+        IntegrationKind::Http
+    } else {
+        IntegrationKind::HttpProxy
+    };
+    if let Some((pool, key)) = plan.upstream.clone() {
+        return send_to_pool(client, ctx, plan, &pool, key.as_deref(), kind).await;
+    }
+    let mut req = http::Request::new(plan.body);
+    *req.method_mut() = plan.method;
+    *req.uri_mut() = plan.uri;
+    *req.headers_mut() = plan.headers;
+    let started = Instant::now();
+    let result = tokio::time::timeout(plan.timeout, client.client.request(req)).await;
+    ctx.integration_latency = Some(started.elapsed());
+    let resp = match result {
+        Err(_) => return Err(GatewayError::IntegrationTimeout(plan.timeout)),
+        Ok(Err(e)) => {
+            if is_length_limit(&e) {
+                return Err(GatewayError::RequestTooLarge);
+            }
+            return Err(GatewayError::IntegrationFailure(describe(&e)));
+        }
+        Ok(Ok(r)) => r,
+    };
+    let (parts, incoming) = resp.into_parts();
+    ctx.integration_status = Some(parts.status.as_u16());
+    Ok(IntegrationResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body::boxed(incoming),
+        payload: None,
+        selection: parts.status.as_u16().to_string(),
+        kind,
+    })
 }
 
 /// Send to an instance of an upstream pool: pick one, and when an idempotent request cannot

@@ -33,6 +33,8 @@ pub enum IntegrationRequest {
     },
     Http(Box<HttpRequestPlan>),
     Lambda(LambdaRequest),
+    /// `x-tollgate-aggregate`: calls to run in parallel.
+    Aggregate(Vec<crate::aggregate::PreparedCall>),
 }
 
 /// Which proxy payload format a Lambda integration speaks.
@@ -66,7 +68,7 @@ pub struct HttpRequestPlan {
 }
 
 /// The pool an integration URI's host names (`http://orders/...`), if any.
-fn upstream_for(
+pub fn upstream_for(
     api: &ResolvedApi,
     uri: &http::Uri,
     ctx: &RequestContext,
@@ -184,6 +186,9 @@ pub async fn run(
                 format: LambdaFormat::Rest,
             })))
         }
+        Integration::Aggregate(agg) => Ok(Flow::Continue(IntegrationRequest::Aggregate(
+            crate::aggregate::prepare(api, route, agg, ctx, req)?,
+        ))),
         Integration::AwsService { .. } => Err(GatewayError::Configuration(format!(
             "route {} uses a {} integration, which this build of tollgate does not run yet",
             route.route_key,

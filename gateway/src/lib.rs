@@ -14,6 +14,7 @@
 //! servers live in the `tollgate` binary.
 
 pub mod access_log;
+pub mod aggregate;
 pub mod api;
 pub mod authorizer;
 pub mod body;

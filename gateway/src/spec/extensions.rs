@@ -720,3 +720,34 @@ fn default_balance() -> BalanceAlgorithm {
 fn default_retries() -> u32 {
     1
 }
+
+/// `x-tollgate-aggregate` on an operation (tollgate's own): answer with one JSON document built
+/// from several calls made in parallel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AggregateExt {
+    pub calls: IndexMap<String, AggregateCallExt>,
+}
+
+/// One call of an aggregate: a Lambda function (sent an API Gateway proxy event for `path`) or
+/// an HTTP GET of `url` (which may name an upstream pool).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AggregateCallExt {
+    pub function: Option<String>,
+    /// The resource path the function sees, with `{param}` placeholders (default: the
+    /// operation's own path).
+    pub path: Option<String>,
+    pub url: Option<String>,
+    #[serde(default = "default_call_timeout_ms")]
+    pub timeout_ms: u64,
+    /// A failed required call fails the whole request (502) instead of degrading it.
+    #[serde(default)]
+    pub required: bool,
+    /// The value used when the call fails; without one, the field is left out.
+    pub default: Option<serde_json::Value>,
+}
+
+fn default_call_timeout_ms() -> u64 {
+    1000
+}

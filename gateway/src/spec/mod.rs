@@ -167,6 +167,8 @@ pub struct OperationSpec {
     pub identity_injection: Option<IdentityInjectionExt>,
     /// `x-tollgate-rate-limit` on the operation (else the document's).
     pub rate_limit: Option<RateLimitExt>,
+    /// `x-tollgate-aggregate`: the operation answers from several calls in parallel.
+    pub aggregate: Option<crate::spec::extensions::AggregateExt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -525,8 +527,13 @@ fn type_extensions(
         let mut request_validator = None;
         let mut identity_injection = None;
         let mut rate_limit = None;
+        let mut aggregate = None;
         for (name, value) in &op.extensions {
             let p = pointer_join(&op.pointer, name);
+            if name == "x-tollgate-aggregate" {
+                aggregate = parse_ext(file, &p, value, &mut errors);
+                continue;
+            }
             if name == "x-tollgate-identity" {
                 identity_injection = parse_ext(file, &p, value, &mut errors);
                 continue;
@@ -590,6 +597,7 @@ fn type_extensions(
             responses: op.responses,
             is_default_route: op.is_default_route,
             identity_injection: identity_injection.or_else(|| root.identity_injection.clone()),
+            aggregate,
             rate_limit: rate_limit.or_else(|| root.rate_limit.clone()),
         });
     }

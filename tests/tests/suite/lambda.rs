@@ -385,6 +385,19 @@ async fn the_example_template_runs_its_function() {
     assert_eq!(json(&orders)["orders"][0]["id"], "u-42-ord-2");
     let notes = get(&emu.url("/users/u-42/notifications")).await;
     assert_eq!(json(&notes)["unread"], 5);
+
+    // The dashboard aggregates the three functions into one document.
+    let dash = get(&emu.url("/dashboard/u-42")).await;
+    assert_eq!(dash.status, 200, "{}", dash.text());
+    let d = json(&dash);
+    assert_eq!(d["profile"], json(&profile));
+    assert_eq!(
+        d["orders"],
+        json(&get(&emu.url("/users/u-42/orders")).await)
+    );
+    assert_eq!(d["notifications"], json(&notes));
+    assert!(d.get("_missing").is_none(), "{d}");
+    assert!(dash.header("x-tollgate-missing").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

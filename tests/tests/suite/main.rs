@@ -1,5 +1,6 @@
 //! The workspace's integration and conformance tests, as one test binary.
 
+mod aggregate;
 mod auth;
 mod cli;
 mod cors;

@@ -1,0 +1,277 @@
+//! Aggregation (`x-tollgate-aggregate`): one request fans out to several calls (Lambda functions
+//! or HTTP upstreams) in parallel, each with its own timeout and fallback, merged into one JSON
+//! document. Latency is the slowest call, not the sum; a slow or failing call leaves its field
+//! out (or puts its `default` there) and is named in `_missing` and `x-tollgate-missing`,
+//! unless it is `required`, when the whole request fails with 502.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::api::{Aggregate, AggregateTarget, ResolvedApi, Route};
+use crate::context::RequestContext;
+use crate::gateway_response::GatewayError;
+use crate::integration::{IntegrationKind, IntegrationResponse};
+use crate::integration_request::{HttpRequestPlan, LambdaFormat, LambdaRequest};
+use crate::method_request::MethodRequest;
+
+/// One call, ready to send.
+pub struct PreparedCall {
+    pub name: String,
+    pub call: CallRequest,
+    pub timeout: Duration,
+    pub required: bool,
+    pub default: Option<Value>,
+}
+
+pub enum CallRequest {
+    Lambda(LambdaRequest),
+    Http(Box<HttpRequestPlan>),
+}
+
+/// Fill `{param}` from the request's path parameters and `{context.x}` from `$context`.
+fn fill(template: &str, ctx: &RequestContext, req: &MethodRequest) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = rest[start + 1..start + end].trim_end_matches('+');
+        let value = match name.strip_prefix("context.") {
+            Some(v) => ctx.variable(v),
+            None => req.path_param(name).map(str::to_string),
+        };
+        out.push_str(&value.unwrap_or_default());
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Build each call's request from the method request.
+pub fn prepare(
+    api: &ResolvedApi,
+    route: &Route,
+    agg: &Aggregate,
+    ctx: &RequestContext,
+    req: &MethodRequest,
+) -> Result<Vec<PreparedCall>, GatewayError> {
+    let mut out = Vec::with_capacity(agg.calls.len());
+    for c in &agg.calls {
+        let call = match &c.target {
+            AggregateTarget::Function { function, resource } => {
+                // The function sees a GET of its own resource, with the caller's headers,
+                // query string, path parameters and identity.
+                let sub_req = MethodRequest {
+                    method: http::Method::GET,
+                    path_and_query: req.path_and_query.clone(),
+                    path: fill(resource, ctx, req),
+                    raw_query: req.raw_query.clone(),
+                    query: req.query.clone(),
+                    headers: req.headers.clone(),
+                    path_params: req.path_params.clone(),
+                    body: None,
+                };
+                let mut sub_route = route.clone();
+                sub_route.resource_path = resource.clone();
+                let mut sub_ctx = ctx.clone();
+                sub_ctx.http_method = "GET".into();
+                sub_ctx.resource_path = Some(resource.clone());
+                if api.kind == crate::spec::ApiKind::Rest {
+                    sub_ctx.path = format!("/{}{}", api.stage.name, sub_req.path);
+                }
+                let event = crate::lambda_proxy::rest_event(
+                    api,
+                    &sub_route,
+                    &sub_ctx,
+                    &sub_req,
+                    &Bytes::new(),
+                    None,
+                );
+                CallRequest::Lambda(LambdaRequest {
+                    function: function.clone(),
+                    proxy: true,
+                    payload: Bytes::from(event.to_string()),
+                    timeout: c.timeout,
+                    format: LambdaFormat::Rest,
+                })
+            }
+            AggregateTarget::Http { url } => {
+                let target = fill(url, ctx, req);
+                let uri: http::Uri = target.parse().map_err(|e| {
+                    GatewayError::Configuration(format!(
+                        "aggregate call {}: `{target}` is not a URL: {e}",
+                        c.name
+                    ))
+                })?;
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("application/json"),
+                );
+                if let Ok(v) = HeaderValue::from_str(&ctx.trace_id) {
+                    headers.insert("x-amzn-trace-id", v);
+                }
+                if let Ok(v) = HeaderValue::from_str(&ctx.source_ip) {
+                    headers.insert("x-forwarded-for", v);
+                }
+                let upstream = crate::integration_request::upstream_for(api, &uri, ctx, req);
+                CallRequest::Http(Box::new(HttpRequestPlan {
+                    method: http::Method::GET,
+                    uri,
+                    headers,
+                    body: crate::body::empty(),
+                    timeout: c.timeout,
+                    mapped: true,
+                    upstream,
+                }))
+            }
+        };
+        out.push(PreparedCall {
+            name: c.name.clone(),
+            call,
+            timeout: c.timeout,
+            required: c.required,
+            default: c.default.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// What one call gave: its JSON document, or why not.
+async fn one(
+    services: crate::pipeline::Services,
+    mut ctx: RequestContext,
+    call: CallRequest,
+    timeout: Duration,
+) -> Result<Value, String> {
+    let work = async {
+        match call {
+            CallRequest::Lambda(l) => {
+                let resp = crate::integration::call_lambda(&services, &mut ctx, l)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let payload = resp.payload.unwrap_or_default();
+                let v: Value = serde_json::from_slice(&payload)
+                    .map_err(|e| format!("the function's response is not JSON: {e}"))?;
+                let status = v.get("statusCode").and_then(Value::as_u64).unwrap_or(200);
+                if !(200..300).contains(&status) {
+                    return Err(format!("the function answered {status}"));
+                }
+                let body = match v.get("body") {
+                    Some(Value::String(s)) => {
+                        let bytes =
+                            if v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+                                use base64::Engine;
+                                base64::engine::general_purpose::STANDARD
+                                    .decode(s)
+                                    .map_err(|e| format!("bad base64 body: {e}"))?
+                            } else {
+                                s.as_bytes().to_vec()
+                            };
+                        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                            Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                        })
+                    }
+                    Some(other) => other.clone(),
+                    None => Value::Null,
+                };
+                Ok(body)
+            }
+            CallRequest::Http(plan) => {
+                let resp = crate::integration::call_http(&services.http, &mut ctx, plan)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !(200..300).contains(&resp.status) {
+                    return Err(format!("the upstream answered {}", resp.status));
+                }
+                let bytes = crate::integration_request::collect(resp.body)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                    Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                }))
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+    }
+}
+
+/// Run every call at once and merge the answers.
+pub async fn execute(
+    services: &crate::pipeline::Services,
+    ctx: &mut RequestContext,
+    calls: Vec<PreparedCall>,
+) -> Result<IntegrationResponse, GatewayError> {
+    let started = std::time::Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let mut meta = Vec::with_capacity(calls.len());
+    for (k, c) in calls.into_iter().enumerate() {
+        meta.push((c.name, c.required, c.default));
+        let services = services.clone();
+        let sub_ctx = ctx.clone();
+        let timeout = c.timeout;
+        let call = c.call;
+        set.spawn(async move { (k, one(services, sub_ctx, call, timeout).await) });
+    }
+    let mut results: Vec<Option<Result<Value, String>>> = (0..meta.len()).map(|_| None).collect();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok((k, r)) => results[k] = Some(r),
+            Err(e) => tracing::warn!("an aggregate call panicked: {e}"),
+        }
+    }
+    ctx.integration_latency = Some(started.elapsed());
+    let mut doc = Map::new();
+    let mut missing = Vec::new();
+    for ((name, required, default), r) in meta.into_iter().zip(results) {
+        match r.unwrap_or_else(|| Err("the call did not finish".into())) {
+            Ok(v) => {
+                doc.insert(name, v);
+            }
+            Err(why) => {
+                tracing::warn!(request_id = %ctx.request_id, call = %name, "aggregate call failed: {why}");
+                if required {
+                    return Err(GatewayError::IntegrationFailure(format!(
+                        "required aggregate call {name} failed: {why}"
+                    )));
+                }
+                if let Some(d) = default {
+                    doc.insert(name.clone(), d);
+                }
+                missing.push(name);
+            }
+        }
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if !missing.is_empty() {
+        doc.insert(
+            "_missing".into(),
+            Value::Array(missing.iter().cloned().map(Value::String).collect()),
+        );
+        if let Ok(v) = HeaderValue::from_str(&missing.join(",")) {
+            headers.insert("x-tollgate-missing", v);
+        }
+    }
+    ctx.integration_status = Some(200);
+    Ok(IntegrationResponse {
+        status: 200,
+        headers,
+        body: crate::body::full(Value::Object(doc).to_string()),
+        payload: None,
+        selection: "200".into(),
+        kind: IntegrationKind::HttpProxy,
+    })
+}
