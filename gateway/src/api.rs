@@ -341,6 +341,8 @@ pub struct Route {
     pub rate_limit: Option<crate::spec::extensions::RateLimitExt>,
     /// REST request validation, when the method's validator asks for any.
     pub validation: Option<Arc<Validation>>,
+    /// The API's then the route's `x-tollgate-policies`, in order.
+    pub filters: Vec<crate::filters::Attached>,
 }
 
 /// An API ready to serve.
@@ -413,6 +415,12 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
     let mut routes = Vec::new();
 
     let authorizers = resolve_authorizers(spec, opts, &mut errors);
+    let api_filters = build_policies(
+        file,
+        &pointer_join(&spec.pointer_base, "x-tollgate-policies"),
+        &spec.root.policies,
+        &mut errors,
+    );
 
     for op in &spec.operations {
         let (auth, api_key_required) = match route_auth(spec, op, &authorizers) {
@@ -491,6 +499,16 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             auth,
             api_key_required,
             identity_injection: op.identity_injection.clone(),
+            filters: {
+                let mut chain = api_filters.clone();
+                chain.extend(build_policies(
+                    file,
+                    &pointer_join(&op.pointer, "x-tollgate-policies"),
+                    &op.policies,
+                    &mut errors,
+                ));
+                chain
+            },
             validation: match validation(spec, op) {
                 Ok(v) => v,
                 Err(e) => {
@@ -759,6 +777,23 @@ fn resolve_integration(
         }
     };
     errors.into_result(integration)
+}
+
+/// Build a list of `x-tollgate-policies`, reporting each bad entry at its pointer.
+fn build_policies(
+    file: &std::path::Path,
+    ptr: &str,
+    list: &[crate::filters::PolicyExt],
+    errors: &mut LoadErrors,
+) -> Vec<crate::filters::Attached> {
+    let mut out = Vec::new();
+    for (k, p) in list.iter().enumerate() {
+        match p.build() {
+            Ok(a) => out.push(a),
+            Err(m) => errors.push(LoadError::new(file, pointer_join(ptr, &k.to_string()), m)),
+        }
+    }
+    out
 }
 
 fn resolve_aggregate(

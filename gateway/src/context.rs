@@ -108,6 +108,10 @@ pub struct RequestContext {
     pub answered_by: Option<&'static str>,
     /// The client certificate, on an mTLS connection.
     pub client_cert: Option<std::sync::Arc<ClientCert>>,
+    /// The correlation id the `requestId` policy settled on.
+    pub correlation_id: Option<String>,
+    /// `rewritePath` rules for the outgoing integration path, in order.
+    pub path_rewrites: Vec<std::sync::Arc<(regex::Regex, String)>>,
 }
 
 impl RequestContext {
@@ -183,6 +187,8 @@ impl RequestContext {
             retry_after: None,
             answered_by: None,
             client_cert: None,
+            correlation_id: None,
+            path_rewrites: Vec::new(),
         }
     }
 

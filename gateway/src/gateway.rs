@@ -112,6 +112,12 @@ impl Gateway {
         self
     }
 
+    /// Gateway-wide policies (`--policies`), run before every API's own.
+    pub fn with_filters(mut self, filters: Vec<crate::filters::Attached>) -> Self {
+        self.services.filters = Arc::new(filters);
+        self
+    }
+
     /// Run Lambda integrations with `invoker`.
     pub fn with_invoker(mut self, invoker: Arc<dyn crate::invoke::Invoker>) -> Self {
         self.services.invoker = Some(invoker);

@@ -360,7 +360,7 @@ fn http_mapped(
             .map(|(_, v)| v.clone())
             .or_else(|| req.path_param(name).map(str::to_string))
     };
-    let mut target = fill_uri(&h.uri, ctx, &path_value);
+    let mut target = crate::filters::rewrite_uri(ctx, &fill_uri(&h.uri, ctx, &path_value));
     if !query.is_empty() {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &query {
@@ -568,6 +568,7 @@ fn http_proxy(
         }
     }
 
+    target = crate::filters::rewrite_uri(ctx, &target);
     // The client's query string passes through; mapped query parameters are added to it.
     let mut query_parts: Vec<String> = Vec::new();
     if let Some(q) = req.raw_query.as_deref().filter(|q| !q.is_empty()) {

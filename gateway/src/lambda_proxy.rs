@@ -870,6 +870,7 @@ pub fn sample_event(
         identity_injection: None,
         rate_limit: None,
         validation: None,
+        filters: Vec::new(),
     };
     let mut headers = HeaderMap::new();
     for (k, v) in [

@@ -20,6 +20,7 @@ pub mod authorizer;
 pub mod body;
 pub mod context;
 pub mod cors;
+pub mod filters;
 pub mod gateway;
 pub mod gateway_response;
 pub mod integration;

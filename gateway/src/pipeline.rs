@@ -73,6 +73,8 @@ pub struct Services {
     pub usage_store_failures: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Callers `AWS_IAM` routes accept.
     pub iam: std::sync::Arc<Vec<crate::sigv4::IamCredential>>,
+    /// Gateway-wide policies (`--policies FILE`), before every API's own.
+    pub filters: std::sync::Arc<Vec<crate::filters::Attached>>,
 }
 
 impl Default for Services {
@@ -88,6 +90,7 @@ impl Default for Services {
             usage_store_failures: Default::default(),
             local_buckets: Default::default(),
             iam: Default::default(),
+            filters: Default::default(),
         }
     }
 }
@@ -117,6 +120,23 @@ pub async fn run(
         "method_request",
         method_request::run(api, route, ctx, request).await
     );
+    // The filter chain: global policies, then the API's and the route's (x-tollgate-policies).
+    let started = Instant::now();
+    let (answer, ran_global) = crate::filters::request(&services.filters, ctx, request);
+    let (answer, ran_route) = match answer {
+        Some(a) => (Some(a), 0),
+        None => crate::filters::request(&route.filters, ctx, request),
+    };
+    ctx.timings.push(StageTiming {
+        stage: "policies",
+        elapsed: started.elapsed(),
+    });
+    if let Some(mut resp) = answer {
+        ctx.answered_by = Some("policies");
+        crate::filters::response(&route.filters, ran_route, ctx, &mut resp);
+        crate::filters::response(&services.filters, ran_global, ctx, &mut resp);
+        return Ok(resp);
+    }
     let integration_request = stage!(
         ctx,
         "integration_request",
@@ -136,6 +156,8 @@ pub async fn run(
             .await
             .map(Flow::Continue)
     );
+    crate::filters::response(&route.filters, ran_route, ctx, &mut response);
+    crate::filters::response(&services.filters, ran_global, ctx, &mut response);
     let started = Instant::now();
     method_response::run(&mut response);
     ctx.timings.push(StageTiming {

@@ -254,6 +254,10 @@ pub struct StartApi {
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]
     pub api_keys: Option<PathBuf>,
+    /// Gateway-wide policies, run before every API's x-tollgate-policies: a YAML or JSON list
+    /// of policy entries (see docs/extensions.md).
+    #[arg(long, value_name = "FILE")]
+    pub policies: Option<PathBuf>,
     /// Callers AWS_IAM routes accept: a JSON list of {accessKeyId, secretAccessKey,
     /// sessionToken?, accountId?, userArn?, user?}.
     #[arg(long, value_name = "FILE")]

@@ -626,6 +626,26 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             })?;
         gateway = gateway.with_iam_credentials(creds);
     }
+    if let Some(path) = &args.policies {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--policies {}: cannot read it", path.display()))?;
+        let list: Vec<gateway::filters::PolicyExt> =
+            serde_norway::from_str(&text).with_context(|| {
+                format!(
+                    "--policies {}: expected a list of policy entries",
+                    path.display()
+                )
+            })?;
+        let mut chain = Vec::new();
+        for (k, p) in list.iter().enumerate() {
+            chain.push(
+                p.build().map_err(|m| {
+                    anyhow::anyhow!("--policies {}: entry {k}: {m}", path.display())
+                })?,
+            );
+        }
+        gateway = gateway.with_filters(chain);
+    }
     let mut host = None;
     if !loaded.functions.is_empty() {
         let template = match args.source.source()? {

@@ -169,6 +169,8 @@ pub struct OperationSpec {
     pub rate_limit: Option<RateLimitExt>,
     /// `x-tollgate-aggregate`: the operation answers from several calls in parallel.
     pub aggregate: Option<crate::spec::extensions::AggregateExt>,
+    /// `x-tollgate-policies` on the operation, after the API's.
+    pub policies: Vec<crate::filters::PolicyExt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +211,8 @@ pub struct RootExtensions {
     pub rate_limit: Option<RateLimitExt>,
     /// `x-tollgate-upstreams`: named pools of upstream instances.
     pub upstreams: IndexMap<String, crate::spec::extensions::UpstreamExt>,
+    /// `x-tollgate-policies`: the API's filter chain, before each route's own.
+    pub policies: Vec<crate::filters::PolicyExt>,
 }
 
 /// An API definition as written, format-neutral.
@@ -402,6 +406,10 @@ fn type_extensions(
             root.upstreams = parse_ext(file, &p, value, &mut errors).unwrap_or_default();
             continue;
         }
+        if name == "x-tollgate-policies" {
+            root.policies = parse_ext(file, &p, value, &mut errors).unwrap_or_default();
+            continue;
+        }
         if let Err(m) = check_extension_name(name, ExtensionSite::Root) {
             errors.push(LoadError::new(file, p, m));
             continue;
@@ -528,8 +536,13 @@ fn type_extensions(
         let mut identity_injection = None;
         let mut rate_limit = None;
         let mut aggregate = None;
+        let mut policies = Vec::new();
         for (name, value) in &op.extensions {
             let p = pointer_join(&op.pointer, name);
+            if name == "x-tollgate-policies" {
+                policies = parse_ext(file, &p, value, &mut errors).unwrap_or_default();
+                continue;
+            }
             if name == "x-tollgate-aggregate" {
                 aggregate = parse_ext(file, &p, value, &mut errors);
                 continue;
@@ -598,6 +611,7 @@ fn type_extensions(
             is_default_route: op.is_default_route,
             identity_injection: identity_injection.or_else(|| root.identity_injection.clone()),
             aggregate,
+            policies,
             rate_limit: rate_limit.or_else(|| root.rate_limit.clone()),
         });
     }

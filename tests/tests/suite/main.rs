@@ -9,6 +9,7 @@ mod jwt;
 mod lambda;
 mod loader;
 mod mapping;
+mod policies;
 mod reload;
 mod rest;
 mod server;
