@@ -48,6 +48,29 @@ done
 curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"
 export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
+# etcd (Debian's etcd-server) for upstream discovery, on free loopback ports with a scratch
+# data directory.
+if ! command -v etcd >/dev/null 2>&1; then
+    echo "installing etcd-server (Debian package) for the upstream discovery tests" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq etcd-server >/dev/null; fi
+fi
+ETCD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ETCD_PEER=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ETCD_DIR=$(mktemp -d)
+etcd --data-dir "$ETCD_DIR" --name tollgate-test \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+    --initial-cluster "tollgate-test=http://127.0.0.1:$ETCD_PEER" >/dev/null 2>&1 &
+ETCD_PID=$!
+trap 'kill "$REDIS_PID" "$DDB_PID" "$ETCD_PID" 2>/dev/null || true; rm -rf "$ETCD_DIR"' EXIT
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA=="}' && break
+    sleep 0.1
+done
+curl -sf -o /dev/null -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA=="}'
+export TOLLGATE_TEST_ETCD="http://127.0.0.1:$ETCD_PORT"
+
 # Apache Velocity 1.7 (Debian's velocity, the engine API Gateway runs) as the oracle for the VTL
 # corpus: tests/oracle/VtlOracle.java compiled against it.
 if [ ! -f /usr/share/java/velocity-1.7.jar ]; then

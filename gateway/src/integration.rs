@@ -64,6 +64,51 @@ impl HttpClient {
 }
 
 impl HttpClient {
+    /// POST a JSON body and open the answer's body as a stream (etcd's watch).
+    pub async fn post_stream(
+        &self,
+        url: &str,
+        json: String,
+        timeout: Duration,
+    ) -> Result<hyper::body::Incoming, String> {
+        let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+        let mut req = http::Request::new(body::full(json));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = uri;
+        req.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let resp = tokio::time::timeout(timeout, self.client.request(req))
+            .await
+            .map_err(|_| format!("timed out after {timeout:?}"))?
+            .map_err(|e| describe(&e))?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        Ok(resp.into_body())
+    }
+
+    /// POST a JSON body and read the whole answer, with a time and size bound.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        json: String,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<bytes::Bytes, String> {
+        use http_body_util::BodyExt;
+        let body = self.post_stream(url, json, timeout).await?;
+        tokio::time::timeout(
+            timeout,
+            http_body_util::Limited::new(body, max_bytes).collect(),
+        )
+        .await
+        .map_err(|_| format!("timed out after {timeout:?}"))?
+        .map(|c| c.to_bytes())
+        .map_err(|e| e.to_string())
+    }
+
     /// A small GET (JWKS, discovery documents) with a time and size bound.
     pub async fn get(
         &self,
@@ -241,7 +286,7 @@ async fn send_to_pool(
     kind: IntegrationKind,
 ) -> Result<IntegrationResponse, GatewayError> {
     use http_body_util::BodyExt;
-    pool.start(client);
+    pool.ready(client).await;
     let idempotent = matches!(
         plan.method,
         http::Method::GET

@@ -101,7 +101,10 @@ pub struct Pool {
     outlier: Option<(u32, Duration)>,
     health: Option<HealthCheckExt>,
     registry: Option<PathBuf>,
+    etcd: Option<crate::spec::extensions::EtcdExt>,
     started: OnceLock<()>,
+    /// Discovery that needs the network (etcd) loads its first list before the first request.
+    first_load: tokio::sync::OnceCell<()>,
 }
 
 impl Pool {
@@ -126,10 +129,15 @@ impl Pool {
         if let Some(path) = &registry {
             instances.extend(read_registry(path)?.into_iter().map(Arc::new));
         }
-        if instances.is_empty() && registry.is_none() {
+        if instances.is_empty() && registry.is_none() && ext.etcd.is_none() {
             return Err(
-                "no instances: list some under `instances` or name a `registryFile`".into(),
+                "no instances: list some under `instances`, or name a `registryFile` or `etcd`"
+                    .into(),
             );
+        }
+        if let Some(e) = &ext.etcd {
+            check_base(e.endpoint.trim_end_matches('/'))
+                .map_err(|m| format!("etcd endpoint: {m}"))?;
         }
         for i in &instances {
             check_base(&i.base)?;
@@ -149,7 +157,9 @@ impl Pool {
             }),
             health: ext.health_check.clone(),
             registry,
+            etcd: ext.etcd.clone(),
             started: OnceLock::new(),
+            first_load: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -172,7 +182,24 @@ impl Pool {
             if let Some(path) = self.registry.clone() {
                 tokio::spawn(registry_loop(Arc::downgrade(self), path));
             }
+            if let Some(e) = self.etcd.clone() {
+                tokio::spawn(etcd_loop(Arc::downgrade(self), e, client.clone()));
+            }
         });
+    }
+
+    /// Wait for discovery's first list (etcd), so the first request does not find an empty pool.
+    pub async fn ready(self: &Arc<Self>, client: &crate::integration::HttpClient) {
+        self.start(client);
+        let Some(e) = &self.etcd else { return };
+        self.first_load
+            .get_or_init(|| async {
+                match etcd_range(client, e).await {
+                    Ok(list) => self.replace_instances(list),
+                    Err(m) => tracing::warn!(upstream = %self.name, "etcd: {m}"),
+                }
+            })
+            .await;
     }
 
     /// Pick an instance for a request, skipping `tried` ones; `None` when none is available.
@@ -320,6 +347,117 @@ fn read_registry(path: &std::path::Path) -> Result<Vec<Instance>, String> {
     Ok(out)
 }
 
+/// Base64 as etcd's JSON gateway writes keys and values.
+fn b64(s: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// The key just past every key with `prefix` (etcd's `range_end` for a prefix).
+fn prefix_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+fn range_body(e: &crate::spec::extensions::EtcdExt) -> String {
+    serde_json::json!({"key": b64(e.prefix.as_bytes()), "range_end": b64(&prefix_end(&e.prefix))})
+        .to_string()
+}
+
+/// The instances registered under the prefix now.
+async fn etcd_range(
+    client: &crate::integration::HttpClient,
+    e: &crate::spec::extensions::EtcdExt,
+) -> Result<Vec<Instance>, String> {
+    use base64::Engine;
+    let url = format!("{}/v3/kv/range", e.endpoint.trim_end_matches('/'));
+    let bytes = client
+        .post_json(&url, range_body(e), Duration::from_secs(2), 4 << 20)
+        .await
+        .map_err(|m| format!("{url}: {m}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|m| format!("{url}: not JSON: {m}"))?;
+    let mut out = Vec::new();
+    for kv in v["kvs"].as_array().into_iter().flatten() {
+        let Some(raw) = kv["value"]
+            .as_str()
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&raw).trim().to_string();
+        let inst: InstanceExt = serde_json::from_str(&text).unwrap_or(InstanceExt::Url(text));
+        let (base, weight) = inst.normalized();
+        match check_base(&base) {
+            Ok(()) => out.push(Instance::new(base, weight)),
+            Err(m) => tracing::warn!("etcd {}: {m}", e.prefix),
+        }
+    }
+    Ok(out)
+}
+
+/// Follow the prefix with an etcd watch: every change re-reads the list, so the pool follows
+/// registrations within a second. A broken stream reconnects after a second.
+async fn etcd_loop(
+    pool: Weak<Pool>,
+    e: crate::spec::extensions::EtcdExt,
+    client: crate::integration::HttpClient,
+) {
+    use http_body_util::BodyExt;
+    let watch_url = format!("{}/v3/watch", e.endpoint.trim_end_matches('/'));
+    let create = serde_json::json!({"create_request": {
+        "key": b64(e.prefix.as_bytes()),
+        "range_end": b64(&prefix_end(&e.prefix)),
+    }})
+    .to_string();
+    loop {
+        if pool.upgrade().is_none() {
+            return;
+        }
+        match client
+            .post_stream(&watch_url, create.clone(), Duration::from_secs(5))
+            .await
+        {
+            Err(m) => tracing::warn!("etcd watch {watch_url}: {m}"),
+            Ok(mut body) => {
+                // Re-read once the watch is open, in case something changed before it.
+                let mut refresh = true;
+                loop {
+                    if refresh {
+                        let Some(p) = pool.upgrade() else { return };
+                        match etcd_range(&client, &e).await {
+                            Ok(list) => {
+                                tracing::info!(upstream = %p.name, "etcd: {} instance(s)", list.len());
+                                p.replace_instances(list);
+                            }
+                            Err(m) => tracing::warn!(upstream = %p.name, "etcd: {m}"),
+                        }
+                    }
+                    // Each event arrives as one JSON object; any data means "look again".
+                    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
+                    refresh = match frame {
+                        Err(_) => false,
+                        Ok(Some(Ok(f))) => f
+                            .data_ref()
+                            .is_some_and(|d| String::from_utf8_lossy(d).contains("\"events\"")),
+                        Ok(_) => break,
+                    };
+                    if pool.upgrade().is_none() {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Re-read the registry file when it changes (polled every 250 ms, so a registration shows up
 /// within a second); a broken edit keeps the last good list.
 async fn registry_loop(pool: Weak<Pool>, path: PathBuf) {
@@ -410,6 +548,7 @@ mod tests {
                 })
                 .collect(),
             registry_file: None,
+            etcd: None,
             balance,
             hash_on: Some("header:x-user".into()),
             health_check: None,

@@ -652,6 +652,16 @@ impl InstanceExt {
     }
 }
 
+/// etcd discovery: every key under `prefix` is an instance; its value is `host:port`, a URL,
+/// or `{"url": ..., "weight": ...}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EtcdExt {
+    /// The etcd client URL (`http://127.0.0.1:2379`).
+    pub endpoint: String,
+    pub prefix: String,
+}
+
 /// Active health checking of an upstream's instances.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -703,6 +713,8 @@ pub struct UpstreamExt {
     pub instances: Vec<InstanceExt>,
     /// A JSON file `{"instances": [...]}`, relative to the definition, re-read when it changes.
     pub registry_file: Option<String>,
+    /// Instances registered in etcd under a key prefix, followed with a watch.
+    pub etcd: Option<EtcdExt>,
     #[serde(default = "default_balance")]
     pub balance: BalanceAlgorithm,
     /// Consistent hashing key: `ip`, `principal`, `apiKey` or `header:NAME`.

@@ -245,3 +245,78 @@ async fn health_checks_take_an_instance_out_and_bring_it_back() {
         "healthy again, it is back in the pool"
     );
 }
+
+fn etcd_url() -> String {
+    std::env::var("TOLLGATE_TEST_ETCD").unwrap_or_else(|_| {
+        panic!("TOLLGATE_TEST_ETCD is not set: run the suite with scripts/test.sh, which installs and starts Debian's etcd-server")
+    })
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+async fn etcd(op: &str, body: serde_json::Value) {
+    let r = send(
+        "POST",
+        &format!("{}/v3/kv/{op}", etcd_url()),
+        &[],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "etcd {op}: {}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_registered_and_removed_in_etcd_follow_within_a_second() {
+    let a = Upstream::start().await;
+    let b = Upstream::start().await;
+    let prefix = format!("/tollgate-test/{}/{}/", std::process::id(), a.addr.port());
+    etcd(
+        "put",
+        serde_json::json!({"key": b64(&format!("{prefix}a")), "value": b64(&a.addr.to_string())}),
+    )
+    .await;
+    let pool = format!(
+        "    etcd: {{endpoint: \"{}\", prefix: \"{prefix}\"}}\n",
+        etcd_url()
+    );
+    let (_dir, emu) = api(&pool);
+    for _ in 0..3 {
+        let r = get(&emu.url("/svc/e")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!((a.count(), b.count()), (3, 0));
+
+    // Register b (as JSON with a weight) and remove a.
+    let b_value = serde_json::json!({"url": format!("http://{}", b.addr), "weight": 2}).to_string();
+    etcd(
+        "put",
+        serde_json::json!({"key": b64(&format!("{prefix}b")), "value": b64(&b_value)}),
+    )
+    .await;
+    etcd(
+        "deleterange",
+        serde_json::json!({"key": b64(&format!("{prefix}a"))}),
+    )
+    .await;
+    let changed = std::time::Instant::now();
+    let mut moved = false;
+    while changed.elapsed() < Duration::from_secs(5) {
+        let a_before = a.count();
+        get(&emu.url("/svc/e")).await;
+        if a.count() == a_before && b.count() > 0 {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(moved, "the pool did not follow etcd");
+    let a_before = a.count();
+    for _ in 0..5 {
+        assert_eq!(get(&emu.url("/svc/e")).await.status, 200);
+    }
+    assert_eq!(a.count(), a_before, "the removed instance gets nothing");
+    etcd("deleterange", serde_json::json!({"key": b64(&prefix), "range_end": b64(&format!("{}0", prefix.trim_end_matches('/')))})).await;
+}
