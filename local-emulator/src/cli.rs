@@ -250,6 +250,10 @@ pub struct StartApi {
     /// without one fail their handshake, as on an API Gateway custom domain with mTLS.
     #[arg(long, value_name = "PEM")]
     pub tls_client_ca: Option<PathBuf>,
+    /// With --tls-client-ca: let callers without a certificate connect; routes that need one
+    /// say so with the `requireClientCert` policy. An untrusted certificate is still refused.
+    #[arg(long, requires = "tls_client_ca")]
+    pub tls_client_cert_optional: bool,
     /// API keys and usage plans beyond the template's: JSON
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]

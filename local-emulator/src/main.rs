@@ -715,6 +715,7 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             key: args.tls_key.clone(),
             self_signed: args.tls_self_signed,
             client_ca: args.tls_client_ca.clone(),
+            client_cert_optional: args.tls_client_cert_optional,
         },
         &args.state_dir,
     )?;
@@ -726,7 +727,7 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
                     cert.display()
                 );
             }
-            if args.tls_client_ca.is_some() {
+            if args.tls_client_ca.is_some() && !args.tls_client_cert_optional {
                 eprintln!("mTLS: clients must present a certificate issued by the --tls-client-ca truststore");
             }
             eprintln!("tollgate listening on https://{bound}");

@@ -21,6 +21,9 @@ pub struct TlsArgs {
     pub key: Option<PathBuf>,
     pub self_signed: bool,
     pub client_ca: Option<PathBuf>,
+    /// Let callers without a certificate finish the handshake (routes then decide, with the
+    /// `requireClientCert` policy); an untrusted certificate is still refused.
+    pub client_cert_optional: bool,
 }
 
 /// A ready TLS setup, and where a generated certificate was written.
@@ -36,6 +39,9 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Build the server configuration, or `None` when TLS is off.
 pub fn setup(args: &TlsArgs, state_dir: &Path) -> anyhow::Result<Option<Tls>> {
     let (chain, key, generated_cert) = match (&args.cert, &args.key, args.self_signed) {
+        _ if args.client_cert_optional && args.client_ca.is_none() => {
+            bail!("--tls-client-cert-optional needs --tls-client-ca")
+        }
         (None, None, false) => {
             if args.client_ca.is_some() {
                 bail!("--tls-client-ca needs TLS: add --tls-cert/--tls-key or --tls-self-signed");
@@ -72,7 +78,12 @@ pub fn setup(args: &TlsArgs, state_dir: &Path) -> anyhow::Result<Option<Tls>> {
                     )
                 })?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            if args.client_cert_optional {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier
                 .build()
                 .with_context(|| format!("--tls-client-ca {}", ca.display()))?;
             builder.with_client_cert_verifier(verifier)

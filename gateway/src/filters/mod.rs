@@ -6,6 +6,7 @@
 
 mod headers;
 mod request_id;
+mod require_client_cert;
 mod respond;
 mod rewrite_path;
 
@@ -76,6 +77,7 @@ pub struct PolicyExt {
     pub remove_headers: Option<headers::RemoveConfig>,
     pub rewrite_path: Option<rewrite_path::Config>,
     pub respond: Option<respond::Config>,
+    pub require_client_cert: Option<require_client_cert::Config>,
     pub when: Option<When>,
 }
 
@@ -94,6 +96,7 @@ pub const NAMES: &[&str] = &[
     "removeHeaders",
     "rewritePath",
     "respond",
+    "requireClientCert",
 ];
 
 impl PolicyExt {
@@ -117,6 +120,9 @@ impl PolicyExt {
         }
         if let Some(c) = &self.respond {
             built.push(Arc::new(respond::Respond::new(c)?));
+        }
+        if let Some(c) = &self.require_client_cert {
+            built.push(Arc::new(require_client_cert::RequireClientCert::new(c)));
         }
         match built.len() {
             1 => Ok(Attached {

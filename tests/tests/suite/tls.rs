@@ -248,6 +248,50 @@ async fn mtls_accepts_trusted_client_certificates_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_client_certificates_and_route_requirements() {
+    let pki = Pki::new();
+    let (server_cert, server_key, ca_file) = (
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem"),
+    );
+    let emu = start(&[
+        "--tls-cert",
+        &server_cert,
+        "--tls-key",
+        &server_key,
+        "--tls-client-ca",
+        &ca_file,
+        "--tls-client-cert-optional",
+    ]);
+    let anonymous = client_config(&pki.ca.pem, None, &[b"http/1.1"]);
+    // Without a certificate the connection works; a route that requires one says 403.
+    let (_, status, _) = get_tls(&emu, anonymous.clone(), "/whoami")
+        .await
+        .expect("connects");
+    assert_eq!(status, 200);
+    let (_, status, body) = get_tls(&emu, anonymous, "/billing")
+        .await
+        .expect("connects");
+    assert_eq!(status, 403);
+    assert_eq!(body, r#"{"message":"Forbidden"}"#);
+    // The right subject passes; another trusted subject does not.
+    let (cert, key) = leaf(&pki.ca, "billing", &[], ExtendedKeyUsagePurpose::ClientAuth);
+    let billing = client_config(&pki.ca.pem, Some((&cert, &key)), &[b"http/1.1"]);
+    let (_, status, body) = get_tls(&emu, billing, "/billing").await.expect("connects");
+    assert_eq!(status, 200, "{body}");
+    let (cert, key) = leaf(&pki.ca, "reports", &[], ExtendedKeyUsagePurpose::ClientAuth);
+    let reports = client_config(&pki.ca.pem, Some((&cert, &key)), &[b"http/1.1"]);
+    let (_, status, _) = get_tls(&emu, reports, "/billing").await.expect("connects");
+    assert_eq!(status, 403);
+    // An untrusted certificate is still refused at the handshake.
+    let rogue = ca("rogue CA");
+    let (cert, key) = leaf(&rogue, "billing", &[], ExtendedKeyUsagePurpose::ClientAuth);
+    let config = client_config(&pki.ca.pem, Some((&cert, &key)), &[b"http/1.1"]);
+    assert!(get_tls(&emu, config, "/billing").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_negotiates_h2_and_generates_a_local_certificate() {
     let state = std::env::temp_dir().join(format!("tollgate-tls-state-{}", uuid_like()));
     let f = fixture("e2e/tls.yaml");
