@@ -102,6 +102,7 @@ pub struct Pool {
     health: Option<HealthCheckExt>,
     registry: Option<PathBuf>,
     etcd: Option<crate::spec::extensions::EtcdExt>,
+    dns: Option<crate::spec::extensions::DnsExt>,
     started: OnceLock<()>,
     /// Discovery that needs the network (etcd) loads its first list before the first request.
     first_load: tokio::sync::OnceCell<()>,
@@ -129,9 +130,9 @@ impl Pool {
         if let Some(path) = &registry {
             instances.extend(read_registry(path)?.into_iter().map(Arc::new));
         }
-        if instances.is_empty() && registry.is_none() && ext.etcd.is_none() {
+        if instances.is_empty() && registry.is_none() && ext.etcd.is_none() && ext.dns.is_none() {
             return Err(
-                "no instances: list some under `instances`, or name a `registryFile` or `etcd`"
+                "no instances: list some under `instances`, or name a `registryFile`, `etcd` or `dns`"
                     .into(),
             );
         }
@@ -158,6 +159,7 @@ impl Pool {
             health: ext.health_check.clone(),
             registry,
             etcd: ext.etcd.clone(),
+            dns: ext.dns.clone(),
             started: OnceLock::new(),
             first_load: tokio::sync::OnceCell::new(),
         })
@@ -185,18 +187,30 @@ impl Pool {
             if let Some(e) = self.etcd.clone() {
                 tokio::spawn(etcd_loop(Arc::downgrade(self), e, client.clone()));
             }
+            if let Some(d) = self.dns.clone() {
+                tokio::spawn(dns_loop(Arc::downgrade(self), d));
+            }
         });
     }
 
     /// Wait for discovery's first list (etcd), so the first request does not find an empty pool.
     pub async fn ready(self: &Arc<Self>, client: &crate::integration::HttpClient) {
         self.start(client);
-        let Some(e) = &self.etcd else { return };
+        if self.etcd.is_none() && self.dns.is_none() {
+            return;
+        }
         self.first_load
             .get_or_init(|| async {
-                match etcd_range(client, e).await {
+                let loaded = match (&self.etcd, &self.dns) {
+                    (Some(e), _) => etcd_range(client, e)
+                        .await
+                        .map_err(|m| format!("etcd: {m}")),
+                    (None, Some(d)) => resolve(d).await,
+                    (None, None) => return,
+                };
+                match loaded {
                     Ok(list) => self.replace_instances(list),
-                    Err(m) => tracing::warn!(upstream = %self.name, "etcd: {m}"),
+                    Err(m) => tracing::warn!(upstream = %self.name, "{m}"),
                 }
             })
             .await;
@@ -345,6 +359,33 @@ fn read_registry(path: &std::path::Path) -> Result<Vec<Instance>, String> {
         out.push(Instance::new(base, weight));
     }
     Ok(out)
+}
+
+/// The instances a DNS name resolves to now (sorted, so an unchanged answer keeps the pool).
+async fn resolve(d: &crate::spec::extensions::DnsExt) -> Result<Vec<Instance>, String> {
+    let addrs = tokio::net::lookup_host((d.name.as_str(), d.port))
+        .await
+        .map_err(|e| format!("dns {}: {e}", d.name))?;
+    let mut bases: Vec<String> = addrs.map(|a| format!("http://{a}")).collect();
+    bases.sort();
+    bases.dedup();
+    Ok(bases.into_iter().map(|b| Instance::new(b, 1)).collect())
+}
+
+/// Resolve the name again every `refresh_ms`; a failed lookup keeps the last answer.
+async fn dns_loop(pool: Weak<Pool>, d: crate::spec::extensions::DnsExt) {
+    let every = Duration::from_millis(d.refresh_ms.max(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(p) = pool.upgrade() else { return };
+        match resolve(&d).await {
+            Ok(list) if !list.is_empty() => p.replace_instances(list),
+            Ok(_) => {
+                tracing::warn!(upstream = %p.name, "dns {}: no addresses; keeping the last answer", d.name)
+            }
+            Err(m) => tracing::warn!(upstream = %p.name, "{m}; keeping the last answer"),
+        }
+    }
 }
 
 /// Base64 as etcd's JSON gateway writes keys and values.
@@ -549,6 +590,7 @@ mod tests {
                 .collect(),
             registry_file: None,
             etcd: None,
+            dns: None,
             balance,
             hash_on: Some("header:x-user".into()),
             health_check: None,

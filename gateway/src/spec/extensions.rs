@@ -662,6 +662,22 @@ pub struct EtcdExt {
     pub prefix: String,
 }
 
+/// DNS discovery: every address `name` resolves to is an instance on `port`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsExt {
+    pub name: String,
+    pub port: u16,
+    /// How often to resolve again. The system resolver does not report record TTLs, so set
+    /// this to the records' TTL.
+    #[serde(default = "default_dns_refresh_ms")]
+    pub refresh_ms: u64,
+}
+
+fn default_dns_refresh_ms() -> u64 {
+    30_000
+}
+
 /// Active health checking of an upstream's instances.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -715,6 +731,8 @@ pub struct UpstreamExt {
     pub registry_file: Option<String>,
     /// Instances registered in etcd under a key prefix, followed with a watch.
     pub etcd: Option<EtcdExt>,
+    /// Instances as the addresses a DNS name resolves to, re-resolved periodically.
+    pub dns: Option<DnsExt>,
     #[serde(default = "default_balance")]
     pub balance: BalanceAlgorithm,
     /// Consistent hashing key: `ip`, `principal`, `apiKey` or `header:NAME`.

@@ -320,3 +320,20 @@ async fn instances_registered_and_removed_in_etcd_follow_within_a_second() {
     assert_eq!(a.count(), a_before, "the removed instance gets nothing");
     etcd("deleterange", serde_json::json!({"key": b64(&prefix), "range_end": b64(&format!("{}0", prefix.trim_end_matches('/')))})).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_discovery_resolves_the_name_to_instances() {
+    let up = Upstream::start().await;
+    // `localhost` resolves (from /etc/hosts) to 127.0.0.1 and perhaps ::1; the upstream listens
+    // on 127.0.0.1 only, so an IPv6 instance fails to connect, is retried and ejected.
+    let pool = format!(
+        "    dns: {{name: localhost, port: {}, refreshMs: 200}}\n    outlier: {{consecutiveFailures: 1, cooldownMs: 60000}}\n    retries: 1\n",
+        up.addr.port()
+    );
+    let (_dir, emu) = api(&pool);
+    for i in 0..6 {
+        let r = get(&emu.url(&format!("/svc/dns/{i}"))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(up.count(), 6);
+}
