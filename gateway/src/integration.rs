@@ -38,10 +38,44 @@ pub enum IntegrationKind {
     Http,
 }
 
-/// The pooled client every HTTP integration shares.
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The pooled client every HTTP integration shares (http and https; an upstream pool with its
+/// own TLS settings has its own).
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpConnector, Body>,
+    client: Client<Connector, Body>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpClient")
+    }
+}
+
+fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Verify HTTPS integrations against `roots`, presenting `client_auth` (a certificate chain and
+/// key) when the upstream asks for one.
+pub fn tls_config(
+    roots: rustls::RootCertStore,
+    client_auth: Option<(
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> Result<rustls::ClientConfig, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    match client_auth {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("the client certificate and key do not match: {e}")),
+        None => Ok(builder.with_no_client_auth()),
+    }
 }
 
 impl Default for HttpClient {
@@ -51,10 +85,29 @@ impl Default for HttpClient {
 }
 
 impl HttpClient {
+    /// HTTPS integrations are verified against the machine's CA certificates.
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        match tls_config(roots, None) {
+            Ok(config) => Self::with_tls(config),
+            Err(e) => panic!("rustls with ring supports its safe defaults: {e}"),
+        }
+    }
+
+    /// A client with its own TLS settings (an upstream's CA and client certificate).
+    pub fn with_tls(config: rustls::ClientConfig) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
@@ -118,9 +171,6 @@ impl HttpClient {
     ) -> Result<bytes::Bytes, String> {
         use http_body_util::BodyExt;
         let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
-        if uri.scheme_str() == Some("https") {
-            return Err("https needs upstream TLS, which this build of tollgate does not have yet; serve the keys over http on loopback or point --jwks at a file".into());
-        }
         let mut req = http::Request::new(body::empty());
         *req.uri_mut() = uri;
         let resp = tokio::time::timeout(timeout, self.client.request(req))
@@ -230,12 +280,6 @@ pub(crate) async fn call_http(
     ctx: &mut RequestContext,
     plan: Box<crate::integration_request::HttpRequestPlan>,
 ) -> Result<IntegrationResponse, GatewayError> {
-    if plan.uri.scheme_str() == Some("https") {
-        return Err(GatewayError::Configuration(format!(
-            "{} is an https endpoint; upstream TLS is not in this build of tollgate yet",
-            plan.uri
-        )));
-    }
     let plan = *plan;
     let kind = if plan.mapped {
         IntegrationKind::Http
@@ -287,6 +331,8 @@ async fn send_to_pool(
 ) -> Result<IntegrationResponse, GatewayError> {
     use http_body_util::BodyExt;
     pool.ready(client).await;
+    // A pool with its own TLS settings (CA, client certificate) has its own client.
+    let client = pool.client().unwrap_or(client);
     let idempotent = matches!(
         plan.method,
         http::Method::GET

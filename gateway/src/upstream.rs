@@ -103,6 +103,8 @@ pub struct Pool {
     registry: Option<PathBuf>,
     etcd: Option<crate::spec::extensions::EtcdExt>,
     dns: Option<crate::spec::extensions::DnsExt>,
+    /// Set when the pool has its own TLS settings.
+    client: Option<crate::integration::HttpClient>,
     started: OnceLock<()>,
     /// Discovery that needs the network (etcd) loads its first list before the first request.
     first_load: tokio::sync::OnceCell<()>,
@@ -160,9 +162,18 @@ impl Pool {
             registry,
             etcd: ext.etcd.clone(),
             dns: ext.dns.clone(),
+            client: match &ext.tls {
+                Some(t) => Some(tls_client(t, base_dir)?),
+                None => None,
+            },
             started: OnceLock::new(),
             first_load: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The pool's own client, when it has TLS settings.
+    pub fn client(&self) -> Option<&crate::integration::HttpClient> {
+        self.client.as_ref()
     }
 
     pub fn instances(&self) -> Vec<Arc<Instance>> {
@@ -178,7 +189,7 @@ impl Pool {
             }
             if let Some(hc) = self.health.clone() {
                 let weak = Arc::downgrade(self);
-                let client = client.clone();
+                let client = self.client.clone().unwrap_or_else(|| client.clone());
                 tokio::spawn(health_loop(weak, hc, client));
             }
             if let Some(path) = self.registry.clone() {
@@ -330,12 +341,54 @@ fn check_base(base: &str) -> Result<(), String> {
     let uri: http::Uri = base
         .parse()
         .map_err(|e| format!("instance `{base}` is not a URL: {e}"))?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
         return Err(format!(
-            "instance `{base}`: expected http://host:port (upstream TLS is not in this build)"
+            "instance `{base}`: expected http://host:port or https://host:port"
         ));
     }
     Ok(())
+}
+
+/// A client for a pool with its own CA and client certificate.
+fn tls_client(
+    t: &crate::spec::extensions::UpstreamTlsExt,
+    base_dir: &std::path::Path,
+) -> Result<crate::integration::HttpClient, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = |f: &str| -> Result<Vec<CertificateDer<'static>>, String> {
+        let path = base_dir.join(f);
+        CertificateDer::pem_file_iter(&path)
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("tls: {}: {e}", path.display()))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match &t.ca {
+        Some(ca) => {
+            for c in certs(ca)? {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("tls.ca {ca}: not a usable CA certificate: {e}"))?;
+            }
+        }
+        None => {
+            for c in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(c);
+            }
+        }
+    }
+    let client_auth = match (&t.cert, &t.key) {
+        (Some(c), Some(k)) => {
+            let path = base_dir.join(k);
+            let key = PrivateKeyDer::from_pem_file(&path)
+                .map_err(|e| format!("tls.key {}: {e}", path.display()))?;
+            Some((certs(c)?, key))
+        }
+        (None, None) => None,
+        _ => return Err("tls: `cert` and `key` go together".into()),
+    };
+    let config = crate::integration::tls_config(roots, client_auth)?;
+    Ok(crate::integration::HttpClient::with_tls(config))
 }
 
 /// `{"instances": ["host:port", {"url": ..., "weight": ...}]}`.
@@ -591,6 +644,7 @@ mod tests {
             registry_file: None,
             etcd: None,
             dns: None,
+            tls: None,
             balance,
             hash_on: Some("header:x-user".into()),
             health_check: None,

@@ -662,6 +662,17 @@ pub struct EtcdExt {
     pub prefix: String,
 }
 
+/// TLS settings for an upstream pool; paths are relative to the definition.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamTlsExt {
+    /// PEM CA certificates the instances' certificates must chain to (default: the machine's).
+    pub ca: Option<String>,
+    /// PEM client certificate chain and key, for upstreams that require mTLS.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
 /// DNS discovery: every address `name` resolves to is an instance on `port`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -733,6 +744,9 @@ pub struct UpstreamExt {
     pub etcd: Option<EtcdExt>,
     /// Instances as the addresses a DNS name resolves to, re-resolved periodically.
     pub dns: Option<DnsExt>,
+    /// TLS to the instances (`https://` URLs): the CA to trust and the client certificate to
+    /// present (mTLS).
+    pub tls: Option<UpstreamTlsExt>,
     #[serde(default = "default_balance")]
     pub balance: BalanceAlgorithm,
     /// Consistent hashing key: `ip`, `principal`, `apiKey` or `header:NAME`.

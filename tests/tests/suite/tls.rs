@@ -319,3 +319,121 @@ async fn tls_negotiates_h2_and_generates_a_local_certificate() {
     drop(emu);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// An HTTPS upstream that requires a client certificate from `pki`'s CA and says whether it got
+/// one.
+async fn mtls_upstream(pki: &Pki) -> std::net::SocketAddr {
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(pki.dir.join("server.pem"))
+            .expect("read")
+            .collect::<Result<_, _>>()
+            .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(pki.dir.join("server-key.pem")).expect("key");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(pki.ca.pem.as_bytes()) {
+        roots.add(c.expect("cert")).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let has_cert = tls.get_ref().1.peer_certificates().is_some();
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let path = req.uri().path().to_string();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                                Bytes::from(
+                                    serde_json::json!({"clientCert": has_cert, "path": path})
+                                        .to_string(),
+                                ),
+                            )))
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_mtls_presents_the_pool_client_certificate() {
+    let pki = Pki::new();
+    let (gw_cert, gw_key) = leaf(
+        &pki.ca,
+        "tollgate-gateway",
+        &[],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    std::fs::write(pki.dir.join("gw.pem"), gw_cert).expect("write");
+    std::fs::write(pki.dir.join("gw-key.pem"), gw_key).expect("write");
+    let up = mtls_upstream(&pki).await;
+    let api = pki.dir.join("api.yaml");
+    std::fs::write(
+        &api,
+        format!(
+            r#"openapi: 3.0.1
+info: {{title: mtls, version: "1"}}
+x-tollgate-upstreams:
+  secure:
+    instances: ["https://localhost:{port}"]
+    tls: {{ca: ca.pem, cert: gw.pem, key: gw-key.pem}}
+  anonymous:
+    instances: ["https://localhost:{port}"]
+    tls: {{ca: ca.pem}}
+paths:
+  /s/{{proxy+}}:
+    get:
+      parameters: [{{name: proxy, in: path, required: true, schema: {{type: string}}}}]
+      responses: {{}}
+      x-amazon-apigateway-integration: {{type: http_proxy, httpMethod: GET, uri: "http://secure/{{proxy}}"}}
+  /a/{{proxy+}}:
+    get:
+      parameters: [{{name: proxy, in: path, required: true, schema: {{type: string}}}}]
+      responses: {{}}
+      x-amazon-apigateway-integration: {{type: http_proxy, httpMethod: GET, uri: "http://anonymous/{{proxy}}"}}
+"#,
+            port = up.port()
+        ),
+    )
+    .expect("write");
+    let emu = Emulator::start(&["--openapi", api.to_str().expect("utf8")]);
+    let r = tollgate_tests::get(&emu.url("/s/ledger")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        v,
+        serde_json::json!({"clientCert": true, "path": "/ledger"})
+    );
+    // Without a client certificate the upstream refuses the handshake: API Gateway's 500.
+    let r = tollgate_tests::get(&emu.url("/a/ledger")).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+}
