@@ -53,6 +53,15 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
+/// The machine's CA certificates.
+pub fn native_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    roots
+}
+
 fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     std::sync::Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -87,11 +96,7 @@ impl Default for HttpClient {
 impl HttpClient {
     /// HTTPS integrations are verified against the machine's CA certificates.
     pub fn new() -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(cert);
-        }
-        match tls_config(roots, None) {
+        match tls_config(native_roots(), None) {
             Ok(config) => Self::with_tls(config),
             Err(e) => panic!("rustls with ring supports its safe defaults: {e}"),
         }
@@ -99,9 +104,14 @@ impl HttpClient {
 
     /// A client with its own TLS settings (an upstream's CA and client certificate).
     pub fn with_tls(config: rustls::ClientConfig) -> Self {
+        Self::with_tls_and_connect_timeout(config, Duration::from_secs(10))
+    }
+
+    /// A client with its own TLS settings and connect timeout (an upstream pool's).
+    pub fn with_tls_and_connect_timeout(config: rustls::ClientConfig, connect: Duration) -> Self {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        http.set_connect_timeout(Some(connect));
         http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
@@ -331,7 +341,7 @@ async fn send_to_pool(
 ) -> Result<IntegrationResponse, GatewayError> {
     use http_body_util::BodyExt;
     pool.ready(client).await;
-    // A pool with its own TLS settings (CA, client certificate) has its own client.
+    // Each pool has its own client: its connect timeout and TLS settings.
     let client = pool.client().unwrap_or(client);
     let idempotent = matches!(
         plan.method,
@@ -388,12 +398,15 @@ async fn send_to_pool(
         *req.method_mut() = plan.method.clone();
         *req.uri_mut() = uri;
         *req.headers_mut() = plan.headers.clone();
-        let remaining = plan.timeout.saturating_sub(started.elapsed());
+        let budget = pool
+            .request_timeout
+            .map_or(plan.timeout, |t| t.min(plan.timeout));
+        let remaining = budget.saturating_sub(started.elapsed());
         match tokio::time::timeout(remaining, client.client.request(req)).await {
             Err(_) => {
                 pool.report(&instance, false);
                 ctx.integration_latency = Some(started.elapsed());
-                return Err(GatewayError::IntegrationTimeout(plan.timeout));
+                return Err(GatewayError::IntegrationTimeout(budget));
             }
             Ok(Err(e)) => {
                 pool.report(&instance, false);

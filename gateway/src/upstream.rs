@@ -103,8 +103,12 @@ pub struct Pool {
     registry: Option<PathBuf>,
     etcd: Option<crate::spec::extensions::EtcdExt>,
     dns: Option<crate::spec::extensions::DnsExt>,
-    /// Set when the pool has its own TLS settings.
-    client: Option<crate::integration::HttpClient>,
+    /// The pool's own client (connect timeout, TLS settings); built on first use.
+    client: OnceLock<crate::integration::HttpClient>,
+    tls_config: Option<rustls::ClientConfig>,
+    connect_timeout: Duration,
+    /// Caps each request below the integration's timeout.
+    pub request_timeout: Option<Duration>,
     started: OnceLock<()>,
     /// Discovery that needs the network (etcd) loads its first list before the first request.
     first_load: tokio::sync::OnceCell<()>,
@@ -162,18 +166,32 @@ impl Pool {
             registry,
             etcd: ext.etcd.clone(),
             dns: ext.dns.clone(),
-            client: match &ext.tls {
-                Some(t) => Some(tls_client(t, base_dir)?),
+            client: OnceLock::new(),
+            tls_config: match &ext.tls {
+                Some(t) => Some(tls_config(t, base_dir)?),
                 None => None,
             },
+            connect_timeout: Duration::from_millis(ext.connect_timeout_ms.max(1)),
+            request_timeout: ext.request_timeout_ms.map(Duration::from_millis),
             started: OnceLock::new(),
             first_load: tokio::sync::OnceCell::new(),
         })
     }
 
-    /// The pool's own client, when it has TLS settings.
+    /// The pool's own client (built on first use: it needs the runtime).
     pub fn client(&self) -> Option<&crate::integration::HttpClient> {
-        self.client.as_ref()
+        Some(self.client.get_or_init(|| {
+            let config = self.tls_config.clone().or_else(|| {
+                crate::integration::tls_config(crate::integration::native_roots(), None).ok()
+            });
+            match config {
+                Some(c) => crate::integration::HttpClient::with_tls_and_connect_timeout(
+                    c,
+                    self.connect_timeout,
+                ),
+                None => crate::integration::HttpClient::new(),
+            }
+        }))
     }
 
     pub fn instances(&self) -> Vec<Arc<Instance>> {
@@ -189,7 +207,7 @@ impl Pool {
             }
             if let Some(hc) = self.health.clone() {
                 let weak = Arc::downgrade(self);
-                let client = self.client.clone().unwrap_or_else(|| client.clone());
+                let client = self.client().cloned().unwrap_or_else(|| client.clone());
                 tokio::spawn(health_loop(weak, hc, client));
             }
             if let Some(path) = self.registry.clone() {
@@ -349,11 +367,11 @@ fn check_base(base: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A client for a pool with its own CA and client certificate.
-fn tls_client(
+/// The TLS settings of a pool with its own CA and client certificate.
+fn tls_config(
     t: &crate::spec::extensions::UpstreamTlsExt,
     base_dir: &std::path::Path,
-) -> Result<crate::integration::HttpClient, String> {
+) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = |f: &str| -> Result<Vec<CertificateDer<'static>>, String> {
@@ -387,8 +405,7 @@ fn tls_client(
         (None, None) => None,
         _ => return Err("tls: `cert` and `key` go together".into()),
     };
-    let config = crate::integration::tls_config(roots, client_auth)?;
-    Ok(crate::integration::HttpClient::with_tls(config))
+    crate::integration::tls_config(roots, client_auth)
 }
 
 /// `{"instances": ["host:port", {"url": ..., "weight": ...}]}`.
@@ -645,6 +662,8 @@ mod tests {
             etcd: None,
             dns: None,
             tls: None,
+            connect_timeout_ms: 100,
+            request_timeout_ms: None,
             balance,
             hash_on: Some("header:x-user".into()),
             health_check: None,

@@ -747,6 +747,12 @@ pub struct UpstreamExt {
     /// TLS to the instances (`https://` URLs): the CA to trust and the client certificate to
     /// present (mTLS).
     pub tls: Option<UpstreamTlsExt>,
+    /// How long connecting to an instance may take (default 1000 ms); a connect timeout counts
+    /// as a connect failure, so an idempotent request moves on to another instance.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// A cap on the whole request to an instance, below the integration's `timeoutInMillis`.
+    pub request_timeout_ms: Option<u64>,
     #[serde(default = "default_balance")]
     pub balance: BalanceAlgorithm,
     /// Consistent hashing key: `ip`, `principal`, `apiKey` or `header:NAME`.
@@ -756,6 +762,10 @@ pub struct UpstreamExt {
     /// Extra attempts on another instance when an idempotent request cannot connect.
     #[serde(default = "default_retries")]
     pub retries: u32,
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    1000
 }
 
 fn default_balance() -> BalanceAlgorithm {

@@ -337,3 +337,18 @@ async fn dns_discovery_resolves_the_name_to_instances() {
     }
     assert_eq!(up.count(), 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_request_timeout_caps_the_integration_timeout() {
+    let up = Upstream::start().await;
+    let pool = format!(
+        "    instances: [\"{}\"]\n    requestTimeoutMs: 200\n    connectTimeoutMs: 500\n",
+        up.addr
+    );
+    let (_dir, emu) = api(&pool);
+    // The upstream takes 2 s on /slow; the pool allows 200 ms (the integration allows 29 s).
+    let r = get(&emu.url("/svc/slow")).await;
+    assert_eq!(r.status, 504);
+    assert_eq!(r.text(), r#"{"message": "Endpoint request timed out"}"#);
+    assert_eq!(get(&emu.url("/svc/fast")).await.status, 200);
+}
