@@ -124,6 +124,13 @@ impl Gateway {
         self
     }
 
+    /// Usage-store operations that failed so far.
+    pub fn usage_store_failures(&self) -> u64 {
+        self.services
+            .usage_store_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn apis(&self) -> &[Arc<ResolvedApi>] {
         &self.apis
     }

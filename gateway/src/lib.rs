@@ -35,6 +35,7 @@ pub mod load_error;
 pub mod mapping_template;
 pub mod method_request;
 pub mod method_response;
+pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod router;

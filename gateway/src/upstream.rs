@@ -98,6 +98,8 @@ pub struct Pool {
     pub retries: u32,
     instances: RwLock<Vec<Arc<Instance>>>,
     next: AtomicUsize,
+    /// Times outlier detection ejected an instance (for metrics).
+    pub ejections: std::sync::atomic::AtomicU64,
     outlier: Option<(u32, Duration)>,
     health: Option<HealthCheckExt>,
     registry: Option<PathBuf>,
@@ -156,6 +158,7 @@ impl Pool {
             retries: ext.retries,
             instances: RwLock::new(instances),
             next: AtomicUsize::new(0),
+            ejections: std::sync::atomic::AtomicU64::new(0),
             outlier: ext.outlier.as_ref().map(|o| {
                 (
                     o.consecutive_failures.max(1),
@@ -319,6 +322,7 @@ impl Pool {
             if let Ok(mut g) = instance.ejected_until.lock() {
                 *g = Some(Instant::now() + cooldown);
             }
+            self.ejections.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 upstream = %self.name,
                 instance = %instance.base,

@@ -258,6 +258,10 @@ pub struct StartApi {
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]
     pub api_keys: Option<PathBuf>,
+    /// Serve the admin endpoints (Prometheus metrics at /metrics) on this port of --host
+    /// (0 picks a free one and prints it). Off unless given.
+    #[arg(long, value_name = "PORT")]
+    pub admin_port: Option<u16>,
     /// Gateway-wide policies, run before every API's x-tollgate-policies: a YAML or JSON list
     /// of policy entries (see docs/extensions.md).
     #[arg(long, value_name = "FILE")]

@@ -1,6 +1,7 @@
 //! `tollgate`: the local emulator binary. A thin layer over the `gateway` library: argument
 //! parsing, the HTTP server, and terminal output. `anyhow` lives only here.
 
+mod admin;
 mod cli;
 mod lambda;
 mod reload;
@@ -532,7 +533,10 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         ip_limit,
         retry_after: args.retry_after,
     };
-    let sink: access_log::CompletionSink = Arc::new(|ctx| {
+    let metrics = Arc::new(gateway::metrics::Metrics::new());
+    let recorder = Arc::clone(&metrics);
+    let sink: access_log::CompletionSink = Arc::new(move |ctx| {
+        recorder.record(ctx);
         let line = access_log::render(access_log::default_format(ctx.api_kind), ctx);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -695,6 +699,13 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         );
     }
     let slot = Arc::new(reload::GatewaySlot::new(gateway));
+    if let Some(port) = args.admin_port {
+        let admin_addr: SocketAddr = format!("{}:{port}", args.host)
+            .parse()
+            .with_context(|| format!("--admin-port {port}: not a valid address"))?;
+        let bound = admin::serve(admin_addr, Arc::clone(&slot), Arc::clone(&metrics)).await?;
+        eprintln!("tollgate admin on http://{bound} (metrics: /metrics)");
+    }
     let mut _watches = Vec::new();
     if !args.no_watch {
         let source = args.source.source()?;

@@ -9,6 +9,7 @@ mod jwt;
 mod lambda;
 mod loader;
 mod mapping;
+mod metrics;
 mod policies;
 mod reload;
 mod rest;

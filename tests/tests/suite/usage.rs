@@ -383,7 +383,9 @@ async fn a_failed_store_fails_open_or_closed() {
         "--redis-url",
         url.as_str(),
     ];
-    let open = Emulator::start(&base);
+    let mut open_args = base.to_vec();
+    open_args.extend(["--admin-port", "0"]);
+    let open = Emulator::start(&open_args);
     let mut closed_args = base.to_vec();
     closed_args.push("--usage-store-fail-closed");
     let closed = Emulator::start(&closed_args);
@@ -405,6 +407,22 @@ async fn a_failed_store_fails_open_or_closed() {
         .stderr()
         .iter()
         .any(|l| l.contains("Usage Plan check failed due to an internal error")));
+    // The failures are counted in the metrics.
+    let admin = open
+        .stderr()
+        .into_iter()
+        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .expect("admin address");
+    let text = send("GET", &format!("{admin}/metrics"), &[], "")
+        .await
+        .text();
+    let failures: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tollgate_usage_store_failures_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no store-failure counter in\n{text}"));
+    assert!(failures >= 1.0, "{failures}");
 }
 
 /// A plan may name another algorithm than AWS's token bucket (`rateLimit` in a keys file): a
