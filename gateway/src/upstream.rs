@@ -220,7 +220,8 @@ impl Pool {
                 tokio::spawn(etcd_loop(Arc::downgrade(self), e, client.clone()));
             }
             if let Some(d) = self.dns.clone() {
-                tokio::spawn(dns_loop(Arc::downgrade(self), d));
+                // The first lookup happens in `ready`; the loop follows the TTL from there.
+                tokio::spawn(dns_loop(Arc::downgrade(self), d, Instant::now()));
             }
         });
     }
@@ -237,7 +238,10 @@ impl Pool {
                     (Some(e), _) => etcd_range(client, e)
                         .await
                         .map_err(|m| format!("etcd: {m}")),
-                    (None, Some(d)) => resolve(d).await,
+                    (None, Some(d)) => match dns_resolver(d) {
+                        Ok(r) => resolve(&r, d).await.map(|(list, _)| list),
+                        Err(m) => Err(m),
+                    },
                     (None, None) => return,
                 };
                 match loaded {
@@ -435,29 +439,86 @@ fn read_registry(path: &std::path::Path) -> Result<Vec<Instance>, String> {
     Ok(out)
 }
 
-/// The instances a DNS name resolves to now (sorted, so an unchanged answer keeps the pool).
-async fn resolve(d: &crate::spec::extensions::DnsExt) -> Result<Vec<Instance>, String> {
-    let addrs = tokio::net::lookup_host((d.name.as_str(), d.port))
-        .await
-        .map_err(|e| format!("dns {}: {e}", d.name))?;
-    let mut bases: Vec<String> = addrs.map(|a| format!("http://{a}")).collect();
-    bases.sort();
-    bases.dedup();
-    Ok(bases.into_iter().map(|b| Instance::new(b, 1)).collect())
+type DnsResolver = hickory_resolver::Resolver<hickory_resolver::net::runtime::TokioRuntimeProvider>;
+
+/// A resolver: the given name server, or the system's configuration.
+fn dns_resolver(d: &crate::spec::extensions::DnsExt) -> Result<DnsResolver, String> {
+    use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+    use hickory_resolver::net::runtime::TokioRuntimeProvider;
+    let builder = match &d.server {
+        Some(s) => {
+            let addr: std::net::SocketAddr = s
+                .parse()
+                .map_err(|e| format!("dns server `{s}`: expected IP:port: {e}"))?;
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
+            hickory_resolver::Resolver::builder_with_config(
+                ResolverConfig::from_name_servers(vec![ns]),
+                TokioRuntimeProvider::default(),
+            )
+        }
+        None => hickory_resolver::Resolver::builder_tokio()
+            .map_err(|e| format!("dns: the system resolver configuration: {e}"))?,
+    };
+    builder.build().map_err(|e| format!("dns: {e}"))
 }
 
-/// Resolve the name again every `refresh_ms`; a failed lookup keeps the last answer.
-async fn dns_loop(pool: Weak<Pool>, d: crate::spec::extensions::DnsExt) {
-    let every = Duration::from_millis(d.refresh_ms.max(100));
+/// The instances a DNS name resolves to now (sorted, so an unchanged answer keeps the pool),
+/// and when the answer expires.
+async fn resolve(
+    resolver: &DnsResolver,
+    d: &crate::spec::extensions::DnsExt,
+) -> Result<(Vec<Instance>, Instant), String> {
+    let found = resolver
+        .lookup_ip(d.name.as_str())
+        .await
+        .map_err(|e| format!("dns {}: {e}", d.name))?;
+    let mut bases: Vec<String> = found
+        .iter()
+        .map(|ip| format!("http://{}", std::net::SocketAddr::new(ip, d.port)))
+        .collect();
+    bases.sort();
+    bases.dedup();
+    Ok((
+        bases.into_iter().map(|b| Instance::new(b, 1)).collect(),
+        found.valid_until(),
+    ))
+}
+
+/// Resolve again when the records' TTL runs out (at least every `maxRefreshMs`, at most every
+/// 100 ms); a failed or empty lookup keeps the last answer.
+async fn dns_loop(pool: Weak<Pool>, d: crate::spec::extensions::DnsExt, mut next: Instant) {
+    let resolver = match dns_resolver(&d) {
+        Ok(r) => r,
+        Err(m) => {
+            tracing::warn!("{m}");
+            return;
+        }
+    };
+    let max = Duration::from_millis(d.max_refresh_ms.max(100));
     loop {
-        tokio::time::sleep(every).await;
+        let now = Instant::now();
+        let wait = next
+            .saturating_duration_since(now)
+            .clamp(Duration::from_millis(100), max);
+        tokio::time::sleep(wait).await;
         let Some(p) = pool.upgrade() else { return };
-        match resolve(&d).await {
-            Ok(list) if !list.is_empty() => p.replace_instances(list),
-            Ok(_) => {
-                tracing::warn!(upstream = %p.name, "dns {}: no addresses; keeping the last answer", d.name)
+        match resolve(&resolver, &d).await {
+            Ok((list, until)) if !list.is_empty() => {
+                p.replace_instances(list);
+                next = until;
             }
-            Err(m) => tracing::warn!(upstream = %p.name, "{m}; keeping the last answer"),
+            Ok(_) => {
+                tracing::warn!(upstream = %p.name, "dns {}: no addresses; keeping the last answer", d.name);
+                next = Instant::now() + Duration::from_secs(1);
+            }
+            Err(m) => {
+                tracing::warn!(upstream = %p.name, "{m}; keeping the last answer");
+                next = Instant::now() + Duration::from_secs(1);
+            }
         }
     }
 }

@@ -204,9 +204,12 @@ pub struct Upstream {
 
 impl Upstream {
     pub async fn start() -> Upstream {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Self::start_on("127.0.0.1:0".parse().expect("addr")).await
+    }
+
+    /// Start on a given address (another loopback IP, a chosen port).
+    pub async fn start_on(bind: SocketAddr) -> Upstream {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let received = Arc::new(Mutex::new(Vec::new()));
         let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -552,4 +555,68 @@ impl Drop for JwksServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// A one-name DNS server on loopback UDP for discovery tests: every A query is answered with
+/// the current address and a 1-second TTL; other queries get an empty answer.
+pub struct DnsServer {
+    pub addr: SocketAddr,
+    pub answer: Arc<Mutex<std::net::Ipv4Addr>>,
+}
+
+impl DnsServer {
+    pub async fn start(initial: std::net::Ipv4Addr) -> DnsServer {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = sock.local_addr().expect("addr");
+        let answer = Arc::new(Mutex::new(initial));
+        let current = Arc::clone(&answer);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+                    return;
+                };
+                let ip = *current.lock().expect("lock");
+                if let Some(reply) = dns_reply(&buf[..n], ip) {
+                    let _ = sock.send_to(&reply, peer).await;
+                }
+            }
+        });
+        DnsServer { addr, answer }
+    }
+
+    pub fn set(&self, ip: std::net::Ipv4Addr) {
+        *self.answer.lock().expect("lock") = ip;
+    }
+}
+
+fn dns_reply(q: &[u8], ip: std::net::Ipv4Addr) -> Option<Vec<u8>> {
+    if q.len() < 12 {
+        return None;
+    }
+    // The question: labels up to a zero byte, then type and class.
+    let mut i = 12;
+    while i < q.len() && q[i] != 0 {
+        i += 1 + q[i] as usize;
+    }
+    let end = i + 5;
+    if end > q.len() {
+        return None;
+    }
+    let qtype = u16::from_be_bytes([q[i + 1], q[i + 2]]);
+    let is_a = qtype == 1;
+    let mut r = Vec::with_capacity(end + 16);
+    r.extend_from_slice(&q[0..2]); // id
+    r.extend_from_slice(&[0x81, 0x80]); // response, recursion desired and available, no error
+    r.extend_from_slice(&[0, 1, 0, u8::from(is_a), 0, 0, 0, 0]);
+    r.extend_from_slice(&q[12..end]);
+    if is_a {
+        r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]); // the question's name, A, IN
+        r.extend_from_slice(&1u32.to_be_bytes()); // TTL: 1 s
+        r.extend_from_slice(&[0, 4]);
+        r.extend_from_slice(&ip.octets());
+    }
+    Some(r)
 }

@@ -679,14 +679,16 @@ pub struct UpstreamTlsExt {
 pub struct DnsExt {
     pub name: String,
     pub port: u16,
-    /// How often to resolve again. The system resolver does not report record TTLs, so set
-    /// this to the records' TTL.
+    /// A name server to ask (`host:port`) instead of the system's (`/etc/resolv.conf`, hosts).
+    pub server: Option<String>,
+    /// The longest to wait before resolving again (records are re-resolved when their TTL
+    /// runs out, and at least this often).
     #[serde(default = "default_dns_refresh_ms")]
-    pub refresh_ms: u64,
+    pub max_refresh_ms: u64,
 }
 
 fn default_dns_refresh_ms() -> u64 {
-    30_000
+    60_000
 }
 
 /// Active health checking of an upstream's instances.

@@ -327,7 +327,7 @@ async fn dns_discovery_resolves_the_name_to_instances() {
     // `localhost` resolves (from /etc/hosts) to 127.0.0.1 and perhaps ::1; the upstream listens
     // on 127.0.0.1 only, so an IPv6 instance fails to connect, is retried and ejected.
     let pool = format!(
-        "    dns: {{name: localhost, port: {}, refreshMs: 200}}\n    outlier: {{consecutiveFailures: 1, cooldownMs: 60000}}\n    retries: 1\n",
+        "    dns: {{name: localhost, port: {}}}\n    outlier: {{consecutiveFailures: 1, cooldownMs: 60000}}\n    retries: 1\n",
         up.addr.port()
     );
     let (_dir, emu) = api(&pool);
@@ -351,4 +351,39 @@ async fn a_pool_request_timeout_caps_the_integration_timeout() {
     assert_eq!(r.status, 504);
     assert_eq!(r.text(), r#"{"message": "Endpoint request timed out"}"#);
     assert_eq!(get(&emu.url("/svc/fast")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_answers_are_followed_when_their_ttl_runs_out() {
+    // Two instances on one port of two loopback addresses; the name moves from one to the other.
+    let a = Upstream::start_on("127.0.0.1:0".parse().expect("addr")).await;
+    let port = a.addr.port();
+    let b = Upstream::start_on(format!("127.0.0.2:{port}").parse().expect("addr")).await;
+    let dns = tollgate_tests::DnsServer::start("127.0.0.1".parse().expect("ip")).await;
+    let pool = format!(
+        "    dns: {{name: orders.test, port: {port}, server: \"{}\"}}\n",
+        dns.addr
+    );
+    let (_dir, emu) = api(&pool);
+    for _ in 0..3 {
+        let r = get(&emu.url("/svc/d")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!((a.count(), b.count()), (3, 0));
+    // The record changes; its 1-second TTL runs out and the pool follows.
+    dns.set("127.0.0.2".parse().expect("ip"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while b.count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new DNS answer was not followed"
+        );
+        get(&emu.url("/svc/d")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let a_before = a.count();
+    for _ in 0..5 {
+        assert_eq!(get(&emu.url("/svc/d")).await.status, 200);
+    }
+    assert_eq!(a.count(), a_before);
 }
