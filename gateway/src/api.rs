@@ -361,6 +361,8 @@ pub struct ResolvedApi {
     pub binary_media_types: Vec<String>,
     /// HTTP API CORS, answered by the gateway itself.
     pub cors: Option<crate::spec::extensions::CorsExt>,
+    /// The stage's access-log format, when the template sets one.
+    pub access_log_format: Option<Arc<str>>,
     /// `x-tollgate-upstreams`: pools HTTP integrations reach as `http://NAME/...`.
     pub upstreams: HashMap<String, Arc<crate::upstream::Pool>>,
     /// Stage-level throttling (every caller).
@@ -383,6 +385,8 @@ pub struct ResolveOptions {
     pub functions: Option<HashMap<String, String>>,
     /// Stage-level throttling from the template.
     pub stage_throttle: crate::usage::StageThrottle,
+    /// The stage's access-log format (SAM `AccessLogSetting(s).Format`).
+    pub access_log_format: Option<String>,
 }
 
 /// API Gateway ids are 10 lowercase alphanumerics; derive one from the name so it is stable
@@ -580,6 +584,7 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         }
     }
     errors.into_result(ResolvedApi {
+        access_log_format: opts.access_log_format.as_deref().map(Arc::from),
         upstreams,
         api_id: api_id_for(&opts.name),
         name: opts.name.clone(),

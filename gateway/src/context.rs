@@ -110,6 +110,8 @@ pub struct RequestContext {
     pub client_cert: Option<std::sync::Arc<ClientCert>>,
     /// The correlation id the `requestId` policy settled on.
     pub correlation_id: Option<String>,
+    /// The API's own access-log format (SAM `AccessLogSetting`), if it sets one.
+    pub access_log_format: Option<std::sync::Arc<str>>,
     /// `rewritePath` rules for the outgoing integration path, in order.
     pub path_rewrites: Vec<std::sync::Arc<(regex::Regex, String)>>,
 }
@@ -188,6 +190,7 @@ impl RequestContext {
             answered_by: None,
             client_cert: None,
             correlation_id: None,
+            access_log_format: None,
             path_rewrites: Vec::new(),
         }
     }

@@ -353,6 +353,7 @@ impl Gateway {
         ctx.api_kind = Some(api.kind);
         ctx.stage = Some(api.stage.name.clone());
         ctx.stage_variables = api.stage.variables.clone();
+        ctx.access_log_format = api.access_log_format.clone();
         // $context.path carries the stage on REST APIs whichever URL style served the request.
         if api.kind == ApiKind::Rest && !self.options.stage_in_path {
             ctx.path = format!("/{}{}", api.stage.name, ctx.path);

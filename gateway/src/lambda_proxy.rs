@@ -845,6 +845,7 @@ pub fn sample_event(
         gateway_responses: Default::default(),
         binary_media_types: Vec::new(),
         cors: None,
+        access_log_format: None,
         upstreams: Default::default(),
         resource_policy: None,
         stage_throttle: Default::default(),

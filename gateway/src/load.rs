@@ -79,6 +79,7 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
             stage: Some(api.stage.clone()),
             functions: Some(template.function_ids.clone()),
             stage_throttle: api.stage_throttle.clone(),
+            access_log_format: api.access_log_format.clone(),
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }
@@ -136,6 +137,7 @@ fn load_openapi(
             stage: Some(stage),
             functions: None,
             stage_throttle: Default::default(),
+            access_log_format: None,
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }

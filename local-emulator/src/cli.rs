@@ -258,6 +258,11 @@ pub struct StartApi {
     /// {"keys": [{"id", "value", "enabled"?, "plans": [...]}], "plans": [{"id", "apiStages": [{"api", "stage", "throttle"?}], "throttle"?, "quota"?}]}.
     #[arg(long, value_name = "FILE")]
     pub api_keys: Option<PathBuf>,
+    /// Access-log lines on stdout: `pretty` (human-first; the default on a terminal), `clf`
+    /// (the default otherwise), `json`, `xml`, `csv` (AWS's presets for the API's kind), or a
+    /// `$context` format string. An API's own AccessLogSetting takes precedence.
+    #[arg(long, value_name = "FORMAT")]
+    pub access_log_format: Option<String>,
     /// Serve the admin endpoints (Prometheus metrics at /metrics) on this port of --host
     /// (0 picks a free one and prints it). Off unless given.
     #[arg(long, value_name = "PORT")]

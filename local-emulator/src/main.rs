@@ -535,9 +535,31 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     };
     let metrics = Arc::new(gateway::metrics::Metrics::new());
     let recorder = Arc::clone(&metrics);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let log_format = args
+        .access_log_format
+        .clone()
+        .unwrap_or_else(|| if terminal { "pretty" } else { "clf" }.to_string());
+    if !matches!(
+        log_format.as_str(),
+        "pretty" | "clf" | "json" | "xml" | "csv"
+    ) {
+        access_log::check_format(&log_format, gateway::spec::ApiKind::Http).map_err(|m| {
+            anyhow::anyhow!(
+                "--access-log-format: {m}; or name a preset: pretty, clf, json, xml, csv"
+            )
+        })?;
+    }
     let sink: access_log::CompletionSink = Arc::new(move |ctx| {
         recorder.record(ctx);
-        let line = access_log::render(access_log::default_format(ctx.api_kind), ctx);
+        let line = match (&ctx.access_log_format, log_format.as_str()) {
+            (Some(own), _) => access_log::render(own, ctx),
+            (None, "pretty") => access_log::pretty(ctx, terminal),
+            (None, name) => match access_log::preset(name, ctx.api_kind) {
+                Some(f) => access_log::render(f, ctx),
+                None => access_log::render(name, ctx),
+            },
+        };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     });

@@ -43,6 +43,8 @@ pub struct SamApi {
     pub stage_throttle: crate::usage::StageThrottle,
     /// REST `Cors`, applied once every event's path is in the definition.
     pub cors: Option<Value>,
+    /// `AccessLogSetting.Format` (REST) / `AccessLogSettings.Format` (HTTP API).
+    pub access_log_format: Option<String>,
     /// `Auth.AddDefaultAuthorizerToCorsPreflight` (default true).
     pub cors_authorizer: bool,
 }
@@ -155,12 +157,7 @@ const GLOBAL_SECTIONS: &[(&str, &str)] = &[
 ];
 
 /// Properties this version reads but does not act on yet, per API type.
-const PENDING_API_PROPERTIES: &[&str] = &[
-    "AccessLogSetting",
-    "AccessLogSettings",
-    "CacheClusterEnabled",
-    "Domain",
-];
+const PENDING_API_PROPERTIES: &[&str] = &["CacheClusterEnabled", "Domain"];
 
 /// Load a SAM template.
 pub fn load_template(
@@ -1029,6 +1026,22 @@ fn api_from_resource(
         }
     }
 
+    let log_key = if kind == ApiKind::Rest {
+        "AccessLogSetting"
+    } else {
+        "AccessLogSettings"
+    };
+    let access_log_format = get(log_key).and_then(|v| v.get("Format").map(scalar_text));
+    if let Some(f) = &access_log_format {
+        if let Err(m) = crate::access_log::check_format(f, kind) {
+            errors.push(LoadError::new(
+                file,
+                pointer_join(&pointer_join(&ptr, log_key), "Format"),
+                m,
+            ));
+        }
+    }
+
     for key in PENDING_API_PROPERTIES {
         if raw_props.get(*key).is_some() {
             warnings.push(format!(
@@ -1062,6 +1075,7 @@ fn api_from_resource(
         } else {
             None
         },
+        access_log_format,
         cors_authorizer: get("Auth")
             .and_then(|a| a.get("AddDefaultAuthorizerToCorsPreflight").cloned())
             .and_then(|v| v.as_bool())

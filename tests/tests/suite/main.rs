@@ -1,5 +1,6 @@
 //! The workspace's integration and conformance tests, as one test binary.
 
+mod access_log;
 mod aggregate;
 mod auth;
 mod cli;
