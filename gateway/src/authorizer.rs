@@ -51,19 +51,34 @@ struct Cached {
 #[derive(Debug, Default)]
 pub struct ResultCache {
     entries: Mutex<HashMap<String, Cached>>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
 }
 
 impl ResultCache {
+    /// Lookups answered from the cache, and lookups that had to call the authorizer.
+    pub fn stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
+    }
+
     fn get(&self, key: &str) -> Option<Cached> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
+        let found = match map.get(key) {
             Some(c) if c.until > Instant::now() => Some(c.clone()),
             Some(_) => {
                 map.remove(key);
                 None
             }
             None => None,
+        };
+        if found.is_some() {
+            self.hits.fetch_add(1, Relaxed);
+        } else {
+            self.misses.fetch_add(1, Relaxed);
         }
+        found
     }
 
     fn put(&self, key: String, value: Cached) {

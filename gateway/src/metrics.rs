@@ -34,6 +34,9 @@ pub struct Metrics {
     upstream_up: Family<Labels, Gauge>,
     upstream_ejected: Family<Labels, Gauge>,
     upstream_ejections: Family<Labels, Gauge>,
+    authorizer_cache: Family<Labels, Gauge>,
+    function_instances: Family<Labels, Gauge>,
+    function_cold_starts: Family<Labels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -101,7 +104,28 @@ impl Metrics {
             "Times outlier detection ejected an instance of the upstream",
             upstream_ejections.clone(),
         );
+        let authorizer_cache = Family::<Labels, Gauge>::default();
+        registry.register(
+            "authorizer_cache_lookups",
+            "Lambda authorizer cache lookups, by result (hit or miss)",
+            authorizer_cache.clone(),
+        );
+        let function_instances = Family::<Labels, Gauge>::default();
+        registry.register(
+            "function_instances",
+            "Lambda function processes, by state (idle or busy)",
+            function_instances.clone(),
+        );
+        let function_cold_starts = Family::<Labels, Gauge>::default();
+        registry.register(
+            "function_cold_starts",
+            "Lambda function processes started to serve a request",
+            function_cold_starts.clone(),
+        );
         Metrics {
+            authorizer_cache,
+            function_instances,
+            function_cold_starts,
             registry,
             requests,
             latency,
@@ -161,6 +185,21 @@ impl Metrics {
         }
     }
 
+    /// A function pool's state, set by the process host at scrape time.
+    pub fn set_function(&self, function: &str, idle: usize, busy: usize, cold_starts: u64) {
+        for (state, n) in [("idle", idle), ("busy", busy)] {
+            self.function_instances
+                .get_or_create(&vec![
+                    ("function".to_string(), function.to_string()),
+                    ("state".to_string(), state.to_string()),
+                ])
+                .set(n as i64);
+        }
+        self.function_cold_starts
+            .get_or_create(&vec![("function".to_string(), function.to_string())])
+            .set(cold_starts as i64);
+    }
+
     /// The Prometheus text exposition, with the scrape-time values read from `gateway`.
     pub fn render(&self, gateway: &crate::Gateway) -> String {
         let failures = gateway.usage_store_failures();
@@ -169,6 +208,24 @@ impl Metrics {
             self.store_failures.inc_by(failures - seen);
         }
         for api in gateway.apis() {
+            let mut seen_authorizers = std::collections::HashSet::new();
+            for route in &api.routes {
+                if let crate::api::RouteAuth::Lambda(a) = &route.auth {
+                    if !seen_authorizers.insert(a.name.clone()) {
+                        continue;
+                    }
+                    let (hits, misses) = a.cache.stats();
+                    for (result, n) in [("hit", hits), ("miss", misses)] {
+                        self.authorizer_cache
+                            .get_or_create(&vec![
+                                ("api".to_string(), api.name.clone()),
+                                ("authorizer".to_string(), a.name.clone()),
+                                ("result".to_string(), result.to_string()),
+                            ])
+                            .set(n as i64);
+                    }
+                }
+            }
             for (name, pool) in &api.upstreams {
                 let now = std::time::Instant::now();
                 for i in pool.instances() {

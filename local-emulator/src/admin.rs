@@ -16,6 +16,7 @@ pub async fn serve(
     addr: SocketAddr,
     slot: Arc<crate::reload::GatewaySlot>,
     metrics: Arc<gateway::metrics::Metrics>,
+    host: Option<Arc<crate::lambda::LambdaHost>>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         anyhow::anyhow!("--admin-port: cannot listen on {addr} ({e}); pick another port")
@@ -28,11 +29,13 @@ pub async fn serve(
             };
             let slot = Arc::clone(&slot);
             let metrics = Arc::clone(&metrics);
+            let host = host.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let slot = Arc::clone(&slot);
                     let metrics = Arc::clone(&metrics);
-                    async move { Ok::<_, Infallible>(answer(&req, &slot, &metrics)) }
+                    let host = host.clone();
+                    async move { Ok::<_, Infallible>(answer(&req, &slot, &metrics, host.as_deref())) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
@@ -47,13 +50,26 @@ fn answer(
     req: &Request<Incoming>,
     slot: &crate::reload::GatewaySlot,
     metrics: &gateway::metrics::Metrics,
+    host: Option<&crate::lambda::LambdaHost>,
 ) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match req.uri().path() {
-        "/metrics" => (
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics.render(&slot.get()),
-        ),
+        "/metrics" => {
+            // Function pools are the process host's; read them at scrape time.
+            for pool in host.into_iter().flat_map(|h| h.pools()) {
+                let (live, busy) = pool.counts();
+                metrics.set_function(
+                    &pool.cfg.logical_id,
+                    live.saturating_sub(busy),
+                    busy,
+                    pool.cold_starts(),
+                );
+            }
+            (
+                StatusCode::OK,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                metrics.render(&slot.get()),
+            )
+        }
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",

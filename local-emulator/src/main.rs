@@ -725,7 +725,13 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         let admin_addr: SocketAddr = format!("{}:{port}", args.host)
             .parse()
             .with_context(|| format!("--admin-port {port}: not a valid address"))?;
-        let bound = admin::serve(admin_addr, Arc::clone(&slot), Arc::clone(&metrics)).await?;
+        let bound = admin::serve(
+            admin_addr,
+            Arc::clone(&slot),
+            Arc::clone(&metrics),
+            host.clone(),
+        )
+        .await?;
         eprintln!("tollgate admin on http://{bound} (metrics: /metrics)");
     }
     let mut _watches = Vec::new();

@@ -205,8 +205,12 @@ impl Pool {
         }
     }
 
+    /// Processes started to serve a request.
+    pub fn cold_starts(&self) -> u64 {
+        self.lock().cold_starts
+    }
+
     /// Live workers and how many of them are busy.
-    #[cfg(test)]
     pub fn counts(&self) -> (usize, usize) {
         let st = self.lock();
         let busy = st

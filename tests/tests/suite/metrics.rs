@@ -115,3 +115,52 @@ async fn metrics_count_requests_stages_and_usage_rejections() {
     );
     assert_eq!(send("GET", &emu.url("/metrics"), &[], "").await.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_authorizer_cache_and_function_pools() {
+    let t = fixture("e2e/auth.yaml");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--admin-port",
+        "0",
+    ]);
+    let admin = admin_url(&emu);
+    for _ in 0..3 {
+        let r = send(
+            "GET",
+            &emu.url("/secure/echo"),
+            &[("authorization", "allow")],
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let text = send("GET", &format!("{admin}/metrics"), &[], "")
+        .await
+        .text();
+    let get =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    // One call to the authorizer, then two answers from its cache.
+    assert_eq!(
+        get(
+            r#"tollgate_authorizer_cache_lookups{api="AuthApi",authorizer="TokenAuth",result="miss"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(
+            r#"tollgate_authorizer_cache_lookups{api="AuthApi",authorizer="TokenAuth",result="hit"}"#
+        ),
+        2.0
+    );
+    // The backend and the authorizer each started a process; none is busy now.
+    assert!(get(r#"tollgate_function_cold_starts{function="Backend"}"#) >= 1.0);
+    assert!(get(r#"tollgate_function_cold_starts{function="TokenAuthFn"}"#) >= 1.0);
+    assert!(get(r#"tollgate_function_instances{function="Backend",state="idle"}"#) >= 1.0);
+    assert_eq!(
+        get(r#"tollgate_function_instances{function="Backend",state="busy"}"#),
+        0.0
+    );
+}
