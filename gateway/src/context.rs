@@ -139,11 +139,19 @@ impl RequestContext {
         // extendedRequestId / x-amz-apigw-id: 16 characters ending in `=`, i.e. 11 bytes in base64.
         let extended_request_id =
             base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..11]);
-        let trace_id = format!(
-            "Root=1-{:08x}-{}",
-            epoch_ms / 1000,
-            &uuid::Uuid::new_v4().simple().to_string()[..24]
-        );
+        // A caller's X-Amzn-Trace-Id continues its trace (its Root, and Sampled if given);
+        // otherwise the request starts one.
+        let trace_id = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(incoming_trace)
+            .unwrap_or_else(|| {
+                format!(
+                    "Root=1-{:08x}-{}",
+                    epoch_ms / 1000,
+                    &uuid::Uuid::new_v4().simple().to_string()[..24]
+                )
+            });
         Self {
             request_id,
             extended_request_id,
@@ -275,6 +283,35 @@ impl RequestContext {
     }
 }
 
+/// `Root=1-{8 hex}-{24 hex}` (and `Sampled=0|1`) from an incoming `X-Amzn-Trace-Id`.
+fn incoming_trace(v: &str) -> Option<String> {
+    let mut root = None;
+    let mut sampled = None;
+    for part in v.split(';') {
+        let (k, val) = part.trim().split_once('=')?;
+        match k {
+            "Root" => {
+                let ok = val.len() == 35
+                    && val.starts_with("1-")
+                    && val.as_bytes()[10] == b'-'
+                    && val[2..10].bytes().all(|b| b.is_ascii_hexdigit())
+                    && val[11..].bytes().all(|b| b.is_ascii_hexdigit());
+                if !ok {
+                    return None;
+                }
+                root = Some(val);
+            }
+            "Sampled" if val == "0" || val == "1" => sampled = Some(val),
+            _ => {}
+        }
+    }
+    let root = root?;
+    Some(match sampled {
+        Some(s) => format!("Root={root};Sampled={s}"),
+        None => format!("Root={root}"),
+    })
+}
+
 /// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
 pub fn clf_time(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);
@@ -287,6 +324,19 @@ pub fn clf_time(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incoming_trace_ids_continue() {
+        assert_eq!(
+            incoming_trace(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            .as_deref(),
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        );
+        assert_eq!(incoming_trace("Root=1-xyz"), None);
+        assert_eq!(incoming_trace("garbage"), None);
+    }
 
     fn conn() -> ConnInfo {
         ConnInfo {

@@ -582,3 +582,27 @@ async fn the_runtime_api_refuses_bad_calls_with_4xx() {
     // The function still works afterwards.
     assert_eq!(get(&emu.url("/c/pid")).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_trace_id_reaches_the_function() {
+    let emu = emulator(&[]);
+    let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+    let r = tollgate_tests::send(
+        "GET",
+        &emu.url("/c/echo"),
+        &[("x-amzn-trace-id", &format!("{root};Sampled=1"))],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let event: Value = serde_json::from_slice(&r.body).expect("json");
+    let seen = event["headers"]["x-amzn-trace-id"]
+        .as_str()
+        .or_else(|| event["headers"]["X-Amzn-Trace-Id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(seen.starts_with(root), "{event}");
+    assert!(r
+        .header("x-amzn-trace-id")
+        .is_some_and(|t| t.starts_with(root)));
+}

@@ -252,3 +252,29 @@ async fn binary_round_trip_through_content_handling() {
     assert_eq!(r.body.as_ref(), image.as_slice());
     assert_eq!(r.header("content-type"), Some("image/png"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_trace_id_reaches_the_upstream_and_comes_back() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+    let r = send(
+        "GET",
+        &emu.url("/items/t-1"),
+        &[(
+            "x-amzn-trace-id",
+            &format!("{root};Parent=53995c3f42cd8ad8;Sampled=1"),
+        )],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sent = up.last().headers["x-amzn-trace-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(sent.starts_with(root), "{sent}");
+    assert!(r
+        .header("x-amzn-trace-id")
+        .is_some_and(|t| t.starts_with(root)));
+}
