@@ -13,13 +13,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 
-need() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "installing $2 (Debian package)" >&2
-        if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
-        else sudo apt-get update -qq && sudo apt-get install -y -qq "$2" >/dev/null; fi
-    fi
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 need wrk wrk
 need nginx nginx
 NGINX=$(command -v nginx)

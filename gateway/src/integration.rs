@@ -134,14 +134,23 @@ impl HttpClient {
         json: String,
         timeout: Duration,
     ) -> Result<hyper::body::Incoming, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
         let mut req = http::Request::new(body::full(json));
         *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = uri;
         req.headers_mut().insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
         );
+        self.send_small(url, req, timeout).await
+    }
+
+    /// Send a request of the gateway's own (not a client's) and open a successful answer.
+    async fn send_small(
+        &self,
+        url: &str,
+        mut req: http::Request<Body>,
+        timeout: Duration,
+    ) -> Result<hyper::body::Incoming, String> {
+        *req.uri_mut() = url.parse().map_err(|e| format!("not a URL: {e}"))?;
         let resp = tokio::time::timeout(timeout, self.client.request(req))
             .await
             .map_err(|_| format!("timed out after {timeout:?}"))?
@@ -180,17 +189,10 @@ impl HttpClient {
         max_bytes: usize,
     ) -> Result<bytes::Bytes, String> {
         use http_body_util::BodyExt;
-        let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
-        let mut req = http::Request::new(body::empty());
-        *req.uri_mut() = uri;
-        let resp = tokio::time::timeout(timeout, self.client.request(req))
-            .await
-            .map_err(|_| format!("timed out after {timeout:?}"))?
-            .map_err(|e| describe(&e))?;
-        if !resp.status().is_success() {
-            return Err(format!("answered {}", resp.status()));
-        }
-        let limited = http_body_util::Limited::new(resp.into_body(), max_bytes);
+        let body = self
+            .send_small(url, http::Request::new(body::empty()), timeout)
+            .await?;
+        let limited = http_body_util::Limited::new(body, max_bytes);
         tokio::time::timeout(timeout, limited.collect())
             .await
             .map_err(|_| format!("timed out after {timeout:?}"))?
