@@ -73,6 +73,16 @@ mkdir -p "$TOOLS/vtl-oracle"
 javac -nowarn -cp "$VTL_CP" -d "$TOOLS/vtl-oracle" tests/oracle/VtlOracle.java
 export TOLLGATE_TEST_VTL_ORACLE_CP="$VTL_CP:$PWD/$TOOLS/vtl-oracle"
 
+# The dashboard test: Debian's chromium driven by playwright-core from npm (never a downloaded
+# browser).
+need chromium chromium "for the dashboard test"
+if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ]; then
+    echo "installing playwright-core (npm) for the dashboard test" >&2
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" playwright-core@1.65.1 >&2
+fi
+export TOLLGATE_TEST_CHROMIUM="$(command -v chromium)"
+export TOLLGATE_TEST_PLAYWRIGHT="$PWD/$TOOLS/node_modules/playwright-core"
+
 cargo build --workspace --bins
 cargo test --workspace "$@"
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod dashboard;
 mod lambda;
 mod reload;
 mod server;
@@ -535,6 +536,8 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     };
     let metrics = Arc::new(gateway::metrics::Metrics::new());
     let recorder = Arc::clone(&metrics);
+    let request_log = Arc::new(dashboard::RequestLog::new());
+    let dashboard_log = Arc::clone(&request_log);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let log_format = args
         .access_log_format
@@ -552,6 +555,7 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     }
     let sink: access_log::CompletionSink = Arc::new(move |ctx| {
         recorder.record(ctx);
+        dashboard_log.record(ctx);
         let line = match (&ctx.access_log_format, log_format.as_str()) {
             (Some(own), _) => access_log::render(own, ctx),
             (None, "pretty") => access_log::pretty(ctx, terminal),
@@ -727,12 +731,15 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             .with_context(|| format!("--admin-port {port}: not a valid address"))?;
         let bound = admin::serve(
             admin_addr,
-            Arc::clone(&slot),
-            Arc::clone(&metrics),
-            host.clone(),
+            admin::Admin {
+                slot: Arc::clone(&slot),
+                metrics: Arc::clone(&metrics),
+                host: host.clone(),
+                log: Arc::clone(&request_log),
+            },
         )
         .await?;
-        eprintln!("tollgate admin on http://{bound} (metrics: /metrics)");
+        eprintln!("tollgate admin on http://{bound} (dashboard: /, metrics: /metrics)");
     }
     let mut _watches = Vec::new();
     if !args.no_watch {

@@ -5,6 +5,7 @@ mod aggregate;
 mod auth;
 mod cli;
 mod cors;
+mod dashboard;
 mod http_api;
 mod jwt;
 mod lambda;

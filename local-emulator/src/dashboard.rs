@@ -1,0 +1,151 @@
+//! The dashboard's data: the recent requests (each with its stage timeline), pushed live to
+//! subscribers as server-sent events. The page itself (`dashboard.html`, plain HTML and JS) is
+//! compiled into the binary and served by the admin listener.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use gateway::context::RequestContext;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many finished requests the dashboard keeps.
+const KEEP: usize = 500;
+
+pub const PAGE: &str = include_str!("dashboard.html");
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    pub name: &'static str,
+    pub ms: f64,
+}
+
+/// One finished request, as the dashboard shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub id: String,
+    pub time: String,
+    pub api: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub route: Option<String>,
+    pub status: u16,
+    pub ms: f64,
+    /// The stage that answered instead of the integration.
+    pub answered_by: Option<&'static str>,
+    pub stages: Vec<Stage>,
+    pub api_key_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Record {
+    fn from_ctx(ctx: &RequestContext) -> Record {
+        Record {
+            id: ctx.request_id.clone(),
+            time: ctx.request_time.clone(),
+            api: ctx.api_name.clone(),
+            method: ctx.http_method.clone(),
+            path: ctx.path.clone(),
+            route: ctx.route_key.clone(),
+            status: ctx.status,
+            ms: ctx.start.elapsed().as_secs_f64() * 1000.0,
+            answered_by: ctx.answered_by,
+            stages: ctx
+                .timings
+                .iter()
+                .map(|t| Stage {
+                    name: t.stage,
+                    ms: t.elapsed.as_secs_f64() * 1000.0,
+                })
+                .collect(),
+            api_key_id: ctx.api_key_id.clone(),
+            error: ctx
+                .error
+                .as_ref()
+                .and_then(|e| e.response_type.map(|t| t.as_str().to_string())),
+        }
+    }
+}
+
+pub struct RequestLog {
+    recent: Mutex<VecDeque<Arc<Record>>>,
+    live: broadcast::Sender<Arc<Record>>,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestLog {
+    pub fn new() -> Self {
+        let (live, _) = broadcast::channel(1024);
+        RequestLog {
+            recent: Mutex::new(VecDeque::with_capacity(KEEP)),
+            live,
+        }
+    }
+
+    pub fn record(&self, ctx: &RequestContext) {
+        let r = Arc::new(Record::from_ctx(ctx));
+        if let Ok(mut q) = self.recent.lock() {
+            if q.len() == KEEP {
+                q.pop_front();
+            }
+            q.push_back(Arc::clone(&r));
+        }
+        let _ = self.live.send(r);
+    }
+
+    pub fn recent(&self) -> Vec<Arc<Record>> {
+        self.recent
+            .lock()
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Record>> {
+        self.recent
+            .lock()
+            .ok()?
+            .iter()
+            .rev()
+            .find(|r| r.id == id)
+            .cloned()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
+        self.live.subscribe()
+    }
+}
+
+/// The route table, as `tollgate routes` prints it.
+pub fn routes(gateway: &gateway::Gateway) -> serde_json::Value {
+    let mut out = Vec::new();
+    for api in gateway.apis() {
+        for r in &api.routes {
+            let auth = match &r.auth {
+                gateway::api::RouteAuth::None => "NONE".to_string(),
+                gateway::api::RouteAuth::Lambda(a) => format!("Lambda {}", a.name),
+                gateway::api::RouteAuth::Jwt(..) => "JWT".to_string(),
+                gateway::api::RouteAuth::Iam => "AWS_IAM".to_string(),
+                gateway::api::RouteAuth::Unsupported(s) => s.clone(),
+            };
+            out.push(serde_json::json!({
+                "api": api.name,
+                "kind": api.kind.label(),
+                "stage": api.stage.name,
+                "method": r.method.to_string(),
+                "path": r.resource_path,
+                "integration": r.integration.label(),
+                "authorizer": auth,
+                "apiKey": r.api_key_required,
+                "rateLimit": r.rate_limit.is_some(),
+            }));
+        }
+    }
+    serde_json::Value::Array(out)
+}
