@@ -124,6 +124,52 @@ impl Gateway {
         self
     }
 
+    /// Each API key against each of its plans: the plan's limits and this period's quota use
+    /// (read from the usage store).
+    pub async fn usage_report(&self) -> Vec<serde_json::Value> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let usage = &self.services.usage;
+        let mut out = Vec::new();
+        for key in &usage.keys {
+            for plan_id in &key.plans {
+                let Some(plan) = usage.plans.iter().find(|p| &p.id == plan_id) else {
+                    continue;
+                };
+                let quota = match &plan.quota {
+                    Some(q) => {
+                        let (start, end) = crate::usage::period_bounds(now, q.period);
+                        let used = self
+                            .services
+                            .usage_store
+                            .used(&format!("quota|{}|{}|{start}", plan.id, key.id))
+                            .await
+                            .ok();
+                        serde_json::json!({
+                            "limit": q.limit,
+                            "period": q.period,
+                            "used": used,
+                            "remaining": used.map(|u| q.limit.saturating_sub(u)),
+                            "resetsAt": end,
+                        })
+                    }
+                    None => serde_json::Value::Null,
+                };
+                out.push(serde_json::json!({
+                    "key": key.id,
+                    "name": key.name,
+                    "enabled": key.enabled,
+                    "plan": plan.id,
+                    "throttle": plan.throttle,
+                    "quota": quota,
+                }));
+            }
+        }
+        out
+    }
+
     /// Usage-store operations that failed so far.
     pub fn usage_store_failures(&self) -> u64 {
         self.services

@@ -1,7 +1,7 @@
 //! The admin listener (`--admin-port`), on its own address, never on the API's paths:
 //! Prometheus metrics at `/metrics`, and the dashboard at `/` with its JSON API (`/api/routes`,
-//! `/api/requests`, `/api/requests/{id}`, `/api/functions`) and live feed (`/api/events`,
-//! server-sent events).
+//! `/api/requests`, `/api/requests/{id}`, `/api/functions`, `/api/usage`) and live feed
+//! (`/api/events`, server-sent events).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,7 +43,13 @@ pub async fn serve(addr: SocketAddr, admin: Admin) -> anyhow::Result<SocketAddr>
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let admin = admin.clone();
-                    async move { Ok::<_, Infallible>(answer(&req, &admin)) }
+                    async move {
+                        if req.uri().path() == "/api/usage" {
+                            let report = admin.slot.get().usage_report().await;
+                            return Ok::<_, Infallible>(json(&report));
+                        }
+                        Ok::<_, Infallible>(answer(&req, &admin))
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)

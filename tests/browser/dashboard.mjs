@@ -20,6 +20,11 @@ try {
   const routes = await page.locator('#routes tbody tr').count();
   if (routes < 5) throw new Error(`the route table shows ${routes} routes`);
 
+  // API keys against their plans.
+  await page.waitForSelector('#usage tr[data-key="dash-key"]', { timeout: 10000 });
+  const usage = await page.locator('#usage tr[data-key="dash-key"]').textContent();
+  if (!usage.includes('dashplan') || !usage.includes('of 100 per')) throw new Error(`usage row: ${usage}`);
+
   // Traffic after the page is open arrives over server-sent events.
   for (let i = 0; i < 3; i++) await fetch(`${api}/orders`);
   await fetch(`${api}/nope`);

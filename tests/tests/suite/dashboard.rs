@@ -21,6 +21,8 @@ fn the_dashboard_shows_routes_live_requests_and_timelines() {
         "inventoryService=http://127.0.0.1:9",
         "--admin-port",
         "0",
+        "--api-keys",
+        "tests/fixtures/e2e/dashboard-keys.json",
     ]);
     let admin = emu
         .stderr()
