@@ -587,10 +587,14 @@ async fn the_runtime_api_refuses_bad_calls_with_4xx() {
 async fn an_incoming_trace_id_reaches_the_function() {
     let emu = emulator(&[]);
     let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let r = tollgate_tests::send(
         "GET",
         &emu.url("/c/echo"),
-        &[("x-amzn-trace-id", &format!("{root};Sampled=1"))],
+        &[
+            ("x-amzn-trace-id", &format!("{root};Sampled=1")),
+            ("traceparent", tp),
+        ],
         "",
     )
     .await;

@@ -414,3 +414,15 @@ async fn several_apis_in_one_template_are_each_reachable() {
         r#"{"message":"Forbidden"}"#
     );
 }
+
+/// A W3C `traceparent` is accepted and passed on unchanged to an HTTP_PROXY upstream (the
+/// `traceparent` policy starts or continues traces instead, see policies.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traceparent_passes_through_to_the_upstream() {
+    let up = Upstream::start().await;
+    let emu = orders(&up, &up.base(), &[]);
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = send("GET", &emu.url("/orders/7"), &[("traceparent", tp)], "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(up.last().headers["traceparent"], tp);
+}
