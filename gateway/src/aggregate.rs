@@ -31,26 +31,14 @@ pub enum CallRequest {
     Http(Box<HttpRequestPlan>),
 }
 
-/// Fill `{param}` from the request's path parameters and `{context.x}` from `$context`.
+/// Fill `{param}` from the request's path parameters, `{context.x}` from `$context` and
+/// `${stageVariables.x}`.
 fn fill(template: &str, ctx: &RequestContext, req: &MethodRequest) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let name = rest[start + 1..start + end].trim_end_matches('+');
-        let value = match name.strip_prefix("context.") {
-            Some(v) => ctx.variable(v),
-            None => req.path_param(name).map(str::to_string),
-        };
-        out.push_str(&value.unwrap_or_default());
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    out
+    crate::integration_request::fill_uri(template, ctx, &|name| match name.strip_prefix("context.")
+    {
+        Some(v) => ctx.variable(v),
+        None => req.path_param(name).map(str::to_string),
+    })
 }
 
 /// Build each call's request from the method request.
@@ -156,46 +144,22 @@ async fn one(
                 let resp = crate::integration::call_lambda(&services, &mut ctx, l)
                     .await
                     .map_err(|e| e.to_string())?;
-                let payload = resp.payload.unwrap_or_default();
-                let v: Value = serde_json::from_slice(&payload)
-                    .map_err(|e| format!("the function's response is not JSON: {e}"))?;
-                let status = v.get("statusCode").and_then(Value::as_u64).unwrap_or(200);
-                if !(200..300).contains(&status) {
-                    return Err(format!("the function answered {status}"));
-                }
-                let body = match v.get("body") {
-                    Some(Value::String(s)) => {
-                        let bytes =
-                            if v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
-                                use base64::Engine;
-                                base64::engine::general_purpose::STANDARD
-                                    .decode(s)
-                                    .map_err(|e| format!("bad base64 body: {e}"))?
-                            } else {
-                                s.as_bytes().to_vec()
-                            };
-                        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                            Value::String(String::from_utf8_lossy(&bytes).into_owned())
-                        })
-                    }
-                    Some(other) => other.clone(),
-                    None => Value::Null,
-                };
-                Ok(body)
+                // The function answers as a proxy integration does; read it as API Gateway would.
+                let answer = crate::lambda_proxy::parse_rest_response(
+                    &resp.payload.unwrap_or_default(),
+                    &[],
+                    None,
+                    false,
+                )
+                .map_err(|e| format!("the function's response: {e}"))?;
+                let status = answer.status().as_u16();
+                document("the function", status, answer.into_body()).await
             }
             CallRequest::Http(plan) => {
                 let resp = crate::integration::call_http(&services.http, &mut ctx, plan)
                     .await
                     .map_err(|e| e.to_string())?;
-                if !(200..300).contains(&resp.status) {
-                    return Err(format!("the upstream answered {}", resp.status));
-                }
-                let bytes = crate::integration_request::collect(resp.body)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                    Value::String(String::from_utf8_lossy(&bytes).into_owned())
-                }))
+                document("the upstream", resp.status, resp.body).await
             }
         }
     };
@@ -203,6 +167,18 @@ async fn one(
         Ok(r) => r,
         Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
     }
+}
+
+/// A successful answer's body as JSON (or as a string when it is not JSON).
+async fn document(who: &str, status: u16, body: crate::body::Body) -> Result<Value, String> {
+    if !(200..300).contains(&status) {
+        return Err(format!("{who} answered {status}"));
+    }
+    let bytes = crate::integration_request::collect(body)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
 /// Run every call at once and merge the answers.

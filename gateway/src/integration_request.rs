@@ -374,12 +374,7 @@ fn http_mapped(
     })?;
     let mut headers = HeaderMap::new();
     for (name, value) in header_sets {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            headers.insert(n, v);
-        }
+        insert_header(&mut headers, &name, &value);
     }
     if !headers.contains_key(http::header::CONTENT_TYPE) && !prepared.body.is_empty() {
         let ct = req
@@ -596,12 +591,7 @@ fn http_proxy(
         }
     }
     for (name, value) in header_sets {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            headers.insert(n, v);
-        }
+        insert_header(&mut headers, &name, &value);
     }
     // tollgate's identity injection: the integration trusts the gateway, not the client.
     if let Some(inj) = &route.identity_injection {
@@ -612,12 +602,7 @@ fn http_proxy(
             // Anything a client sent under a trusted name is dropped first, filled or not.
             headers.remove(name.as_str());
             if let Some(v) = identity_value(ctx, source) {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&v),
-                ) {
-                    headers.insert(n, v);
-                }
+                insert_header(&mut headers, name, &v);
             }
         }
     }
@@ -683,6 +668,16 @@ fn identity_value(ctx: &RequestContext, source: &str) -> Option<String> {
 fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// Set a header from mapped text, skipping a name or value HTTP cannot carry.
+pub fn insert_header(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        headers.insert(n, v);
     }
 }
 

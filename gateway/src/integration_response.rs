@@ -177,10 +177,8 @@ async fn mapped(
             ParamSource::Context(n) => ctx.variable(n),
             _ => None,
         };
-        if let (Some(v), Ok(n)) = (value, HeaderName::from_bytes(name.as_bytes())) {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                headers.insert(n, v);
-            }
+        if let Some(v) = value {
+            crate::integration_request::insert_header(&mut headers, name, &v);
         }
     }
 
@@ -225,12 +223,7 @@ async fn mapped(
                 status = s;
             }
             for (name, value) in overrides.response_headers {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    headers.insert(n, v);
-                }
+                crate::integration_request::insert_header(&mut headers, &name, &value);
             }
             Bytes::from(text)
         }

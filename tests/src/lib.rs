@@ -123,6 +123,19 @@ impl Emulator {
         }
     }
 
+    /// Start a fixture template whose `Upstream` parameter points at `up`.
+    pub fn with_upstream(template: &str, up: &Upstream) -> Emulator {
+        let t = fixture(template);
+        let overrides = format!("Upstream={}", up.base());
+        Emulator::start(&[
+            "-t",
+            t.to_str().expect("utf8"),
+            "--skip-build",
+            "--parameter-overrides",
+            &overrides,
+        ])
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -992,17 +992,7 @@ fn api_from_resource(
         }
         // `Models` become the definition's schemas, where RequestModel's `$ref`s point.
         if let Some(Value::Object(models)) = get("Models") {
-            let swagger = obj.contains_key("swagger");
-            let target = if swagger {
-                obj.entry("definitions").or_insert_with(|| json!({}))
-            } else {
-                obj.entry("components")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut()
-                    .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
-                    .expect("components is an object")
-            };
-            if let Some(t) = target.as_object_mut() {
+            if let Some(t) = definition_section(obj, "definitions", "schemas") {
                 for (name, schema) in models {
                     t.entry(name).or_insert(schema);
                 }
@@ -1280,21 +1270,7 @@ fn sam_auth(
         doc.entry("x-amazon-apigateway-policy").or_insert(p);
     }
     if !schemes.is_empty() {
-        let target = if doc.contains_key("swagger") {
-            doc.entry("securityDefinitions")
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-        } else {
-            doc.entry("components")
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .and_then(|c| {
-                    c.entry("securitySchemes")
-                        .or_insert_with(|| json!({}))
-                        .as_object_mut()
-                })
-        };
-        if let Some(t) = target {
+        if let Some(t) = definition_section(doc, "securityDefinitions", "securitySchemes") {
             for (k, v) in schemes {
                 t.entry(k).or_insert(v);
             }
@@ -1369,14 +1345,15 @@ fn require_api_keys(definition: &mut Value) {
     }
 }
 
-/// The `api_key` security scheme API Gateway reads as "this method needs an API key".
-fn declare_api_key_scheme(definition: &mut Value) {
-    let Some(doc) = definition.as_object_mut() else {
-        return;
-    };
-    let scheme = json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
-    let schemes = if doc.contains_key("swagger") {
-        doc.entry("securityDefinitions")
+/// A map of the definition that lives at the root in Swagger 2 (`swagger_key`) and under
+/// `components` in OpenAPI 3 (`oas3_key`): security schemes, models.
+fn definition_section<'a>(
+    doc: &'a mut Map<String, Value>,
+    swagger_key: &str,
+    oas3_key: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    if doc.contains_key("swagger") {
+        doc.entry(swagger_key)
             .or_insert_with(|| json!({}))
             .as_object_mut()
     } else {
@@ -1384,12 +1361,20 @@ fn declare_api_key_scheme(definition: &mut Value) {
             .or_insert_with(|| json!({}))
             .as_object_mut()
             .and_then(|c| {
-                c.entry("securitySchemes")
+                c.entry(oas3_key)
                     .or_insert_with(|| json!({}))
                     .as_object_mut()
             })
+    }
+}
+
+/// The `api_key` security scheme API Gateway reads as "this method needs an API key".
+fn declare_api_key_scheme(definition: &mut Value) {
+    let Some(doc) = definition.as_object_mut() else {
+        return;
     };
-    if let Some(s) = schemes {
+    let scheme = json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
+    if let Some(s) = definition_section(doc, "securityDefinitions", "securitySchemes") {
         s.entry("api_key").or_insert(scheme);
     }
 }

@@ -3,18 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use tollgate_tests::{fixture, get, Emulator, Upstream};
+use tollgate_tests::{get, Emulator, Upstream};
 
 fn emulator(up: &Upstream) -> Emulator {
-    let t = fixture("e2e/aggregate.yaml");
-    let overrides = format!("Upstream={}", up.base());
-    Emulator::start(&[
-        "-t",
-        t.to_str().expect("utf8"),
-        "--skip-build",
-        "--parameter-overrides",
-        &overrides,
-    ])
+    Emulator::with_upstream("e2e/aggregate.yaml", up)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

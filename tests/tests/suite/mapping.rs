@@ -3,18 +3,10 @@
 //! VTL request and response templates, selection patterns, parameter mapping, overrides,
 //! passthrough behaviour and a binary round trip through contentHandling.
 
-use tollgate_tests::{fixture, send, Emulator, Upstream};
+use tollgate_tests::{send, Emulator, Upstream};
 
 fn emulator(up: &Upstream) -> Emulator {
-    let t = fixture("e2e/mapping.yaml");
-    let overrides = format!("Upstream={}", up.base());
-    Emulator::start(&[
-        "-t",
-        t.to_str().expect("utf8"),
-        "--skip-build",
-        "--parameter-overrides",
-        &overrides,
-    ])
+    Emulator::with_upstream("e2e/mapping.yaml", up)
 }
 
 fn json(r: &tollgate_tests::Reply) -> serde_json::Value {
