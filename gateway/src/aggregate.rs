@@ -131,13 +131,14 @@ pub fn prepare(
     Ok(out)
 }
 
-/// What one call gave: its JSON document, or why not.
+/// What one call gave: its JSON document, or why not; and the calls it made, for traces.
 async fn one(
     services: crate::pipeline::Services,
     mut ctx: RequestContext,
     call: CallRequest,
     timeout: Duration,
-) -> Result<Value, String> {
+) -> (Result<Value, String>, Vec<crate::context::Call>) {
+    ctx.calls.clear();
     let work = async {
         match call {
             CallRequest::Lambda(l) => {
@@ -163,10 +164,11 @@ async fn one(
             }
         }
     };
-    match tokio::time::timeout(timeout, work).await {
+    let r = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
-    }
+    };
+    (r, ctx.calls)
 }
 
 /// A successful answer's body as JSON (or as a string when it is not JSON).
@@ -201,7 +203,10 @@ pub async fn execute(
     let mut results: Vec<Option<Result<Value, String>>> = (0..meta.len()).map(|_| None).collect();
     while let Some(done) = set.join_next().await {
         match done {
-            Ok((k, r)) => results[k] = Some(r),
+            Ok((k, (r, calls))) => {
+                results[k] = Some(r);
+                ctx.calls.extend(calls);
+            }
             Err(e) => tracing::warn!("an aggregate call panicked: {e}"),
         }
     }

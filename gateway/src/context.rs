@@ -11,11 +11,96 @@ use indexmap::IndexMap;
 use crate::spec::extensions::ResponseType;
 use crate::spec::ApiKind;
 
-/// How long one stage took.
+/// When one stage started (since the request began) and how long it took.
 #[derive(Debug, Clone)]
 pub struct StageTiming {
     pub stage: &'static str,
+    pub started: Duration,
     pub elapsed: Duration,
+}
+
+/// One call the integration made: a function invocation or an upstream request. Traces get a
+/// span per call; the dashboard shows the exchange when the request captured it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `lambda` or `http`.
+    pub kind: &'static str,
+    /// The function's name, or the method and URL.
+    pub target: String,
+    pub started: Duration,
+    pub elapsed: Duration,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// What was sent and what came back, when [`RequestContext::capture_exchanges`] is on:
+    /// a Lambda event and response in full, an upstream's request and response head.
+    pub request: Option<String>,
+    pub response: Option<String>,
+}
+
+/// How much of an exchange the dashboard keeps.
+pub const EXCHANGE_LIMIT: usize = 64 * 1024;
+
+/// A captured payload as text, cut at [`EXCHANGE_LIMIT`].
+pub fn exchange_text(bytes: &[u8]) -> String {
+    let cut = bytes.len().min(EXCHANGE_LIMIT);
+    let mut s = String::from_utf8_lossy(&bytes[..cut]).into_owned();
+    if bytes.len() > cut {
+        s.push_str(&format!("\n... ({} bytes in all)", bytes.len()));
+    }
+    s
+}
+
+/// The W3C/OpenTelemetry identity of a request's trace: the trace it belongs to, the caller's
+/// span (if it sent one) and the gateway's own span for this hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceIds {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 hex digits: the incoming `traceparent`'s parent id or X-Ray's `Parent=`.
+    pub parent_span_id: Option<String>,
+    /// 16 hex digits: the gateway's span, sent onwards as the parent of the integration's.
+    pub span_id: String,
+}
+
+impl TraceIds {
+    /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
+    /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
+    fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
+        let span_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let w3c = headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::filters::parse_traceparent);
+        if let Some((trace_id, parent, _flags)) = w3c {
+            return TraceIds {
+                trace_id,
+                parent_span_id: Some(parent),
+                span_id,
+            };
+        }
+        let root = xray_root
+            .split(';')
+            .find_map(|p| p.strip_prefix("Root=1-"))
+            .unwrap_or_default();
+        let mut trace_id = root.replace('-', "").to_ascii_lowercase();
+        if trace_id.len() != 32 {
+            trace_id = uuid::Uuid::new_v4().simple().to_string();
+        }
+        let parent_span_id = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(';')
+                    .find_map(|p| p.trim().strip_prefix("Parent="))
+                    .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_ascii_lowercase)
+            });
+        TraceIds {
+            trace_id,
+            parent_span_id,
+            span_id,
+        }
+    }
 }
 
 /// The error a request ended with, for `$context.error.*`.
@@ -66,6 +151,8 @@ pub struct RequestContext {
     pub extended_request_id: String,
     /// `Root=1-...` trace id sent to integrations.
     pub trace_id: String,
+    /// The same trace in W3C terms, for spans and `traceparent`.
+    pub trace: TraceIds,
     pub start: Instant,
     /// CLF time, `dd/MMM/yyyy:HH:mm:ss +0000`.
     pub request_time: String,
@@ -114,6 +201,10 @@ pub struct RequestContext {
     pub access_log_format: Option<std::sync::Arc<str>>,
     /// `rewritePath` rules for the outgoing integration path, in order.
     pub path_rewrites: Vec<std::sync::Arc<(regex::Regex, String)>>,
+    /// The functions and upstreams the integration called, in order.
+    pub calls: Vec<Call>,
+    /// Keep each call's request and response (for the dashboard); off unless someone looks.
+    pub capture_exchanges: bool,
 }
 
 impl RequestContext {
@@ -152,10 +243,12 @@ impl RequestContext {
                     &uuid::Uuid::new_v4().simple().to_string()[..24]
                 )
             });
+        let trace = TraceIds::from_headers(headers, &trace_id);
         Self {
             request_id,
             extended_request_id,
             trace_id,
+            trace,
             start: Instant::now(),
             request_time: clf_time(now),
             request_time_epoch: epoch_ms,
@@ -200,7 +293,14 @@ impl RequestContext {
             correlation_id: None,
             access_log_format: None,
             path_rewrites: Vec::new(),
+            calls: Vec::new(),
+            capture_exchanges: false,
         }
+    }
+
+    /// Time since the request began.
+    pub fn offset(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.start)
     }
 
     /// The value of `$context.<name>`, or `None` when it has none.

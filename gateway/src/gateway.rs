@@ -41,6 +41,8 @@ pub struct Gateway {
     sink: Option<CompletionSink>,
     /// Per-client-IP buckets for the admission limit (this process only, by design).
     ip_buckets: Arc<crate::usage::MemoryStore>,
+    /// Keep each integration call's request and response on the context (the dashboard's view).
+    capture_exchanges: bool,
 }
 
 impl Gateway {
@@ -58,6 +60,7 @@ impl Gateway {
             services: Services::default(),
             sink: None,
             ip_buckets: Default::default(),
+            capture_exchanges: false,
         }
     }
 
@@ -68,7 +71,15 @@ impl Gateway {
         g.services = self.services.clone();
         g.sink = self.sink.clone();
         g.ip_buckets = Arc::clone(&self.ip_buckets);
+        g.capture_exchanges = self.capture_exchanges;
         g
+    }
+
+    /// Keep what each integration call sent and got (a Lambda event and response, an upstream's
+    /// request and response head) on the request context, for whoever reads it at completion.
+    pub fn with_capture_exchanges(mut self, on: bool) -> Self {
+        self.capture_exchanges = on;
+        self
     }
 
     /// Call `sink` once per request after its response is finished (access log, metrics).
@@ -230,6 +241,7 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let raw_path = parts.uri.path().to_string();
         let mut ctx = RequestContext::new(&parts.method, &raw_path, &parts.headers, conn);
+        ctx.capture_exchanges = self.capture_exchanges;
         // The server puts an mTLS connection's client certificate on each request.
         ctx.client_cert = parts
             .extensions

@@ -161,6 +161,30 @@ impl HttpClient {
         Ok(resp.into_body())
     }
 
+    /// Send a request of the gateway's own and read the whole answer, whatever its status
+    /// (the OTLP exporter judges its collector's answers itself).
+    pub async fn exchange(
+        &self,
+        req: http::Request<Body>,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<http::Response<bytes::Bytes>, String> {
+        use http_body_util::BodyExt;
+        let work = async {
+            let resp = self.client.request(req).await.map_err(|e| describe(&e))?;
+            let (parts, body) = resp.into_parts();
+            let bytes = http_body_util::Limited::new(body, max_bytes)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, bytes))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| format!("timed out after {timeout:?}"))?
+    }
+
     /// POST a JSON body and read the whole answer, with a time and size bound.
     pub async fn post_json(
         &self,
@@ -238,6 +262,9 @@ pub(crate) async fn call_lambda(
         )));
     };
     let started = Instant::now();
+    let sent = ctx
+        .capture_exchanges
+        .then(|| crate::context::exchange_text(&l.payload));
     let call = invoker.invoke(InvokeRequest {
         function: l.function.clone(),
         payload: l.payload,
@@ -245,6 +272,27 @@ pub(crate) async fn call_lambda(
     });
     let result = tokio::time::timeout(l.timeout, call).await;
     ctx.integration_latency = Some(started.elapsed());
+    let (status, error, answer) = match &result {
+        Err(_) => (None, Some(format!("timed out after {:?}", l.timeout)), None),
+        Ok(Err(e)) => (None, Some(e.to_string()), None),
+        Ok(Ok(InvokeOutcome::FunctionError(p))) => {
+            (Some(200), Some("function error".to_string()), Some(p))
+        }
+        Ok(Ok(InvokeOutcome::Success(p))) => (Some(200), None, Some(p)),
+    };
+    let call = crate::context::Call {
+        kind: "lambda",
+        target: l.function.clone(),
+        started: ctx.offset(started),
+        elapsed: started.elapsed(),
+        status,
+        error,
+        request: sent,
+        response: answer
+            .filter(|_| ctx.capture_exchanges)
+            .map(|p| crate::context::exchange_text(p)),
+    };
+    ctx.calls.push(call);
     match result {
         Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
         Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
@@ -305,9 +353,11 @@ pub(crate) async fn call_http(
     *req.method_mut() = plan.method;
     *req.uri_mut() = plan.uri;
     *req.headers_mut() = plan.headers;
+    let sent = request_head(ctx, &req);
     let started = Instant::now();
     let result = tokio::time::timeout(plan.timeout, client.client.request(req)).await;
     ctx.integration_latency = Some(started.elapsed());
+    record_http(ctx, started, sent, &result);
     let resp = match result {
         Err(_) => return Err(GatewayError::IntegrationTimeout(plan.timeout)),
         Ok(Err(e)) => {
@@ -404,7 +454,11 @@ async fn send_to_pool(
             .request_timeout
             .map_or(plan.timeout, |t| t.min(plan.timeout));
         let remaining = budget.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, client.client.request(req)).await {
+        let sent = request_head(ctx, &req);
+        let attempt = Instant::now();
+        let result = tokio::time::timeout(remaining, client.client.request(req)).await;
+        record_http(ctx, attempt, sent, &result);
+        match result {
             Err(_) => {
                 pool.report(&instance, false);
                 ctx.integration_latency = Some(started.elapsed());
@@ -442,6 +496,59 @@ async fn send_to_pool(
     } else {
         format!("upstream {}: {last_error}", pool.name)
     }))
+}
+
+/// `METHOD URL` and the headers of an upstream request, when the request captures exchanges.
+fn request_head<B>(ctx: &RequestContext, req: &http::Request<B>) -> (String, Option<String>) {
+    let target = format!("{} {}", req.method(), req.uri());
+    let head = ctx.capture_exchanges.then(|| {
+        let mut s = target.clone();
+        for (k, v) in req.headers() {
+            s.push_str(&format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+        }
+        s
+    });
+    (target, head)
+}
+
+type HttpResult = Result<
+    Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
+    tokio::time::error::Elapsed,
+>;
+
+/// Note one upstream request among the context's calls. Bodies stream through untouched, so
+/// only the heads of the exchange are kept.
+fn record_http(
+    ctx: &mut RequestContext,
+    started: Instant,
+    (target, sent): (String, Option<String>),
+    result: &HttpResult,
+) {
+    let (status, error, answer) = match result {
+        Err(_) => (None, Some("timed out".to_string()), None),
+        Ok(Err(e)) => (None, Some(describe(e)), None),
+        Ok(Ok(r)) => {
+            let head = ctx.capture_exchanges.then(|| {
+                let mut s = format!("{:?} {}", r.version(), r.status());
+                for (k, v) in r.headers() {
+                    s.push_str(&format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+                }
+                s
+            });
+            (Some(r.status().as_u16()), None, head)
+        }
+    };
+    let call = crate::context::Call {
+        kind: "http",
+        target,
+        started: ctx.offset(started),
+        elapsed: started.elapsed(),
+        status,
+        error,
+        request: sent,
+        response: answer,
+    };
+    ctx.calls.push(call);
 }
 
 /// Whether an error (or anything in its source chain) is the 10 MB request-body limit.

@@ -34,6 +34,7 @@ macro_rules! stage {
         let out = $call;
         $ctx.timings.push(StageTiming {
             stage: $name,
+            started: $ctx.offset(started),
             elapsed: started.elapsed(),
         });
         match out {
@@ -129,6 +130,7 @@ pub async fn run(
     };
     ctx.timings.push(StageTiming {
         stage: "policies",
+        started: ctx.offset(started),
         elapsed: started.elapsed(),
     });
     if let Some(mut resp) = answer {
@@ -162,6 +164,7 @@ pub async fn run(
     method_response::run(&mut response);
     ctx.timings.push(StageTiming {
         stage: "method_response",
+        started: ctx.offset(started),
         elapsed: started.elapsed(),
     });
     Ok(response)

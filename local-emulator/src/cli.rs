@@ -267,6 +267,10 @@ pub struct StartApi {
     /// (0 picks a free one and prints it). Off unless given.
     #[arg(long, value_name = "PORT")]
     pub admin_port: Option<u16>,
+    /// Export traces (a span per request, per stage and per function/upstream call) to an
+    /// OpenTelemetry collector over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318. Off unless given.
+    #[arg(long, value_name = "URL", env = "TOLLGATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Gateway-wide policies, run before every API's x-tollgate-policies: a YAML or JSON list
     /// of policy entries (see docs/extensions.md).
     #[arg(long, value_name = "FILE")]

@@ -21,6 +21,23 @@ pub struct Stage {
     pub ms: f64,
 }
 
+/// One function invocation or upstream request the integration made.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallView {
+    pub kind: &'static str,
+    pub target: String,
+    /// When it started, since the request began.
+    pub at_ms: f64,
+    pub ms: f64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// The Lambda event, or the upstream request's head.
+    pub request: Option<String>,
+    /// The function's response, or the upstream response's head.
+    pub response: Option<String>,
+}
+
 /// One finished request, as the dashboard shows it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +55,7 @@ pub struct Record {
     pub stages: Vec<Stage>,
     pub api_key_id: Option<String>,
     pub error: Option<String>,
+    pub calls: Vec<CallView>,
 }
 
 impl Record {
@@ -65,6 +83,20 @@ impl Record {
                 .error
                 .as_ref()
                 .and_then(|e| e.response_type.map(|t| t.as_str().to_string())),
+            calls: ctx
+                .calls
+                .iter()
+                .map(|c| CallView {
+                    kind: c.kind,
+                    target: c.target.clone(),
+                    at_ms: c.started.as_secs_f64() * 1000.0,
+                    ms: c.elapsed.as_secs_f64() * 1000.0,
+                    status: c.status,
+                    error: c.error.clone(),
+                    request: c.request.clone(),
+                    response: c.response.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod dashboard;
 mod lambda;
+mod otlp;
 mod reload;
 mod server;
 mod tls;
@@ -553,9 +554,18 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
             )
         })?;
     }
+    let traces = match &args.otlp_endpoint {
+        Some(url) => Some(
+            otlp::Traces::start(url).map_err(|m| anyhow::anyhow!("--otlp-endpoint {url}: {m}"))?,
+        ),
+        None => None,
+    };
     let sink: access_log::CompletionSink = Arc::new(move |ctx| {
         recorder.record(ctx);
         dashboard_log.record(ctx);
+        if let Some(t) = &traces {
+            t.record(ctx);
+        }
         let line = match (&ctx.access_log_format, log_format.as_str()) {
             (Some(own), _) => access_log::render(own, ctx),
             (None, "pretty") => access_log::pretty(ctx, terminal),
@@ -580,7 +590,8 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
         .with_jwks(Arc::new(gateway::jwks::JwksRegistry::with_overrides(
             jwks_overrides,
         )))
-        .with_jwt_leeway(args.jwt_leeway);
+        .with_jwt_leeway(args.jwt_leeway)
+        .with_capture_exchanges(args.admin_port.is_some());
     let mut usage = loaded.usage.clone();
     if let Some(path) = &args.api_keys {
         let text = std::fs::read_to_string(path)

@@ -27,8 +27,9 @@ try {
 
   // Traffic after the page is open arrives over server-sent events.
   for (let i = 0; i < 3; i++) await fetch(`${api}/orders`);
+  await fetch(`${api}/orders/ord-7`);
   await fetch(`${api}/nope`);
-  await page.waitForFunction(() => document.querySelectorAll('#requests tr.request').length >= 4,
+  await page.waitForFunction(() => document.querySelectorAll('#requests tr.request').length >= 5,
     null, { timeout: 10000 });
 
   await page.fill('#filter-status', '4');
@@ -43,6 +44,15 @@ try {
   for (const s of ['authorizer', 'usage_plan', 'method_request', 'integration_request', 'integration', 'integration_response']) {
     if (!stages.includes(s)) throw new Error(`the timeline lacks ${s}: ${stages}`);
   }
+  // An upstream call shows the request the gateway sent and the answer's head.
+  await page.locator('#requests tr.request', { hasText: '/orders/{orderId}' }).first().click();
+  await page.waitForSelector('#calls .call[data-kind="http"]', { timeout: 10000 });
+  const sent = await page.locator('#calls .call pre.sent').first().textContent();
+  if (!/^GET http:\/\/127\.0\.0\.1:\d+\/orders\/ord-7/.test(sent) || !sent.includes('x-amzn-trace-id')) {
+    throw new Error(`the upstream request shown: ${sent}`);
+  }
+  const received = await page.locator('#calls .call pre.received').first().textContent();
+  if (!received.includes('200 OK')) throw new Error(`the upstream response shown: ${received}`);
   // A request answered early shows where.
   await page.locator('#requests tr.request', { hasText: '403' }).first().click();
   await page.waitForFunction(() => document.querySelector('#selected').textContent.includes('403'));

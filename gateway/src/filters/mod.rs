@@ -12,6 +12,7 @@ mod rewrite_path;
 
 pub use rewrite_path::apply as rewrite_uri;
 mod traceparent;
+pub use traceparent::parse as parse_traceparent;
 
 use std::sync::Arc;
 

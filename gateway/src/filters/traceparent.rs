@@ -1,5 +1,5 @@
 //! `traceparent`: W3C Trace Context. A valid incoming `traceparent` is continued (same trace id,
-//! a new parent id for the gateway's hop); otherwise a new trace starts. The integration gets the
+//! the gateway's span as the new parent id); otherwise the request's trace (its X-Ray root) is used. The integration gets the
 //! updated header.
 
 use http::{HeaderValue, Response};
@@ -23,8 +23,9 @@ impl Traceparent {
     }
 }
 
-/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, neither id all zeros.
-pub fn parse(v: &str) -> Option<(String, String)> {
+/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, neither id all zeros:
+/// (trace id, parent id, flags).
+pub fn parse(v: &str) -> Option<(String, String, String)> {
     let parts: Vec<&str> = v.trim().split('-').collect();
     let [version, trace, parent, flags] = parts.as_slice() else {
         return None;
@@ -41,23 +42,24 @@ pub fn parse(v: &str) -> Option<(String, String)> {
     if trace.bytes().all(|b| b == b'0') || parent.bytes().all(|b| b == b'0') {
         return None;
     }
-    Some((trace.to_string(), flags.to_string()))
+    Some((trace.to_string(), parent.to_string(), flags.to_string()))
 }
 
 impl Filter for Traceparent {
     fn on_request(
         &self,
-        _ctx: &mut RequestContext,
+        ctx: &mut RequestContext,
         req: &mut MethodRequest,
     ) -> Option<Response<Body>> {
-        let incoming = req
+        // The trace and the gateway's span are the request's own (`ctx.trace`), so the
+        // integration's spans hang under the gateway's in an exported trace.
+        let flags = req
             .headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
-            .and_then(parse);
-        let (trace, flags) = incoming
-            .unwrap_or_else(|| (uuid::Uuid::new_v4().simple().to_string(), "01".to_string()));
-        let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
+            .and_then(parse)
+            .map_or_else(|| "01".to_string(), |(_, _, f)| f);
+        let (trace, span) = (&ctx.trace.trace_id, &ctx.trace.span_id);
         if let Ok(v) = HeaderValue::from_str(&format!("00-{trace}-{span}-{flags}")) {
             req.headers.insert("traceparent", v);
         }

@@ -2,21 +2,32 @@
 //! from npm; `scripts/test.sh` installs both): page load, live requests, filtering, a stage
 //! timeline. The screenshot is kept at `target/test-artifacts/dashboard.png`.
 
-use tollgate_tests::{repo_root, Emulator};
+use tollgate_tests::{get, repo_root, Emulator, Upstream};
 
-#[test]
-fn the_dashboard_shows_routes_live_requests_and_timelines() {
+/// The admin address tollgate printed.
+fn admin_url(emu: &Emulator) -> String {
+    emu.stderr()
+        .into_iter()
+        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .expect("the admin address is printed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_routes_live_requests_and_timelines() {
     let chromium = std::env::var("TOLLGATE_TEST_CHROMIUM").unwrap_or_else(|_| {
         panic!("TOLLGATE_TEST_CHROMIUM is not set: run the suite with scripts/test.sh, which installs Debian's chromium and playwright-core")
     });
     let playwright = std::env::var("TOLLGATE_TEST_PLAYWRIGHT").unwrap_or_else(|_| {
         panic!("TOLLGATE_TEST_PLAYWRIGHT is not set: run the suite with scripts/test.sh")
     });
+    let orders = Upstream::start().await;
+    let orders_service = format!("ordersService={}", orders.base());
     let emu = Emulator::start(&[
         "--openapi",
         "openapi/orders.yaml",
         "--stage-variable",
-        "ordersService=http://127.0.0.1:9",
+        &orders_service,
         "--stage-variable",
         "inventoryService=http://127.0.0.1:9",
         "--admin-port",
@@ -24,17 +35,12 @@ fn the_dashboard_shows_routes_live_requests_and_timelines() {
         "--api-keys",
         "tests/fixtures/e2e/dashboard-keys.json",
     ]);
-    let admin = emu
-        .stderr()
-        .into_iter()
-        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .expect("the admin address is printed");
+    let admin = admin_url(&emu);
     let artifacts = repo_root().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
     let shot = artifacts.join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    let out = std::process::Command::new("node")
+    let out = tokio::process::Command::new("node")
         .arg(repo_root().join("tests/browser/dashboard.mjs"))
         .env("TOLLGATE_CHROMIUM", chromium)
         .env("TOLLGATE_PLAYWRIGHT", playwright)
@@ -42,6 +48,7 @@ fn the_dashboard_shows_routes_live_requests_and_timelines() {
         .env("API_URL", emu.url(""))
         .env("SCREENSHOT", &shot)
         .output()
+        .await
         .expect("node runs");
     assert!(
         out.status.success(),
@@ -59,4 +66,36 @@ fn the_dashboard_shows_routes_live_requests_and_timelines() {
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
         "a screenshot is kept"
     );
+}
+
+/// A Lambda request's event and the function's response are kept for the dashboard, in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_keeps_a_requests_lambda_event_and_response() {
+    let emu = Emulator::start(&["-t", "template.yaml", "--skip-build", "--admin-port", "0"]);
+    let r = get(&emu.url("/hello/ada")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r
+        .header("x-amzn-requestid")
+        .expect("request id")
+        .to_string();
+    let admin = admin_url(&emu);
+    let record: serde_json::Value =
+        serde_json::from_slice(&get(&format!("{admin}/api/requests/{id}")).await.body)
+            .expect("json");
+    let calls = record["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "{record}");
+    assert_eq!(calls[0]["kind"], "lambda");
+    assert_eq!(calls[0]["target"], "HelloFunction");
+    assert_eq!(calls[0]["status"], 200);
+    let event: serde_json::Value =
+        serde_json::from_str(calls[0]["request"].as_str().expect("event")).expect("event JSON");
+    assert_eq!(event["pathParameters"]["name"], "ada");
+    assert_eq!(event["requestContext"]["requestId"], id.as_str());
+    let response: serde_json::Value =
+        serde_json::from_str(calls[0]["response"].as_str().expect("response"))
+            .expect("response JSON");
+    assert_eq!(response["statusCode"], 200);
+    assert!(response["body"]
+        .as_str()
+        .is_some_and(|b| b.contains("hello, ada")));
 }

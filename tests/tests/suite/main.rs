@@ -17,6 +17,7 @@ mod reload;
 mod rest;
 mod server;
 mod tls;
+mod traces;
 mod upstreams;
 mod usage;
 mod validation;
