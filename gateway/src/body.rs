@@ -29,3 +29,24 @@ where
 {
     b.map_err(Into::into).boxed()
 }
+
+/// A copy of what streamed through a [`tee`] body, up to its limit, and how much passed in all.
+#[derive(Debug, Default)]
+pub struct Copied {
+    pub bytes: Vec<u8>,
+    pub total: usize,
+}
+
+/// Pass `b` through unchanged while keeping its first `limit` bytes in `copy` (the dashboard's
+/// view of an upstream answer that streams to the client).
+pub fn tee(b: Body, copy: std::sync::Arc<std::sync::Mutex<Copied>>, limit: usize) -> Body {
+    b.map_frame(move |frame| {
+        if let (Some(data), Ok(mut c)) = (frame.data_ref(), copy.lock()) {
+            let room = limit.saturating_sub(c.bytes.len());
+            c.bytes.extend_from_slice(&data[..data.len().min(room)]);
+            c.total += data.len();
+        }
+        frame
+    })
+    .boxed()
+}

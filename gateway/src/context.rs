@@ -35,6 +35,25 @@ pub struct Call {
     /// a Lambda event and response in full, an upstream's request and response head.
     pub request: Option<String>,
     pub response: Option<String>,
+    /// An upstream answer's body as it streamed to the client (captured exchanges only).
+    pub response_body: Option<std::sync::Arc<std::sync::Mutex<crate::body::Copied>>>,
+}
+
+impl Call {
+    /// The response as the dashboard shows it: the head, then whatever body passed through.
+    pub fn response_text(&self) -> Option<String> {
+        let mut text = self.response.clone()?;
+        if let Some(Ok(c)) = self.response_body.as_ref().map(|b| b.lock()) {
+            if c.total > 0 {
+                text.push_str("\n\n");
+                text.push_str(&String::from_utf8_lossy(&c.bytes));
+                if c.total > c.bytes.len() {
+                    text.push_str(&format!("\n... ({} bytes in all)", c.total));
+                }
+            }
+        }
+        Some(text)
+    }
 }
 
 /// How much of an exchange the dashboard keeps.

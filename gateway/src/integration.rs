@@ -291,6 +291,7 @@ pub(crate) async fn call_lambda(
         response: answer
             .filter(|_| ctx.capture_exchanges)
             .map(|p| crate::context::exchange_text(p)),
+        response_body: None,
     };
     ctx.calls.push(call);
     match result {
@@ -340,20 +341,28 @@ pub(crate) async fn call_http(
     ctx: &mut RequestContext,
     plan: Box<crate::integration_request::HttpRequestPlan>,
 ) -> Result<IntegrationResponse, GatewayError> {
-    let plan = *plan;
+    let mut plan = *plan;
+    // Showing the request means holding its body; only when someone looks (the dashboard).
+    let shown = if ctx.capture_exchanges {
+        let bytes = read_request_body(plan.body).await?;
+        plan.body = body::full(bytes.clone());
+        Some(bytes)
+    } else {
+        None
+    };
     let kind = if plan.mapped {
         IntegrationKind::Http
     } else {
         IntegrationKind::HttpProxy
     };
     if let Some((pool, key)) = plan.upstream.clone() {
-        return send_to_pool(client, ctx, plan, &pool, key.as_deref(), kind).await;
+        return send_to_pool(client, ctx, plan, &pool, key.as_deref(), kind, shown).await;
     }
     let mut req = http::Request::new(plan.body);
     *req.method_mut() = plan.method;
     *req.uri_mut() = plan.uri;
     *req.headers_mut() = plan.headers;
-    let sent = request_head(ctx, &req);
+    let sent = request_head(ctx, &req, shown.as_ref());
     let started = Instant::now();
     let result = tokio::time::timeout(plan.timeout, client.client.request(req)).await;
     ctx.integration_latency = Some(started.elapsed());
@@ -373,7 +382,7 @@ pub(crate) async fn call_http(
     Ok(IntegrationResponse {
         status: parts.status.as_u16(),
         headers: parts.headers,
-        body: body::boxed(incoming),
+        body: answer_body(ctx, incoming),
         payload: None,
         selection: parts.status.as_u16().to_string(),
         kind,
@@ -390,8 +399,8 @@ async fn send_to_pool(
     pool: &std::sync::Arc<crate::upstream::Pool>,
     key: Option<&str>,
     kind: IntegrationKind,
+    shown: Option<bytes::Bytes>,
 ) -> Result<IntegrationResponse, GatewayError> {
-    use http_body_util::BodyExt;
     pool.ready(client).await;
     // Each pool has its own client: its connect timeout and TLS settings.
     let client = pool.client().unwrap_or(client);
@@ -407,20 +416,10 @@ async fn send_to_pool(
     let attempts = 1 + if idempotent { pool.retries } else { 0 };
     // A retry needs the body again.
     let (mut once, replay) = if attempts > 1 {
-        let bytes = plan
-            .body
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .map_err(|e| {
-                if is_length_limit(e.as_ref()) {
-                    GatewayError::RequestTooLarge
-                } else {
-                    GatewayError::IntegrationFailure(format!(
-                        "reading the request body failed: {e}"
-                    ))
-                }
-            })?;
+        let bytes = match &shown {
+            Some(b) => b.clone(),
+            None => read_request_body(plan.body).await?,
+        };
         (None, Some(bytes))
     } else {
         (Some(plan.body), None)
@@ -454,7 +453,7 @@ async fn send_to_pool(
             .request_timeout
             .map_or(plan.timeout, |t| t.min(plan.timeout));
         let remaining = budget.saturating_sub(started.elapsed());
-        let sent = request_head(ctx, &req);
+        let sent = request_head(ctx, &req, shown.as_ref());
         let attempt = Instant::now();
         let result = tokio::time::timeout(remaining, client.client.request(req)).await;
         record_http(ctx, attempt, sent, &result);
@@ -482,7 +481,7 @@ async fn send_to_pool(
                 return Ok(IntegrationResponse {
                     status: parts.status.as_u16(),
                     headers: parts.headers,
-                    body: body::boxed(incoming),
+                    body: answer_body(ctx, incoming),
                     payload: None,
                     selection: parts.status.as_u16().to_string(),
                     kind,
@@ -498,13 +497,21 @@ async fn send_to_pool(
     }))
 }
 
-/// `METHOD URL` and the headers of an upstream request, when the request captures exchanges.
-fn request_head<B>(ctx: &RequestContext, req: &http::Request<B>) -> (String, Option<String>) {
+/// `METHOD URL`, and for a captured exchange the headers and body, of an upstream request.
+fn request_head<B>(
+    ctx: &RequestContext,
+    req: &http::Request<B>,
+    body: Option<&bytes::Bytes>,
+) -> (String, Option<String>) {
     let target = format!("{} {}", req.method(), req.uri());
     let head = ctx.capture_exchanges.then(|| {
         let mut s = target.clone();
         for (k, v) in req.headers() {
             s.push_str(&format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+        }
+        if let Some(b) = body.filter(|b| !b.is_empty()) {
+            s.push_str("\n\n");
+            s.push_str(&crate::context::exchange_text(b));
         }
         s
     });
@@ -516,8 +523,8 @@ type HttpResult = Result<
     tokio::time::error::Elapsed,
 >;
 
-/// Note one upstream request among the context's calls. Bodies stream through untouched, so
-/// only the heads of the exchange are kept.
+/// Note one upstream request among the context's calls (its response body is attached as it
+/// streams, see [`answer_body`]).
 fn record_http(
     ctx: &mut RequestContext,
     started: Instant,
@@ -547,8 +554,34 @@ fn record_http(
         error,
         request: sent,
         response: answer,
+        response_body: None,
     };
     ctx.calls.push(call);
+}
+
+/// The upstream's answer on its way to the client; a captured exchange keeps a copy of its body.
+fn answer_body(ctx: &mut RequestContext, incoming: hyper::body::Incoming) -> Body {
+    let body = body::boxed(incoming);
+    if !ctx.capture_exchanges {
+        return body;
+    }
+    let copy = std::sync::Arc::new(std::sync::Mutex::new(body::Copied::default()));
+    if let Some(call) = ctx.calls.last_mut() {
+        call.response_body = Some(std::sync::Arc::clone(&copy));
+    }
+    body::tee(body, copy, crate::context::EXCHANGE_LIMIT)
+}
+
+/// Read a whole request body (to resend it, or to show it), mapping the 10 MB limit to 413.
+async fn read_request_body(b: Body) -> Result<bytes::Bytes, GatewayError> {
+    use http_body_util::BodyExt;
+    b.collect().await.map(|c| c.to_bytes()).map_err(|e| {
+        if is_length_limit(e.as_ref()) {
+            GatewayError::RequestTooLarge
+        } else {
+            GatewayError::IntegrationFailure(format!("reading the request body failed: {e}"))
+        }
+    })
 }
 
 /// Whether an error (or anything in its source chain) is the 10 MB request-body limit.

@@ -34,7 +34,7 @@ pub struct CallView {
     pub error: Option<String>,
     /// The Lambda event, or the upstream request's head.
     pub request: Option<String>,
-    /// The function's response, or the upstream response's head.
+    /// The function's response, or the upstream's response (head, then body).
     pub response: Option<String>,
 }
 
@@ -94,7 +94,7 @@ impl Record {
                     status: c.status,
                     error: c.error.clone(),
                     request: c.request.clone(),
-                    response: c.response.clone(),
+                    response: c.response_text(),
                 })
                 .collect(),
         }

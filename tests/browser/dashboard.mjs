@@ -52,7 +52,7 @@ try {
     throw new Error(`the upstream request shown: ${sent}`);
   }
   const received = await page.locator('#calls .call pre.received').first().textContent();
-  if (!received.includes('200 OK')) throw new Error(`the upstream response shown: ${received}`);
+  if (!received.includes('200 OK') || !received.includes('"target":"/orders/ord-7"')) throw new Error(`the upstream response shown: ${received}`);
   // A request answered early shows where.
   await page.locator('#requests tr.request', { hasText: '403' }).first().click();
   await page.waitForFunction(() => document.querySelector('#selected').textContent.includes('403'));

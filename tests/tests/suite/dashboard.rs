@@ -99,3 +99,45 @@ async fn the_dashboard_keeps_a_requests_lambda_event_and_response() {
         .as_str()
         .is_some_and(|b| b.contains("hello, ada")));
 }
+
+/// An upstream exchange is kept as sent and received: the request with its body, the answer's
+/// head and the body that streamed to the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_keeps_a_requests_upstream_exchange() {
+    let up = Upstream::start().await;
+    let var = format!("up={}", up.base());
+    let api = tollgate_tests::fixture("e2e/http_api.yaml");
+    let emu = Emulator::start(&[
+        "--openapi",
+        api.to_str().expect("utf8"),
+        "--stage-variable",
+        &var,
+        "--admin-port",
+        "0",
+    ]);
+    let r = tollgate_tests::send("POST", &emu.url("/anything"), &[], "{\"order\":42}").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let admin = admin_url(&emu);
+    let list: serde_json::Value =
+        serde_json::from_slice(&get(&format!("{admin}/api/requests")).await.body).expect("json");
+    let record = list
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["method"] == "POST"))
+        .expect("the POST is listed");
+    let call = &record["calls"][0];
+    assert_eq!(call["kind"], "http");
+    let sent = call["request"].as_str().expect("request");
+    assert!(
+        sent.starts_with(&format!("POST {}/fallback", up.base())),
+        "{sent}"
+    );
+    assert!(sent.ends_with("\n\n{\"order\":42}"), "{sent}");
+    let received = call["response"].as_str().expect("response");
+    assert!(received.starts_with("HTTP/1.1 200 OK"), "{received}");
+    assert!(received.contains("\nx-upstream: yes"), "{received}");
+    // The body the client got, as it streamed through.
+    let (_, body) = received
+        .split_once("\n\n")
+        .expect("a body follows the head");
+    assert_eq!(body, r.text());
+}
