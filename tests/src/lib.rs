@@ -64,12 +64,28 @@ impl Emulator {
 
     /// Start with a given state directory (to see state survive a restart).
     pub fn start_with_state(args: &[&str], state_dir: &Path) -> Emulator {
-        let mut child = Command::new(tollgate_bin())
+        let mut command = Command::new(tollgate_bin());
+        command
             .arg("start-api")
             .args(["-p", "0", "--host", "127.0.0.1"])
             .arg("--state-dir")
             .arg(state_dir)
-            .args(args)
+            .args(args);
+        Self::spawn(command)
+    }
+
+    /// `tollgate start-lambda`: the template's functions behind the Lambda Invoke API.
+    pub fn start_lambda(args: &[&str]) -> Emulator {
+        let mut command = Command::new(tollgate_bin());
+        command
+            .arg("start-lambda")
+            .args(["-p", "0", "--host", "127.0.0.1"])
+            .args(args);
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Emulator {
+        let mut child = command
             .current_dir(repo_root())
             .env("TOLLGATE_LOG", "info")
             .stdin(Stdio::null())

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod cors;
 mod dashboard;
+mod deploy;
 mod http_api;
 mod jwt;
 mod lambda;
