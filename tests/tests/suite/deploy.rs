@@ -144,7 +144,12 @@ async fn through_lambda(
 }
 
 /// Method, path, headers, body.
-type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+type Case<'a> = (
+    &'static str,
+    &'static str,
+    &'a [(&'static str, &'static str)],
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_lambda_answers_as_start_api_does() {
