@@ -12,6 +12,15 @@ if ! python3 -c "import awslambdaric" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check awslambdaric==4.2.2
 fi
 
+# The SAM template and every stack under stacks/, linted by AWS's cfn-lint (PyPI).
+if ! command -v cfn-lint >/dev/null 2>&1; then
+    echo "installing cfn-lint (PyPI) to check template.yaml and stacks/" >&2
+    python3 -m pip install --quiet --disable-pip-version-check cfn-lint==1.51.0
+fi
+shopt -s nullglob
+cfn-lint template.yaml stacks/*.yaml
+shopt -u nullglob
+
 # Redis, for the shared usage-store tests: Debian's redis-server on a free loopback port.
 need redis-server redis-server "for the usage-store tests"
 REDIS_PORT=$(free_port)

@@ -326,6 +326,7 @@ pub fn load_template(
     // What Ref and GetAtt yield for each resource. Names may themselves use intrinsics over
     // parameters, so resolve those first.
     let mut infos = HashMap::new();
+    let mut stage_refs: Vec<(String, String)> = Vec::new();
     for (id, (ty, props, _)) in &active {
         let name_of = |key: &str| -> Option<String> {
             props
@@ -342,6 +343,17 @@ pub fn load_template(
                 .map(|v| scalar_text(&v))
                 .filter(|s| !s.is_empty())
         };
+        // SAM's `Ref: MyApi.Stage` names the stage SAM generates for a serverless API.
+        let stage = match ty.as_str() {
+            "AWS::Serverless::Api" => name_of("StageName"),
+            "AWS::Serverless::HttpApi" => {
+                Some(name_of("StageName").unwrap_or_else(|| "$default".into()))
+            }
+            _ => None,
+        };
+        if let Some(stage) = stage {
+            stage_refs.push((format!("{id}.Stage"), stage));
+        }
         let (ref_value, arn) = match ty.as_str() {
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
                 let name = name_of("FunctionName").unwrap_or_else(|| id.clone());
@@ -398,6 +410,16 @@ pub fn load_template(
                 kind: ty.clone(),
                 ref_value,
                 arn,
+            },
+        );
+    }
+    for (id, stage) in stage_refs {
+        infos.insert(
+            id,
+            ResourceInfo {
+                kind: "AWS::ApiGateway::Stage".into(),
+                ref_value: Value::from(stage),
+                arn: String::new(),
             },
         );
     }

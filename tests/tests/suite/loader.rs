@@ -582,3 +582,67 @@ fn undeclared_method_response_headers_and_statuses_warn() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The example template's deploy resources: SAM's `Ref: OrdersApi.Stage` names the API's stage
+/// (following a StageName override), and the usage plan, key and plan-key bind to it.
+#[test]
+fn the_example_template_binds_its_usage_plan_through_api_stage_refs() {
+    let root = tollgate_tests::repo_root();
+    let loaded = load(&Source::Template {
+        path: root.join("template.yaml"),
+        parameter_overrides: HashMap::from([("StageName".to_string(), "dev".to_string())]),
+    })
+    .expect("template.yaml loads");
+    let plan = loaded
+        .usage
+        .plans
+        .iter()
+        .find(|p| p.id == "ReportsUsagePlan")
+        .expect("the reports plan");
+    assert_eq!(plan.api_stages.len(), 1);
+    assert_eq!(plan.api_stages[0].api, "OrdersApi");
+    assert_eq!(plan.api_stages[0].stage, "dev");
+    let key = loaded
+        .usage
+        .keys
+        .iter()
+        .find(|k| k.id == "ReportsApiKey")
+        .expect("the reports key");
+    assert_eq!(key.plans, ["ReportsUsagePlan"]);
+    assert!(loaded
+        .functions
+        .iter()
+        .any(|f| f.logical_id == "GatewayFunction"));
+}
+
+/// Every environment in stacks/samconfig.toml deploys template.yaml with overrides the template
+/// accepts (allowed patterns, known parameters).
+#[test]
+fn every_stack_environment_loads_the_template() {
+    let root = tollgate_tests::repo_root();
+    let text = std::fs::read_to_string(root.join("stacks/samconfig.toml")).expect("samconfig");
+    let config: toml::Table = toml::from_str(&text).expect("samconfig.toml is TOML");
+    let mut envs = Vec::new();
+    for (env, sections) in &config {
+        let Some(overrides) = sections
+            .get("deploy")
+            .and_then(|d| d.get("parameters"))
+            .and_then(|p| p.get("parameter_overrides"))
+            .and_then(|o| o.as_str())
+        else {
+            continue;
+        };
+        let parameter_overrides = gateway::sam::parse_parameter_overrides(overrides)
+            .unwrap_or_else(|e| panic!("{env}: parameter_overrides: {e}"));
+        let stage = parameter_overrides["StageName"].clone();
+        let loaded = load(&Source::Template {
+            path: root.join("template.yaml"),
+            parameter_overrides,
+        })
+        .unwrap_or_else(|e| panic!("{env}: {}", error_lines(&e).join("\n")));
+        assert_eq!(loaded.apis[0].stage.name, stage, "{env}");
+        envs.push(env.clone());
+    }
+    envs.sort();
+    assert_eq!(envs, ["dev", "prod"]);
+}
