@@ -261,3 +261,99 @@ async fn the_gateway_lambda_answers_as_start_api_does() {
         "{statuses:?}"
     );
 }
+
+/// functions/authorizer, the deployable Lambda authorizer, guarding a local REST API: TOKEN
+/// checks the JWT alone; REQUEST also counts the caller's API key against a daily quota in
+/// DynamoDB Local.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployable_authorizer_guards_a_rest_api() {
+    use tollgate_tests::jwt::{now, sign};
+    let ddb = dynamodb_url();
+    let idp = tollgate_tests::JwksServer::start("jwt/jwks1.json").await;
+    let issuer = idp.issuer();
+    let run = now();
+    let overrides =
+        format!("Issuer={issuer} DynamoDbEndpoint={ddb} QuotaTable=authorizer-quota-{run}");
+    let emu = Emulator::start(&[
+        "-t",
+        "tests/fixtures/deploy/authorizer.yaml",
+        "--skip-build",
+        "--parameter-overrides",
+        &overrides,
+    ]);
+    let token = sign(
+        "key1",
+        &json!({"sub": "alice", "iss": issuer, "aud": "reports-api", "scope": "reports.read", "iat": run - 5}),
+    );
+    let bearer = format!("Bearer {token}");
+
+    // TOKEN: a valid token passes with its subject as the principal and context.
+    let r = send(
+        "GET",
+        &emu.url("/token/echo"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let event: Value = serde_json::from_slice(&r.body).expect("event");
+    let authorizer = &event["requestContext"]["authorizer"];
+    assert_eq!(authorizer["principalId"], "alice", "{authorizer}");
+    assert_eq!(authorizer["sub"], "alice");
+    assert_eq!(authorizer["scopes"], "reports.read");
+    // No token, or one signed by another key: 401, as the function's "Unauthorized" means.
+    let r = send("GET", &emu.url("/token/echo"), &[], "").await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let forged =
+        tollgate_tests::jwt::sign_with("key2", "key1", &json!({"sub": "mallory", "iss": issuer}));
+    let r = send(
+        "GET",
+        &emu.url("/token/echo"),
+        &[("authorization", &format!("Bearer {forged}"))],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let elsewhere = sign(
+        "key1",
+        &json!({"sub": "alice", "iss": issuer, "aud": "another-api"}),
+    );
+    let r = send(
+        "GET",
+        &emu.url("/token/echo"),
+        &[("authorization", &format!("Bearer {elsewhere}"))],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 401, "another audience: {}", r.text());
+
+    // REQUEST: the API key's quota of two a day, counted in DynamoDB.
+    let key = [("authorization", bearer.as_str()), ("x-api-key", "k-123")];
+    for n in 0..2 {
+        let r = send("GET", &emu.url("/metered/echo"), &key, "").await;
+        assert_eq!(r.status, 200, "call {n}: {}", r.text());
+        let event: Value = serde_json::from_slice(&r.body).expect("event");
+        assert_eq!(event["requestContext"]["authorizer"]["apiKey"], "k-123");
+    }
+    let r = send("GET", &emu.url("/metered/echo"), &key, "").await;
+    assert_eq!(r.status, 403, "over quota: {}", r.text());
+    // Another key has its own count; a call with no key is denied.
+    let other = [("authorization", bearer.as_str()), ("x-api-key", "k-456")];
+    assert_eq!(
+        send("GET", &emu.url("/metered/echo"), &other, "")
+            .await
+            .status,
+        200
+    );
+    let r = send(
+        "GET",
+        &emu.url("/metered/echo"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    // With caching off, API Gateway calls the authorizer even without every identity source;
+    // the function denies the keyless call.
+    assert_eq!(r.status, 403, "no API key: {}", r.text());
+    assert!(r.text().contains("explicit deny"), "{}", r.text());
+}
