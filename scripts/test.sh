@@ -93,6 +93,8 @@ export TOLLGATE_TEST_CHROMIUM="$(command -v chromium)"
 export TOLLGATE_TEST_PLAYWRIGHT="$PWD/$TOOLS/node_modules/playwright-core"
 
 cargo build --workspace --bins
+# The deployable artefacts (cargo lambda build --release); deploy.rs runs one of them.
+./scripts/package.sh
 cargo test --workspace "$@"
 
 # The VTL parser and evaluator under a fuzzer, for a bounded minute.

@@ -17,6 +17,7 @@ pub mod access_log;
 pub mod aggregate;
 pub mod api;
 pub mod authorizer;
+pub mod aws_sdk;
 pub mod body;
 pub mod context;
 pub mod cors;

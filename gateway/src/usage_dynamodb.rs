@@ -11,7 +11,7 @@
 //! Table schema (see `template.yaml`): partition key `pk` (S); attributes `used` (N), `tat` (N),
 //! and `ttl` (N, epoch seconds, the table's TTL attribute).
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -39,29 +39,11 @@ impl DynamoDbStore {
         region: &str,
         create: bool,
     ) -> Result<DynamoDbStore, String> {
-        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        // Credentials from the environment when set; DynamoDB Local accepts any.
-        let creds = match (
-            std::env::var("AWS_ACCESS_KEY_ID"),
-            std::env::var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Ok(id), Ok(secret)) => Credentials::new(
-                id,
-                secret,
-                std::env::var("AWS_SESSION_TOKEN").ok(),
-                None,
-                "environment",
-            ),
-            _ => Credentials::new("tollgate", "local", None, None, "tollgate-local"),
-        };
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .http_client(http);
+            .credentials_provider(crate::aws_sdk::environment_credentials())
+            .http_client(crate::aws_sdk::http_client());
         if let Some(e) = endpoint {
             config = config.endpoint_url(e);
         }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use aws_credential_types::Credentials;
 use aws_sdk_lambda::config::{BehaviorVersion, Region};
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::invoke::InvokeError as SdkInvokeError;
@@ -20,29 +19,11 @@ pub struct LambdaInvoker {
 
 impl LambdaInvoker {
     pub fn new(region: &str, endpoint: Option<&str>, names: HashMap<String, String>) -> Self {
-        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        // Lambda gives every function its role's credentials in these variables.
-        let creds = match (
-            std::env::var("AWS_ACCESS_KEY_ID"),
-            std::env::var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Ok(id), Ok(secret)) => Credentials::new(
-                id,
-                secret,
-                std::env::var("AWS_SESSION_TOKEN").ok(),
-                None,
-                "environment",
-            ),
-            _ => Credentials::new("tollgate", "local", None, None, "tollgate-local"),
-        };
         let mut config = aws_sdk_lambda::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .http_client(http);
+            .credentials_provider(gateway::aws_sdk::environment_credentials())
+            .http_client(gateway::aws_sdk::http_client());
         if let Some(e) = endpoint {
             config = config.endpoint_url(e);
         }

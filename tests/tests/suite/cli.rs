@@ -21,7 +21,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn validate_the_example() {
     let (code, out, _) = run(&["validate"]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 13 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 14 routes");
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn routes_prints_the_table() {
                 ]),
         "{out}"
     );
-    assert_eq!(lines.len(), 14, "{out}");
+    assert_eq!(lines.len(), 15, "{out}");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn bare_openapi_needs_its_stage_variables() {
         "inventoryService=http://127.0.0.1:2",
     ]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "ok: 1 API, 13 routes");
+    assert_eq!(out.trim(), "ok: 1 API, 14 routes");
 }
 
 #[test]

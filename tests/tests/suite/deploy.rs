@@ -236,6 +236,9 @@ async fn the_gateway_lambda_answers_as_start_api_does() {
         ("POST", "/orders/quote", &json_type, r#"{"lines":[]}"#),
         ("GET", "/orders/ord-9", &[], ""),
         ("GET", "/hello/ada", &[], ""),
+        ("GET", "/users/u-42/profile", &[], ""),
+        // Three functions in parallel, merged into one document.
+        ("GET", "/dashboard/u-42", &[], ""),
         ("GET", "/nowhere", &[], ""),
         ("GET", "/reports/daily", &[], ""),
         ("GET", "/reports/daily", &with_key, ""),
@@ -257,7 +260,7 @@ async fn the_gateway_lambda_answers_as_start_api_does() {
     // The suite is not vacuous: it saw successes, a Lambda answer, errors and the quota.
     assert_eq!(
         statuses,
-        [200, 200, 200, 400, 200, 200, 403, 403, 200, 200, 200, 429],
+        [200, 200, 200, 400, 200, 200, 200, 200, 403, 403, 200, 200, 200, 429],
         "{statuses:?}"
     );
 }
@@ -356,4 +359,54 @@ async fn the_deployable_authorizer_guards_a_rest_api() {
     // the function denies the keyless call.
     assert_eq!(r.status, 403, "no API key: {}", r.text());
     assert!(r.text().contains("explicit deny"), "{}", r.text());
+}
+
+/// `scripts/package.sh` (run by the test command) leaves a release `bootstrap` per deployed
+/// function; the hello one answers through the emulator exactly as `sam build` output would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_artefacts_exist_and_run() {
+    let root = repo_root();
+    for f in [
+        "hello",
+        "profile",
+        "orders",
+        "notifications",
+        "gateway-function",
+        "jwt-authorizer",
+    ] {
+        let bootstrap = root.join("target/lambda").join(f).join("bootstrap");
+        let head = std::fs::read(&bootstrap).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run scripts/package.sh (the test command does)",
+                bootstrap.display()
+            )
+        });
+        assert_eq!(
+            &head[..4],
+            b"\x7fELF",
+            "{} is an executable",
+            bootstrap.display()
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("tollgate-artefacts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {"HelloFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": root.join("target/lambda/hello"),
+                "Runtime": "provided.al2023",
+                "Handler": "bootstrap",
+                "Events": {"Hello": {"Type": "Api", "Properties": {"Path": "/hello/{name}", "Method": "get"}}}
+            }
+        }}
+    });
+    let file = dir.join("artefacts.yaml");
+    std::fs::write(&file, template.to_string()).expect("template");
+    let emu = Emulator::start(&["-t", file.to_str().expect("utf8"), "--skip-build"]);
+    let r = send("GET", &emu.url("/hello/ada"), &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(body_of(&r.body)["message"], "hello, ada");
 }
