@@ -442,14 +442,6 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
             ));
             continue;
         }
-        if op.integration.is_some() && op.aggregate.is_some() {
-            errors.push(LoadError::new(
-                file,
-                pointer_join(&op.pointer, "x-tollgate-aggregate"),
-                "x-tollgate-aggregate answers the operation itself: remove it or the x-amazon-apigateway-integration",
-            ));
-            continue;
-        }
         let is_default = op.is_default_route || op.path == "$default" || op.path == "/$default";
         let resource_path = if is_default {
             "$default".to_string()
@@ -461,11 +453,14 @@ pub fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, Loa
         } else {
             format!("{} {}", op.method, op.path)
         };
+        // An aggregate is tollgate's own (here and in the deployed gateway Lambda); API Gateway
+        // ignores x-tollgate-* and deploys the operation's x-amazon-apigateway-integration, so
+        // an operation may carry both: the integration is what a deployed REST API answers.
         let resolved = match (&op.integration, &op.aggregate) {
-            (Some(ext), _) => {
+            (_, Some(agg)) => resolve_aggregate(spec, op, agg, opts),
+            (Some(ext), None) => {
                 resolve_integration(spec, &op.integration_pointer, ext, op, opts, &mut warnings)
             }
-            (None, Some(agg)) => resolve_aggregate(spec, op, agg, opts),
             (None, None) => continue,
         };
         let integration = match resolved {

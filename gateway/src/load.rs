@@ -108,6 +108,19 @@ fn load_openapi(
                 continue;
             }
         };
+        // CloudFormation functions (`Fn::Sub` of a function's ARN, as a file written for
+        // AWS::Include has) resolve here too, each named resource taken as a function.
+        let doc = if uses_functions(&doc) {
+            let mut resolver = sam::intrinsics::Resolver::new(path, HashMap::new());
+            resolver.standalone = true;
+            let out = resolver
+                .resolve(&doc, "")
+                .unwrap_or(serde_json::Value::Null);
+            errors.extend(resolver.take_errors());
+            out
+        } else {
+            doc
+        };
         let (spec, parse_errors) = load_api_partial(path, "", &doc, kind);
         errors.extend(parse_errors);
         let Some(spec) = spec else { continue };
@@ -163,5 +176,16 @@ fn resolve_into(
             apis.push(r);
         }
         Err(e) => errors.extend(e),
+    }
+}
+
+/// Whether a document uses any `Fn::*` function (a plain OpenAPI file does not).
+fn uses_functions(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| k.starts_with("Fn::") || uses_functions(x)),
+        serde_json::Value::Array(a) => a.iter().any(uses_functions),
+        _ => false,
     }
 }

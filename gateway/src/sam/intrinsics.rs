@@ -30,6 +30,9 @@ pub struct Resolver {
     pub mappings: Value,
     pub conditions: Map<String, Value>,
     pub resources: HashMap<String, ResourceInfo>,
+    /// A bare OpenAPI file (no template): a resource it names is taken to be a Lambda function
+    /// of that name, the way the file's integration ARNs name functions.
+    pub standalone: bool,
     /// Parameters with no Default and no override: referencing one is an error.
     pub missing_parameters: Vec<String>,
     condition_cache: RefCell<HashMap<String, bool>>,
@@ -88,6 +91,7 @@ impl Resolver {
             mappings: Value::Null,
             conditions: Map::new(),
             resources: HashMap::new(),
+            standalone: false,
             missing_parameters: Vec::new(),
             condition_cache: RefCell::new(HashMap::new()),
             evaluating: RefCell::new(Vec::new()),
@@ -363,6 +367,9 @@ impl Resolver {
         if let Some(r) = self.resources.get(name) {
             return Some(r.ref_value.clone());
         }
+        if self.standalone {
+            return Some(Value::from(name));
+        }
         if self.missing_parameters.iter().any(|p| p == name) {
             self.error(
                 file,
@@ -384,7 +391,24 @@ impl Resolver {
     }
 
     fn get_att(&self, file: &Path, res: &str, attr: &str, ptr: &str) -> Value {
-        let Some(r) = self.resources.get(res) else {
+        let standalone_function;
+        let found = match self.resources.get(res) {
+            Some(r) => Some(r),
+            None if self.standalone => {
+                standalone_function = ResourceInfo {
+                    kind: "AWS::Lambda::Function".into(),
+                    ref_value: Value::from(res),
+                    arn: format!(
+                        "arn:aws:lambda:{}:{}:function:{res}",
+                        crate::REGION,
+                        crate::ACCOUNT_ID
+                    ),
+                };
+                Some(&standalone_function)
+            }
+            None => None,
+        };
+        let Some(r) = found else {
             self.error(
                 file,
                 ptr,
@@ -424,10 +448,10 @@ impl Resolver {
                 out.push('}');
             } else if let Some(v) = vars.get(name) {
                 out.push_str(&scalar_text(v));
-            } else if let Some((res, attr)) = name
-                .split_once('.')
-                .filter(|(r, _)| self.resources.contains_key(*r))
-            {
+            } else if let Some((res, attr)) = name.split_once('.').filter(|(r, _)| {
+                self.resources.contains_key(*r)
+                    || (self.standalone && *r != "AWS" && *r != "stageVariables")
+            }) {
                 out.push_str(&scalar_text(&self.get_att(file, res, attr, ptr)));
             } else if name.starts_with("stageVariables.") {
                 // API Gateway fills these per request; keep them for the integration stage.

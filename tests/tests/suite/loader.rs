@@ -646,3 +646,45 @@ fn every_stack_environment_loads_the_template() {
     envs.sort();
     assert_eq!(envs, ["dev", "prod"]);
 }
+
+/// A file written for AWS::Include (`Fn::Sub` of `${HelloFunction.Arn}`) also serves bare, with
+/// `--openapi` and in the gateway Lambda: each resource it names is taken as a function. An
+/// operation with both x-tollgate-aggregate and an integration runs the aggregate in tollgate.
+#[test]
+fn the_example_api_file_serves_bare_with_its_functions_and_aggregate() {
+    let root = tollgate_tests::repo_root();
+    let loaded = load(&Source::OpenApi {
+        paths: vec![root.join("openapi/orders.yaml")],
+        kind: None,
+        stage_name: None,
+        stage_variables: IndexMap::from([
+            (
+                "ordersService".to_string(),
+                "http://127.0.0.1:9".to_string(),
+            ),
+            (
+                "inventoryService".to_string(),
+                "http://127.0.0.1:9".to_string(),
+            ),
+        ]),
+    })
+    .unwrap_or_else(|e| panic!("{}", error_lines(&e).join("\n")));
+    let api = &loaded.apis[0];
+    let route = |key: &str| {
+        api.routes
+            .iter()
+            .find(|r| r.route_key == key)
+            .unwrap_or_else(|| panic!("no route {key}"))
+    };
+    match &route("GET /hello/{name}").integration {
+        Integration::Lambda(l) => assert_eq!(l.function, "HelloFunction"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(
+            route("GET /dashboard/{userId}").integration,
+            Integration::Aggregate(_)
+        ),
+        "tollgate runs the aggregate, not API Gateway's MOCK fallback"
+    );
+}
