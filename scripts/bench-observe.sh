@@ -2,7 +2,7 @@
 # What watching costs: the HTTP_PROXY route of openapi/bench.yaml under wrk (a second process,
 # loopback) with tollgate plain, with the admin port on (the dashboard keeps every request and
 # its upstream exchange), and with OTLP export on (spans per request, stage and call, sent to a
-# collector stand-in). Bounded: DURATION seconds per run; everything started here stops on exit.
+# collector stand-in, every trace or one in ten). Bounded: DURATION seconds per run; everything started here stops on exit.
 #
 #   scripts/bench-observe.sh
 #   DURATION=30 CONNECTIONS=64 scripts/bench-observe.sh
@@ -69,13 +69,15 @@ run() {
         "$(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 
-PLAIN=$(free_port); ADMIN=$(free_port); OTLP=$(free_port)
+PLAIN=$(free_port); ADMIN=$(free_port); OTLP=$(free_port); SAMPLED=$(free_port)
 start "$PLAIN"
 start "$ADMIN" --admin-port 0
 start "$OTLP" --otlp-endpoint "http://127.0.0.1:$UPSTREAM"
+start "$SAMPLED" --otlp-endpoint "http://127.0.0.1:$UPSTREAM" --otlp-sample-ratio 0.1
 
 echo "| tollgate HTTP_PROXY route | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 run "plain" "http://127.0.0.1:$PLAIN/proxy/x"
 run "--admin-port (dashboard, exchanges kept)" "http://127.0.0.1:$ADMIN/proxy/x"
 run "--otlp-endpoint (8 spans a request)" "http://127.0.0.1:$OTLP/proxy/x"
+run "--otlp-endpoint --otlp-sample-ratio 0.1" "http://127.0.0.1:$SAMPLED/proxy/x"

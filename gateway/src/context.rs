@@ -79,6 +79,8 @@ pub struct TraceIds {
     pub parent_span_id: Option<String>,
     /// 16 hex digits: the gateway's span, sent onwards as the parent of the integration's.
     pub span_id: String,
+    /// The caller's sampling decision (`traceparent` flags, X-Ray `Sampled=`), if it made one.
+    pub sampled: Option<bool>,
 }
 
 impl TraceIds {
@@ -90,11 +92,13 @@ impl TraceIds {
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
             .and_then(crate::filters::parse_traceparent);
-        if let Some((trace_id, parent, _flags)) = w3c {
+        if let Some((trace_id, parent, flags)) = w3c {
+            let sampled = u8::from_str_radix(&flags, 16).map(|f| f & 1 == 1).ok();
             return TraceIds {
                 trace_id,
                 parent_span_id: Some(parent),
                 span_id,
+                sampled,
             };
         }
         let root = xray_root
@@ -114,10 +118,21 @@ impl TraceIds {
                     .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
                     .map(str::to_ascii_lowercase)
             });
+        let sampled = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(';').find_map(|p| match p.trim() {
+                    "Sampled=1" => Some(true),
+                    "Sampled=0" => Some(false),
+                    _ => None,
+                })
+            });
         TraceIds {
             trace_id,
             parent_span_id,
             span_id,
+            sampled,
         }
     }
 }

@@ -271,6 +271,15 @@ pub struct StartApi {
     /// OpenTelemetry collector over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318. Off unless given.
     #[arg(long, value_name = "URL", env = "TOLLGATE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// The share of traces to export (0 to 1) when the caller's `traceparent` or X-Ray header
+    /// did not decide; a caller's decision is always followed.
+    #[arg(
+        long,
+        value_name = "RATIO",
+        default_value_t = 1.0,
+        requires = "otlp_endpoint"
+    )]
+    pub otlp_sample_ratio: f64,
     /// Gateway-wide policies, run before every API's x-tollgate-policies: a YAML or JSON list
     /// of policy entries (see docs/extensions.md).
     #[arg(long, value_name = "FILE")]

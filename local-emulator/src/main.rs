@@ -556,7 +556,8 @@ async fn start_api(args: cli::StartApi) -> Result<ExitCode> {
     }
     let traces = match &args.otlp_endpoint {
         Some(url) => Some(
-            otlp::Traces::start(url).map_err(|m| anyhow::anyhow!("--otlp-endpoint {url}: {m}"))?,
+            otlp::Traces::start(url, args.otlp_sample_ratio)
+                .map_err(|m| anyhow::anyhow!("--otlp-endpoint {url}: {m}"))?,
         ),
         None => None,
     };

@@ -30,6 +30,27 @@ const QUEUE: usize = 4096;
 #[derive(Clone)]
 pub struct Traces {
     tx: mpsc::Sender<Vec<SpanData>>,
+    /// The share of traces kept when the caller did not decide (0.0 to 1.0).
+    ratio: f64,
+}
+
+/// Whether to export a request's trace: the caller's decision when it sent one (a sampled
+/// `traceparent` flag or X-Ray `Sampled=`), as OpenTelemetry's parent-based sampler does;
+/// otherwise a share of trace ids, judged on their last 64 bits like its ratio sampler, so
+/// every hop that samples by ratio keeps the same traces.
+pub fn sampled(trace: &gateway::context::TraceIds, ratio: f64) -> bool {
+    if let Some(decided) = trace.sampled {
+        return decided;
+    }
+    if ratio >= 1.0 {
+        return true;
+    }
+    let low = trace
+        .trace_id
+        .get(16..)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    (low as f64) < ratio * (u64::MAX as f64)
 }
 
 /// `http://host:4318` means the standard `/v1/traces` path under it; a URL with a path of its
@@ -52,7 +73,12 @@ pub fn traces_url(endpoint: &str) -> Result<String, String> {
 
 impl Traces {
     /// Start the export task. Must run inside the tokio runtime.
-    pub fn start(endpoint: &str) -> Result<Traces, String> {
+    pub fn start(endpoint: &str, ratio: f64) -> Result<Traces, String> {
+        if !(0.0..=1.0).contains(&ratio) {
+            return Err(format!(
+                "the sample ratio {ratio} is not between 0 and 1 (--otlp-sample-ratio)"
+            ));
+        }
         let url = traces_url(endpoint)?;
         let mut exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -90,11 +116,14 @@ impl Traces {
                 send(&exporter, &mut batch).await;
             }
         });
-        Ok(Traces { tx })
+        Ok(Traces { tx, ratio })
     }
 
-    /// Queue a finished request's spans; never waits.
+    /// Queue a finished request's spans, if its trace is sampled; never waits.
     pub fn record(&self, ctx: &RequestContext) {
+        if !sampled(&ctx.trace, self.ratio) {
+            return;
+        }
         if let Some(spans) = spans(ctx, SystemTime::now()) {
             if self.tx.try_send(spans).is_err() {
                 tracing::debug!("trace export queue full; a request's spans were dropped");
@@ -295,5 +324,32 @@ mod tests {
             Ok("http://c:4318/custom/v1/traces")
         );
         assert!(traces_url("grpc://c:4317").is_err());
+    }
+
+    fn ids(trace_id: &str, sampled: Option<bool>) -> gateway::context::TraceIds {
+        gateway::context::TraceIds {
+            trace_id: trace_id.into(),
+            parent_span_id: None,
+            span_id: "00f067aa0ba902b7".into(),
+            sampled,
+        }
+    }
+
+    #[test]
+    fn the_callers_decision_wins_then_the_ratio_judges_the_trace_id() {
+        let low = "4bf92f3577b34da60000000000000001";
+        let high = "4bf92f3577b34da6fffffffffffffff0";
+        assert!(sampled(&ids(low, None), 1.0));
+        assert!(!sampled(&ids(low, None), 0.0));
+        assert!(sampled(&ids(low, None), 0.5));
+        assert!(!sampled(&ids(high, None), 0.5));
+        assert!(
+            sampled(&ids(high, Some(true)), 0.0),
+            "a sampled caller is followed"
+        );
+        assert!(
+            !sampled(&ids(low, Some(false)), 1.0),
+            "so is one that did not sample"
+        );
     }
 }

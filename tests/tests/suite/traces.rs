@@ -162,3 +162,51 @@ async fn requests_export_spans_per_stage_and_call_over_otlp() {
         "a new trace has no parent: {root}"
     );
 }
+
+/// `--otlp-sample-ratio 0`: requests nobody sampled are not exported; a caller's decision is
+/// followed either way (a sampled `traceparent` is, one with the flag clear is not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_follows_the_caller_then_the_ratio() {
+    let collector = Upstream::start().await;
+    let emu = Emulator::start(&[
+        "-t",
+        "template.yaml",
+        "--skip-build",
+        "--otlp-endpoint",
+        &collector.base(),
+        "--otlp-sample-ratio",
+        "0",
+    ]);
+    let r = send("GET", &emu.url("/orders"), &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let unsampled = "0af7651916cd43dd8448eb211c80319c";
+    let r = send(
+        "GET",
+        &emu.url("/orders"),
+        &[(
+            "traceparent",
+            &format!("00-{unsampled}-b7ad6b7169203331-00"),
+        )],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let sampled = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = send(
+        "GET",
+        &emu.url("/orders"),
+        &[("traceparent", &format!("00-{sampled}-00f067aa0ba902b7-01"))],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // Export is in order: once the sampled trace has arrived, the earlier ones would have too.
+    let found = wait_for_trace(&collector, sampled, 7);
+    assert!(!found.is_empty(), "the sampled caller's trace is exported");
+    let all = spans(&collector);
+    assert!(
+        all.iter().all(|s| s["traceId"] == sampled),
+        "only the sampled trace: {:?}",
+        all.iter().map(|s| s["traceId"].clone()).collect::<Vec<_>>()
+    );
+}
