@@ -155,29 +155,6 @@ impl RequestLog {
 }
 
 /// The route table, as `tollgate routes` prints it.
-pub fn routes(gateway: &gateway::Gateway) -> serde_json::Value {
-    let mut out = Vec::new();
-    for api in gateway.apis() {
-        for r in &api.routes {
-            let auth = match &r.auth {
-                gateway::api::RouteAuth::None => "NONE".to_string(),
-                gateway::api::RouteAuth::Lambda(a) => format!("Lambda {}", a.name),
-                gateway::api::RouteAuth::Jwt(..) => "JWT".to_string(),
-                gateway::api::RouteAuth::Iam => "AWS_IAM".to_string(),
-                gateway::api::RouteAuth::Unsupported(s) => s.clone(),
-            };
-            out.push(serde_json::json!({
-                "api": api.name,
-                "kind": api.kind.label(),
-                "stage": api.stage.name,
-                "method": r.method.to_string(),
-                "path": r.resource_path,
-                "integration": r.integration.label(),
-                "authorizer": auth,
-                "apiKey": r.api_key_required,
-                "rateLimit": r.rate_limit.is_some(),
-            }));
-        }
-    }
-    serde_json::Value::Array(out)
+pub fn routes(gateway: &gateway::Gateway) -> Vec<crate::route_rows::RouteRow> {
+    crate::route_rows::rows(gateway.apis().iter().map(|a| &**a))
 }

@@ -7,6 +7,7 @@ mod dashboard;
 mod lambda;
 mod otlp;
 mod reload;
+mod route_rows;
 mod server;
 mod tls;
 
@@ -463,43 +464,7 @@ fn validate(args: &SourceArgs) -> Result<ExitCode> {
 }
 
 fn route_table(loaded: &Loaded) -> String {
-    let mut rows = vec![[
-        "API".to_string(),
-        "TYPE".to_string(),
-        "STAGE".to_string(),
-        "METHOD".to_string(),
-        "PATH".to_string(),
-        "INTEGRATION".to_string(),
-    ]];
-    for api in &loaded.apis {
-        for r in &api.routes {
-            rows.push([
-                api.name.clone(),
-                api.kind.label().to_string(),
-                api.stage.name.clone(),
-                r.method.to_string(),
-                r.resource_path.clone(),
-                r.integration.label(),
-            ]);
-        }
-    }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (i, c) in row.iter().enumerate() {
-            widths[i] = widths[i].max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    route_rows::table(&route_rows::rows(&loaded.apis))
 }
 
 fn routes(args: &SourceArgs) -> Result<ExitCode> {
