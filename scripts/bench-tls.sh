@@ -17,17 +17,9 @@ THREADS=${THREADS:-2}
 . scripts/lib.sh
 need wrk wrk
 need nginx nginx
-NGINX=$(command -v nginx)
 cargo build --release -p local-emulator --bin tollgate >&2
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace
 
 TOLLGATE=18185; NGINX_TLS=18186
 TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/bench.yaml \
@@ -39,39 +31,19 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-mkdir -p "$WORK/logs"
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+nginx_start "$(cat <<CONF
     server {
         listen 127.0.0.1:$NGINX_TLS ssl;
         ssl_certificate $WORK/state/tls/localhost.pem;
         ssl_certificate_key $WORK/state/tls/localhost-key.pem;
         location / { return 200 '{"ok":true}'; }
     }
-}
 CONF
-"$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
-
-run() {
-    local name=$1 url=$2; shift 2
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" > "$WORK/$name.txt"
-    local rps p50 p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
-    p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-    printf '| %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99"
-}
+)"
 
 echo "| target | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
-run nginx-tls-keepalive "https://127.0.0.1:$NGINX_TLS/x"
-run tollgate-tls-keepalive "https://127.0.0.1:$TOLLGATE/mock"
-run nginx-tls-handshake-per-request "https://127.0.0.1:$NGINX_TLS/x" -H "Connection: close"
-run tollgate-tls-handshake-per-request "https://127.0.0.1:$TOLLGATE/mock" -H "Connection: close"
+wrk_row nginx-tls-keepalive "https://127.0.0.1:$NGINX_TLS/x"
+wrk_row tollgate-tls-keepalive "https://127.0.0.1:$TOLLGATE/mock"
+wrk_row nginx-tls-handshake-per-request "https://127.0.0.1:$NGINX_TLS/x" -H "Connection: close"
+wrk_row tollgate-tls-handshake-per-request "https://127.0.0.1:$TOLLGATE/mock" -H "Connection: close"

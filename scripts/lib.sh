@@ -16,3 +16,49 @@ need() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# Benchmarks: run wrk against URL and print a markdown row `| NAME | req/s | p50 | p99 |`:
+# wrk_row NAME URL [WRK ARGS...]. THREADS, CONNECTIONS and DURATION set the load; with OUT set,
+# wrk's own report is kept as $OUT/NAME.txt.
+wrk_row() {
+    local name=$1 url=$2 out
+    shift 2
+    out=$(wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-32}" -d"${DURATION:-10}s" --latency "$@" "$url")
+    if [ -n "${OUT:-}" ]; then printf '%s\n' "$out" > "$OUT/$name.txt"; fi
+    printf '| %s | %s | %s | %s |\n' "$name" \
+        "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+        "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+        "$(awk '$1=="99%" {print $2}' <<<"$out")"
+}
+
+# Benchmarks: a scratch directory ($WORK) and a list of background processes ($PIDS), removed
+# and stopped on exit together with any nginx that nginx_start started.
+bench_workspace() {
+    WORK=$(mktemp -d)
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -f "$WORK/nginx.pid" ]; then kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+
+# Benchmarks: start Debian's nginx (one worker, no access log) with the given server blocks.
+nginx_start() {
+    mkdir -p "$WORK/logs"
+    cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
+    fastcgi_temp_path $WORK/fcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+$1
+}
+CONF
+    "$(command -v nginx)" -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
+}

@@ -17,31 +17,14 @@ OUT=${OUT:-bench-out}
 . scripts/lib.sh
 need wrk wrk
 need nginx nginx
-NGINX=$(command -v nginx)
 
 cargo build --release -p local-emulator --bin tollgate >&2
 
 mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace
 
 UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TOLLGATE=18084
-mkdir -p "$WORK/logs"
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+nginx_start "$(cat <<CONF
     upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
     # The upstream every proxy forwards to.
     server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{"ok":true}'; } }
@@ -52,9 +35,8 @@ http {
         listen 127.0.0.1:$NGINX_PROXY;
         location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
-}
 CONF
-"$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
+)"
 
 TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/bench.yaml \
     --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p $TOLLGATE >/dev/null 2>"$WORK/tollgate.err" &
@@ -64,22 +46,11 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-run() {
-    local name=$1 url=$2
-    echo "== $name: $url" >&2
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/$name.txt"
-    local rps p50 p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.txt")
-    p50=$(awk '$1=="50%" {print $2}' "$OUT/$name.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$OUT/$name.txt")
-    printf '| %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99"
-}
-
 echo "| target | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
-run upstream-direct "http://127.0.0.1:$UPSTREAM/x"
-run nginx-return-200 "http://127.0.0.1:$NGINX_RETURN/x"
-run tollgate-mock "http://127.0.0.1:$TOLLGATE/mock"
-run nginx-proxy-pass "http://127.0.0.1:$NGINX_PROXY/x"
-run tollgate-http-proxy "http://127.0.0.1:$TOLLGATE/proxy/x"
-run tollgate-pool-proxy "http://127.0.0.1:$TOLLGATE/pool/x"
+wrk_row upstream-direct "http://127.0.0.1:$UPSTREAM/x"
+wrk_row nginx-return-200 "http://127.0.0.1:$NGINX_RETURN/x"
+wrk_row tollgate-mock "http://127.0.0.1:$TOLLGATE/mock"
+wrk_row nginx-proxy-pass "http://127.0.0.1:$NGINX_PROXY/x"
+wrk_row tollgate-http-proxy "http://127.0.0.1:$TOLLGATE/proxy/x"
+wrk_row tollgate-pool-proxy "http://127.0.0.1:$TOLLGATE/pool/x"
