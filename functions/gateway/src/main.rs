@@ -86,9 +86,39 @@ fn conn(req: &Request) -> ConnInfo {
     }
 }
 
+/// The path the API's routes match: an HTTP API stage other than `$default` puts its name in
+/// front of every path (and `lambda_http` makes sure it is there); a Function URL has none.
+fn without_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
+    match stage {
+        Some(s) if s != "$default" && !s.is_empty() => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(s))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(|rest| if rest.is_empty() { "/" } else { rest })
+            .unwrap_or(path),
+        _ => path,
+    }
+}
+
 async fn handle(gw: &Gateway, req: Request) -> Result<Response<Body>, Error> {
     let info = conn(&req);
-    let (parts, body) = req.into_parts();
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.stage.clone(),
+        _ => None,
+    };
+    let (mut parts, body) = req.into_parts();
+    let path = without_stage(parts.uri.path(), stage.as_deref());
+    if path.len() != parts.uri.path().len() {
+        let target = match parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let mut uri = http::uri::Builder::new().path_and_query(target);
+        if let (Some(scheme), Some(authority)) = (parts.uri.scheme(), parts.uri.authority()) {
+            uri = uri.scheme(scheme.clone()).authority(authority.clone());
+        }
+        parts.uri = uri.build()?;
+    }
     let bytes: Vec<u8> = match body {
         Body::Empty => Vec::new(),
         Body::Text(t) => t.into_bytes(),
@@ -124,4 +154,21 @@ async fn main() -> Result<(), Error> {
         async move { handle(&gw, req).await }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_stage;
+
+    #[test]
+    fn a_named_stage_leaves_the_path_and_default_keeps_it() {
+        assert_eq!(without_stage("/prod/orders/7", Some("prod")), "/orders/7");
+        assert_eq!(without_stage("/prod", Some("prod")), "/");
+        assert_eq!(
+            without_stage("/production/x", Some("prod")),
+            "/production/x"
+        );
+        assert_eq!(without_stage("/orders", Some("$default")), "/orders");
+        assert_eq!(without_stage("/orders", None), "/orders");
+    }
 }

@@ -257,6 +257,17 @@ async fn the_gateway_lambda_answers_as_start_api_does() {
         );
         statuses.push(direct.status);
     }
+    // Through an HTTP API `$default` route on a named stage, the path carries the stage first.
+    let mut event = function_url_event("GET", "/prod/orders", &[], "");
+    event["requestContext"]["stage"] = Value::from("prod");
+    let r = send("POST", &invoke, &[], event.to_string()).await;
+    let out: Value = serde_json::from_slice(&r.body).expect("a response");
+    let direct = seen_direct(&send("GET", &emu.url("/orders"), &[], "").await);
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(
+        body_of(out["body"].as_str().unwrap_or_default().as_bytes()),
+        direct.body
+    );
     // The suite is not vacuous: it saw successes, a Lambda answer, errors and the quota.
     assert_eq!(
         statuses,
