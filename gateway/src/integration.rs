@@ -377,16 +377,25 @@ pub(crate) async fn call_http(
         }
         Ok(Ok(r)) => r,
     };
+    Ok(upstream_answer(ctx, resp, kind))
+}
+
+/// An upstream's answer as the integration's response (its body streams on).
+fn upstream_answer(
+    ctx: &mut RequestContext,
+    resp: http::Response<hyper::body::Incoming>,
+    kind: IntegrationKind,
+) -> IntegrationResponse {
     let (parts, incoming) = resp.into_parts();
     ctx.integration_status = Some(parts.status.as_u16());
-    Ok(IntegrationResponse {
+    IntegrationResponse {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body: answer_body(ctx, incoming),
         payload: None,
         selection: parts.status.as_u16().to_string(),
         kind,
-    })
+    }
 }
 
 /// Send to an instance of an upstream pool: pick one, and when an idempotent request cannot
@@ -476,16 +485,7 @@ async fn send_to_pool(
             Ok(Ok(resp)) => {
                 pool.report(&instance, resp.status().as_u16() < 500);
                 ctx.integration_latency = Some(started.elapsed());
-                let (parts, incoming) = resp.into_parts();
-                ctx.integration_status = Some(parts.status.as_u16());
-                return Ok(IntegrationResponse {
-                    status: parts.status.as_u16(),
-                    headers: parts.headers,
-                    body: answer_body(ctx, incoming),
-                    payload: None,
-                    selection: parts.status.as_u16().to_string(),
-                    kind,
-                });
+                return Ok(upstream_answer(ctx, resp, kind));
             }
         }
     }

@@ -152,6 +152,15 @@ impl Emulator {
         ])
     }
 
+    /// The admin address (`--admin-port`) tollgate printed at start-up.
+    pub fn admin_url(&self) -> String {
+        self.stderr()
+            .into_iter()
+            .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .expect("the admin address is printed at start-up")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -205,6 +214,13 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The DynamoDB Local that `scripts/test.sh` starts; its absence is a failure, never a skip.
+pub fn dynamodb_url() -> String {
+    std::env::var("TOLLGATE_TEST_DYNAMODB").unwrap_or_else(|_| {
+        panic!("TOLLGATE_TEST_DYNAMODB is not set: run the suite with scripts/test.sh, which installs and starts DynamoDB Local")
+    })
 }
 
 /// One request the upstream received.

@@ -4,15 +4,6 @@
 
 use tollgate_tests::{get, repo_root, Emulator, Upstream};
 
-/// The admin address tollgate printed.
-fn admin_url(emu: &Emulator) -> String {
-    emu.stderr()
-        .into_iter()
-        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .expect("the admin address is printed")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_routes_live_requests_and_timelines() {
     let chromium = std::env::var("TOLLGATE_TEST_CHROMIUM").unwrap_or_else(|_| {
@@ -35,7 +26,7 @@ async fn the_dashboard_shows_routes_live_requests_and_timelines() {
         "--api-keys",
         "tests/fixtures/e2e/dashboard-keys.json",
     ]);
-    let admin = admin_url(&emu);
+    let admin = emu.admin_url();
     let artifacts = repo_root().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
     let shot = artifacts.join("dashboard.png");
@@ -78,7 +69,7 @@ async fn the_dashboard_keeps_a_requests_lambda_event_and_response() {
         .header("x-amzn-requestid")
         .expect("request id")
         .to_string();
-    let admin = admin_url(&emu);
+    let admin = emu.admin_url();
     let record: serde_json::Value =
         serde_json::from_slice(&get(&format!("{admin}/api/requests/{id}")).await.body)
             .expect("json");
@@ -117,7 +108,7 @@ async fn the_dashboard_keeps_a_requests_upstream_exchange() {
     ]);
     let r = tollgate_tests::send("POST", &emu.url("/anything"), &[], "{\"order\":42}").await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let admin = admin_url(&emu);
+    let admin = emu.admin_url();
     let list: serde_json::Value =
         serde_json::from_slice(&get(&format!("{admin}/api/requests")).await.body).expect("json");
     let record = list

@@ -4,14 +4,7 @@
 //! suite runs against `tollgate start-api` and against the gateway Lambda; the answers must match.
 
 use serde_json::{json, Value};
-use tollgate_tests::{repo_root, send, Emulator, Reply, Upstream};
-
-/// The DynamoDB Local that `scripts/test.sh` starts; its absence is a failure, never a skip.
-fn dynamodb_url() -> String {
-    std::env::var("TOLLGATE_TEST_DYNAMODB").unwrap_or_else(|_| {
-        panic!("TOLLGATE_TEST_DYNAMODB is not set: run the suite with scripts/test.sh, which installs and starts DynamoDB Local")
-    })
-}
+use tollgate_tests::{dynamodb_url, repo_root, send, Emulator, Reply, Upstream};
 
 const KEY: &str = "deploykey00000000000000000001";
 

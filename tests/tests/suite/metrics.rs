@@ -2,15 +2,6 @@
 
 use tollgate_tests::{fixture, send, Emulator};
 
-fn admin_url(emu: &Emulator) -> String {
-    let line = emu
-        .stderr()
-        .into_iter()
-        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
-        .expect("the admin address is printed at start-up");
-    line.split_whitespace().next().expect("url").to_string()
-}
-
 /// The value of the sample whose line starts with `series` (name and labels).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -23,7 +14,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn metrics_count_requests_stages_and_usage_rejections() {
     let t = fixture("e2e/usage.yaml");
     let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--admin-port", "0"]);
-    let admin = admin_url(&emu);
+    let admin = emu.admin_url();
     for _ in 0..3 {
         assert_eq!(send("GET", &emu.url("/free"), &[], "").await.status, 200);
     }
@@ -126,7 +117,7 @@ async fn metrics_show_authorizer_cache_and_function_pools() {
         "--admin-port",
         "0",
     ]);
-    let admin = admin_url(&emu);
+    let admin = emu.admin_url();
     for _ in 0..3 {
         let r = send(
             "GET",

@@ -1,7 +1,7 @@
 //! API keys and usage plans from a template: the key check (403), the key's token bucket with a
 //! per-method override (429 Too Many Requests) and its daily quota (429 Limit Exceeded).
 
-use tollgate_tests::{assert_rest_ids, fixture, send, Emulator, Reply};
+use tollgate_tests::{assert_rest_ids, dynamodb_url, fixture, send, Emulator, Reply};
 
 fn emulator() -> Emulator {
     let t = fixture("e2e/usage.yaml");
@@ -176,13 +176,6 @@ async fn replicas_sharing_redis_admit_exactly_the_quota() {
         .collect();
     let (ok, _) = hammer(&local, 90).await;
     assert_eq!(ok, 60);
-}
-
-/// The DynamoDB Local that `scripts/test.sh` starts; its absence is a failure, never a skip.
-fn dynamodb_url() -> String {
-    std::env::var("TOLLGATE_TEST_DYNAMODB").unwrap_or_else(|_| {
-        panic!("TOLLGATE_TEST_DYNAMODB is not set: run the suite with scripts/test.sh, which installs and starts DynamoDB Local")
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,12 +401,7 @@ async fn a_failed_store_fails_open_or_closed() {
         .iter()
         .any(|l| l.contains("Usage Plan check failed due to an internal error")));
     // The failures are counted in the metrics.
-    let admin = open
-        .stderr()
-        .into_iter()
-        .find_map(|l| l.strip_prefix("tollgate admin on ").map(str::to_string))
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .expect("admin address");
+    let admin = open.admin_url();
     let text = send("GET", &format!("{admin}/metrics"), &[], "")
         .await
         .text();
