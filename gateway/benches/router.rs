@@ -1,8 +1,8 @@
 //! Route matching with 10,000 routes: cost should follow path depth, not route count.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gateway::router::Router;
 use gateway::spec::RouteMethod;
+use gateway::Router;
 use std::hint::black_box;
 
 fn build(n: usize) -> Router {

@@ -3,9 +3,9 @@
 //! pass-every-parameter template.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gateway::context::{ConnInfo, RequestContext};
-use gateway::mapping_template::{render, MappingInput};
 use gateway::vtl::Template;
+use gateway::vtl::{render_mapping as render, MappingInput};
+use gateway::{ConnInfo, RequestContext};
 use std::hint::black_box;
 
 const PETSTORE: &str = r##"#set($inputRoot = $input.path('$'))

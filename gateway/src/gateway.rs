@@ -1,10 +1,14 @@
-//! The gateway: a set of resolved APIs behind one listener, and the entry point a server calls
-//! for each request.
+//! The gateway: a set of served APIs behind one listener, and the entry point a server calls for
+//! each request.
 //!
-//! Selection order: API by host (`<name>.localhost` picks one API of a multi-API template), then
-//! stage (with `--stage-in-path`, the first path segment must name the API's stage), then route.
-//! Errors before a route is found are rendered here, with the same gateway-response rules as the
-//! stages use.
+//! A request goes through the front door ([`crate::front`]: admission, edge, stage, CORS
+//! preflight, route), then the phases ([`crate::pipeline`]). Whatever stops it on the way comes
+//! back here as a [`GatewayError`] and becomes a response in one place ([`crate::responses`]);
+//! every request, answered or refused, then gets API Gateway's own headers and the completion
+//! hook (access log, metrics, traces).
+//!
+//! What a hot reload changes is [`Served`] (the APIs, and the API keys and plans loaded with
+//! them); the settings and services stay.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,41 +16,32 @@ use std::sync::Arc;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 
-use crate::access_log::{CompletionBody, CompletionSink};
-use crate::api::ResolvedApi;
 use crate::body::Body;
-use crate::context::{ConnInfo, RequestContext};
-use crate::gateway_response::{self, GatewayError};
-use crate::method_request::{parse_query, MethodRequest};
-use crate::pipeline::{self, Services};
-use crate::spec::{ApiKind, RouteMethod};
-use crate::usage::UsageStore;
-use crate::{method_response, MAX_BODY_BYTES};
+use crate::config::GatewayConfig;
+use crate::context::{ClientCert, ConnInfo, RequestContext};
+use crate::error::GatewayError;
+use crate::front::{admission, cors, edge, select};
+use crate::model::ResolvedApi;
+use crate::observability::{CompletionBody, CompletionSink};
+use crate::phase::Phase;
+use crate::phases::{method_response, AwsPhases, Env};
+use crate::request::{parse_query, MethodRequest};
+use crate::services::Services;
+use crate::spec::ApiKind;
+use crate::usage::UsageConfig;
+use crate::{pipeline, responses, MAX_BODY_BYTES};
 
+/// What the gateway serves: the APIs, and the API keys and usage plans that go with them. A hot
+/// reload replaces it whole.
 #[derive(Debug, Clone, Default)]
-pub struct GatewayOptions {
-    /// Serve `/{stage}/path` URLs as AWS does, instead of SAM CLI's root-path style.
-    pub stage_in_path: bool,
-    /// tollgate's coarse per-client-IP limit, checked before anything else (beyond AWS).
-    pub ip_limit: Option<crate::usage::Throttle>,
-    /// Add `Retry-After` to 429 answers (AWS sends none; off by default).
-    pub retry_after: bool,
-}
-
-pub struct Gateway {
+pub struct Served {
     apis: Vec<Arc<ResolvedApi>>,
     by_host: HashMap<String, usize>,
-    options: GatewayOptions,
-    services: Services,
-    sink: Option<CompletionSink>,
-    /// Per-client-IP buckets for the admission limit (this process only, by design).
-    ip_buckets: Arc<crate::usage::MemoryStore>,
-    /// Keep each integration call's request and response on the context (the dashboard's view).
-    capture_exchanges: bool,
+    usage: UsageConfig,
 }
 
-impl Gateway {
-    pub fn new(apis: Vec<ResolvedApi>, options: GatewayOptions) -> Self {
+impl Served {
+    pub fn new(apis: Vec<ResolvedApi>, usage: UsageConfig) -> Self {
         let apis: Vec<Arc<ResolvedApi>> = apis.into_iter().map(Arc::new).collect();
         let by_host = apis
             .iter()
@@ -56,83 +51,73 @@ impl Gateway {
         Self {
             apis,
             by_host,
-            options,
-            services: Services::default(),
-            sink: None,
-            ip_buckets: Default::default(),
-            capture_exchanges: false,
+            usage,
         }
     }
 
-    /// A gateway serving `apis` with this one's services, options and completion sink: what a
-    /// hot reload swaps in.
-    pub fn reloaded(&self, apis: Vec<ResolvedApi>) -> Gateway {
-        let mut g = Gateway::new(apis, self.options.clone());
-        g.services = self.services.clone();
-        g.sink = self.sink.clone();
-        g.ip_buckets = Arc::clone(&self.ip_buckets);
-        g.capture_exchanges = self.capture_exchanges;
-        g
+    pub fn apis(&self) -> &[Arc<ResolvedApi>] {
+        &self.apis
     }
 
-    /// Keep what each integration call sent and got (a Lambda event and response, an upstream's
-    /// request and response head) on the request context, for whoever reads it at completion.
-    pub fn with_capture_exchanges(mut self, on: bool) -> Self {
-        self.capture_exchanges = on;
-        self
+    pub fn usage(&self) -> &UsageConfig {
+        &self.usage
     }
+}
 
-    /// Call `sink` once per request after its response is finished (access log, metrics).
-    pub fn with_completion_sink(mut self, sink: CompletionSink) -> Self {
-        self.sink = Some(sink);
-        self
-    }
+pub struct Gateway {
+    config: Arc<GatewayConfig>,
+    services: Arc<Services>,
+    served: Arc<Served>,
+    /// Called once per request after its response is finished (access log, metrics, traces).
+    on_complete: Option<CompletionSink>,
+}
 
-    /// Where JWT and Cognito authorizers get their keys (overrides by issuer).
-    pub fn with_jwks(mut self, jwks: Arc<crate::jwks::JwksRegistry>) -> Self {
-        self.services.jwks = jwks;
-        self
-    }
+/// How far a request got: the API it reached, and whether a route of it matched.
+#[derive(Default)]
+struct Reached {
+    api: Option<Arc<ResolvedApi>>,
+    routed: bool,
+}
 
-    /// Clock skew allowed on JWT time claims.
-    pub fn with_jwt_leeway(mut self, seconds: u64) -> Self {
-        self.services.jwt_leeway = seconds;
-        self
-    }
-
-    /// API keys and usage plans, and where their counters live.
-    pub fn with_usage(
-        mut self,
-        config: crate::usage::UsageConfig,
-        store: Arc<dyn crate::usage::UsageStore>,
+impl Gateway {
+    pub fn new(
+        config: GatewayConfig,
+        services: Services,
+        served: Served,
+        on_complete: Option<CompletionSink>,
     ) -> Self {
-        self.services.usage = Arc::new(config);
-        self.services.usage_store = store;
-        self
+        Self {
+            config: Arc::new(config),
+            services: Arc::new(services),
+            served: Arc::new(served),
+            on_complete,
+        }
     }
 
-    /// Refuse requests (500) when the usage store fails, instead of AWS's fail-open.
-    pub fn with_usage_fail_closed(mut self, closed: bool) -> Self {
-        self.services.usage_fail_closed = closed;
-        self
+    /// This gateway serving `served` instead: what a hot reload swaps in. Settings, services and
+    /// the completion hook are shared.
+    pub fn reloaded(&self, served: Served) -> Gateway {
+        Gateway {
+            config: Arc::clone(&self.config),
+            services: Arc::clone(&self.services),
+            served: Arc::new(served),
+            on_complete: self.on_complete.clone(),
+        }
     }
 
-    /// The callers `AWS_IAM` routes accept (`--iam-credentials`).
-    pub fn with_iam_credentials(mut self, creds: Vec<crate::sigv4::IamCredential>) -> Self {
-        self.services.iam = Arc::new(creds);
-        self
+    pub fn apis(&self) -> &[Arc<ResolvedApi>] {
+        self.served.apis()
     }
 
-    /// Gateway-wide policies (`--policies`), run before every API's own.
-    pub fn with_filters(mut self, filters: Vec<crate::filters::Attached>) -> Self {
-        self.services.filters = Arc::new(filters);
-        self
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
     }
 
-    /// Run Lambda integrations with `invoker`.
-    pub fn with_invoker(mut self, invoker: Arc<dyn crate::invoke::Invoker>) -> Self {
-        self.services.invoker = Some(invoker);
-        self
+    /// Usage-store operations that failed so far.
+    pub fn usage_store_failures(&self) -> u64 {
+        self.services
+            .usage_store_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Each API key against each of its plans: the plan's limits and this period's quota use
@@ -142,7 +127,7 @@ impl Gateway {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        let usage = &self.services.usage;
+        let usage = &self.served.usage;
         let mut out = Vec::new();
         for key in &usage.keys {
             for plan_id in &key.plans {
@@ -181,30 +166,15 @@ impl Gateway {
         out
     }
 
-    /// Usage-store operations that failed so far.
-    pub fn usage_store_failures(&self) -> u64 {
-        self.services
-            .usage_store_failures
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub fn apis(&self) -> &[Arc<ResolvedApi>] {
-        &self.apis
-    }
-
-    pub fn options(&self) -> &GatewayOptions {
-        &self.options
-    }
-
     /// Routes that two APIs both define, which only host-based selection can tell apart:
     /// `(shadowed api, route key, winning api)`.
     pub fn shadowed_routes(&self) -> Vec<(String, String, String)> {
         let mut seen: HashMap<(String, String), String> = HashMap::new();
         let mut out = Vec::new();
-        for api in &self.apis {
+        for api in self.apis() {
             for r in &api.routes {
                 let key = (
-                    if self.options.stage_in_path {
+                    if self.config.stage_in_path {
                         api.stage.name.clone()
                     } else {
                         String::new()
@@ -222,187 +192,138 @@ impl Gateway {
         out
     }
 
-    /// The APIs a request may reach: one, when its Host is `<api-name>.localhost[:port]`; all of
-    /// them in template order otherwise.
-    fn candidates(&self, host: Option<&str>) -> Vec<&Arc<ResolvedApi>> {
-        if let Some(h) = host {
-            let h = h.rsplit_once(':').map(|(a, _)| a).unwrap_or(h);
-            if let Some(label) = h.strip_suffix(".localhost") {
-                if let Some(i) = self.by_host.get(&label.to_ascii_lowercase()) {
-                    return vec![&self.apis[*i]];
-                }
-            }
-        }
-        self.apis.iter().collect()
-    }
-
     /// Serve one request.
     pub async fn handle(&self, req: Request<Body>, conn: ConnInfo) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let raw_path = parts.uri.path().to_string();
-        let mut ctx = RequestContext::new(&parts.method, &raw_path, &parts.headers, conn);
-        ctx.capture_exchanges = self.capture_exchanges;
+        let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), &parts.headers, conn);
+        ctx.capture_exchanges = self.config.capture_exchanges;
         // The server puts an mTLS connection's client certificate on each request.
-        ctx.client_cert = parts
-            .extensions
-            .get::<Arc<crate::context::ClientCert>>()
-            .cloned();
-        let query = parse_query(parts.uri.query());
-
-        // Admission: a coarse per-client-IP token bucket, before routing, authorizers or any
-        // store, so a flood that never authenticates costs one in-memory check per request.
-        if let Some(limit) = &self.options.ip_limit {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
-            let admitted = self
-                .ip_buckets
-                .take_token(&ctx.source_ip, limit.rate_limit, limit.burst_limit, now)
-                .await
-                .unwrap_or(true);
-            if !admitted {
-                ctx.answered_by = Some("admission");
-                ctx.retry_after = Some((1.0 / limit.rate_limit.max(0.001)).ceil() as u64);
-                let resp = gateway_response::render(
-                    &GatewayError::Throttled,
-                    None,
-                    &mut ctx,
-                    &parts.headers,
-                    &query,
-                );
-                return self.finish(ApiKind::Rest, ctx, resp);
-            }
-        }
-
-        // Edge check, before anything else (facts §1 step 0): a declared body over 10 MB.
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            ctx.answered_by = Some("edge");
-            let resp = gateway_response::render(
-                &GatewayError::RequestTooLarge,
-                None,
-                &mut ctx,
-                &parts.headers,
-                &query,
-            );
-            return self.finish(ApiKind::Rest, ctx, resp);
-        }
-        let body: Body = Limited::new(body, MAX_BODY_BYTES).boxed();
-
+        ctx.client_cert = parts.extensions.get::<Arc<ClientCert>>().cloned();
+        // HTTP/2 requests carry the host in the URI's authority rather than a Host header.
         let host = parts
             .headers
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
-            .or(parts.uri.host());
-        let candidates = self.candidates(host);
-        let first_kind = candidates.first().map(|a| a.kind).unwrap_or(ApiKind::Rest);
-
-        // Stage selection.
-        let mut staged: Vec<(&Arc<ResolvedApi>, String)> = Vec::new();
-        for api in &candidates {
-            let prefixless = api.kind == ApiKind::Http && api.stage.name == "$default";
-            if self.options.stage_in_path && !prefixless {
-                let rest = raw_path.strip_prefix('/').unwrap_or(&raw_path);
-                let (first, tail) = rest.split_once('/').unwrap_or((rest, ""));
-                if first == api.stage.name {
-                    staged.push((api, format!("/{tail}")));
-                }
-            } else {
-                staged.push((api, raw_path.clone()));
-            }
-        }
-        if staged.is_empty() {
-            ctx.answered_by = Some("stage");
-            ctx.api_kind = Some(first_kind);
-            let err = if first_kind == ApiKind::Http {
-                GatewayError::NotFound
-            } else {
-                GatewayError::UnknownStage
-            };
-            let resp = gateway_response::render(&err, None, &mut ctx, &parts.headers, &query);
-            return self.finish(first_kind, ctx, resp);
-        }
-
-        // HTTP API CORS: the gateway answers preflight itself, before routing (facts §10).
-        for (api, _) in &staged {
-            if let Some(cfg) = &api.cors {
-                if let Some(resp) = crate::cors::preflight(cfg, &parts.method, &parts.headers) {
-                    let api = Arc::clone(api);
-                    self.enter_api(&mut ctx, &api);
-                    ctx.answered_by = Some("cors");
-                    return self.finish(api.kind, ctx, resp);
-                }
-            }
-        }
-
-        // Routing.
-        let method = RouteMethod::from_http(&parts.method);
-        let found = method.and_then(|m| {
-            staged.iter().find_map(|(api, path)| {
-                api.router
-                    .lookup(m, path)
-                    .map(|hit| (Arc::clone(api), path.clone(), hit))
-            })
-        });
-        let Some((api, path, hit)) = found else {
-            let api = Arc::clone(staged[0].0);
-            self.enter_api(&mut ctx, &api);
-            ctx.answered_by = Some("route");
-            let err = match api.kind {
-                ApiKind::Rest => GatewayError::MissingAuthenticationToken,
-                ApiKind::Http => GatewayError::NotFound,
-            };
-            let resp = gateway_response::render(&err, Some(&api), &mut ctx, &parts.headers, &query);
-            return self.finish(api.kind, ctx, resp);
-        };
-
-        let route = &api.routes[hit.route];
-        self.enter_api(&mut ctx, &api);
-        ctx.resource_path = Some(route.resource_path.clone());
-        ctx.route_key = Some(route.route_key.clone());
-        ctx.operation_name = route.operation_name.clone();
-        ctx.path_params = hit.params.clone();
+            .or(parts.uri.host())
+            .map(str::to_string);
         let mut request = MethodRequest {
             path_and_query: parts
                 .uri
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_else(|| "/".into()),
-            method: parts.method.clone(),
-            path,
+            method: parts.method,
+            path: parts.uri.path().to_string(),
             raw_query: parts.uri.query().map(str::to_string),
-            query,
+            query: parse_query(parts.uri.query()),
             headers: parts.headers,
-            path_params: hit.params,
-            body: Some(body),
+            path_params: Vec::new(),
+            body: Some(Limited::new(body, MAX_BODY_BYTES).boxed()),
         };
-        let mut resp = match pipeline::run(&self.services, &api, route, &mut ctx, &mut request)
-            .await
-        {
+        let served = Arc::clone(&self.served);
+        let mut reached = Reached::default();
+        let outcome = self
+            .serve(
+                &served,
+                host.as_deref(),
+                &mut ctx,
+                &mut request,
+                &mut reached,
+            )
+            .await;
+        let mut resp = match outcome {
             Ok(r) => r,
+            // The one place an error becomes a response.
             Err(e) => {
                 if e.is_server_fault() {
                     tracing::warn!(
                         request_id = %ctx.request_id,
-                        route = %route.route_key,
-                        api = %api.name,
+                        route = ctx.route_key.as_deref().unwrap_or("-"),
+                        api = ctx.api_name.as_deref().unwrap_or("-"),
                         "{e}"
                     );
                 } else {
-                    tracing::debug!(request_id = %ctx.request_id, route = %route.route_key, "{e}");
+                    tracing::debug!(request_id = %ctx.request_id, "{e}");
                 }
-                gateway_response::render(&e, Some(&api), &mut ctx, &request.headers, &request.query)
+                responses::render(
+                    &e,
+                    reached.api.as_deref(),
+                    &mut ctx,
+                    &request.headers,
+                    &request.query,
+                )
             }
         };
-        if let Some(cfg) = &api.cors {
-            crate::cors::decorate(cfg, &request.headers, &mut resp);
+        if let (true, Some(cfg)) = (
+            reached.routed,
+            reached.api.as_ref().and_then(|a| a.cors.as_ref()),
+        ) {
+            cors::decorate(cfg, &request.headers, &mut resp);
         }
-        self.finish(api.kind, ctx, resp)
+        self.finish(ctx, resp)
+    }
+
+    /// The front door, then the phases. Notes how far the request got in `reached`.
+    async fn serve(
+        &self,
+        served: &Served,
+        host: Option<&str>,
+        ctx: &mut RequestContext,
+        request: &mut MethodRequest,
+        reached: &mut Reached,
+    ) -> Result<Response<Body>, GatewayError> {
+        let stop = |ctx: &mut RequestContext, phase: Phase, e: GatewayError| {
+            ctx.answered_by = Some(phase);
+            e
+        };
+        admission::admit(&self.config, &self.services, ctx)
+            .await
+            .map_err(|e| stop(ctx, Phase::Admission, e))?;
+        edge::check(&request.headers).map_err(|e| stop(ctx, Phase::Edge, e))?;
+
+        let candidates = select::candidates(&served.apis, &served.by_host, host);
+        let staged = select::stages(&candidates, self.config.stage_in_path, &request.path)
+            .map_err(|e| {
+                ctx.api_kind = Some(candidates.first().map(|a| a.kind).unwrap_or(ApiKind::Rest));
+                stop(ctx, Phase::Stage, e)
+            })?;
+
+        // HTTP API CORS: the gateway answers preflight itself, before routing (aws-behaviour §10).
+        for (api, _) in &staged {
+            if let Some(cfg) = &api.cors {
+                if let Some(resp) = cors::preflight(cfg, &request.method, &request.headers) {
+                    self.enter_api(ctx, api);
+                    ctx.answered_by = Some(Phase::Cors);
+                    return Ok(resp);
+                }
+            }
+        }
+
+        let Some((api, path, hit)) = select::route(&staged, &request.method) else {
+            let api = Arc::clone(&staged[0].0);
+            self.enter_api(ctx, &api);
+            let e = select::no_route(api.kind);
+            reached.api = Some(api);
+            return Err(stop(ctx, Phase::Route, e));
+        };
+        self.enter_api(ctx, &api);
+        reached.api = Some(Arc::clone(&api));
+        reached.routed = true;
+        let route = &api.routes[hit.route];
+        ctx.resource_path = Some(route.resource_path.clone());
+        ctx.route_key = Some(route.route_key.clone());
+        ctx.operation_name = route.operation_name.clone();
+        ctx.path_params = hit.params.clone();
+        request.path = path;
+        request.path_params = hit.params;
+        let env = Env {
+            config: &self.config,
+            services: &self.services,
+            usage: &served.usage,
+            api: &api,
+            route,
+        };
+        pipeline::run(&AwsPhases, &env, ctx, request).await
     }
 
     fn enter_api(&self, ctx: &mut RequestContext, api: &ResolvedApi) {
@@ -413,26 +334,23 @@ impl Gateway {
         ctx.stage_variables = api.stage.variables.clone();
         ctx.access_log_format = api.access_log_format.clone();
         // $context.path carries the stage on REST APIs whichever URL style served the request.
-        if api.kind == ApiKind::Rest && !self.options.stage_in_path {
+        if api.kind == ApiKind::Rest && !self.config.stage_in_path {
             ctx.path = format!("/{}{}", api.stage.name, ctx.path);
         }
     }
 
-    fn finish(
-        &self,
-        kind: ApiKind,
-        mut ctx: RequestContext,
-        mut resp: Response<Body>,
-    ) -> Response<Body> {
+    /// API Gateway's own headers on every response, `Retry-After` if asked for, and the
+    /// completion hook once the body has gone out.
+    fn finish(&self, mut ctx: RequestContext, mut resp: Response<Body>) -> Response<Body> {
         ctx.status = resp.status().as_u16();
-        method_response::decorate(kind, &ctx, &mut resp);
-        if self.options.retry_after && ctx.status == 429 {
+        method_response::decorate(ctx.api_kind.unwrap_or(ApiKind::Rest), &ctx, &mut resp);
+        if self.config.retry_after && ctx.status == 429 {
             if let Some(secs) = ctx.retry_after {
                 resp.headers_mut()
                     .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
             }
         }
-        match &self.sink {
+        match &self.on_complete {
             Some(sink) => {
                 resp.map(|b| crate::body::boxed(CompletionBody::new(b, ctx, Arc::clone(sink))))
             }

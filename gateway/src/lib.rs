@@ -1,55 +1,49 @@
-//! tollgate's pipeline library: API Gateway's stages, in AWS's order, over API definitions read
+//! tollgate's pipeline library: API Gateway's phases, in AWS's order, over API definitions read
 //! from OpenAPI files or SAM templates.
 //!
-//! - [`spec`]: the API as written (OpenAPI 3.0 / Swagger 2.0 with every `x-amazon-apigateway-*`
-//!   extension typed), [`sam`]: SAM templates and their intrinsic functions;
-//! - [`api`]: the resolved API (compiled [`router`], validated integrations);
-//! - [`gateway`] and [`pipeline`]: request dispatch and the stage driver;
-//! - one module per stage: [`method_request`], [`integration_request`], [`integration`],
-//!   [`integration_response`], [`method_response`]; errors become responses in
-//!   [`gateway_response`] only;
-//! - [`access_log`]: `$context` format strings, rendered when a response completes.
+//! The modules follow a request and a load (see `docs/architecture.md` for what each owns and
+//! may import; a test keeps the imports pointing one way):
 //!
-//! The library does no socket I/O beyond what its stages need (the HTTP integration client);
-//! servers live in the `tollgate` binary.
+//! - loading: [`spec`] (the API as written) and `sam` (templates) → `compile` → `model` (the
+//!   API as served), orchestrated by [`load`];
+//! - serving: [`Gateway`] runs the front door (`front`: admission, edge, stage, CORS, route),
+//!   then the driver (`pipeline`) walks the phases (`phases`); errors become responses in one
+//!   place (`responses`); `observability` writes access logs and metrics;
+//! - building blocks below them: `auth`, `usage`, `upstream`, `lambda`, `mapping`, `filters`,
+//!   `context`, and the base types (`error`, `phase`, `ids`, `body`, `request`).
+//!
+//! This file is the library's surface: the binaries and tests use what it re-exports, and
+//! everything else stays inside the crate.
 
-pub mod access_log;
-pub mod aggregate;
-pub mod api;
-pub mod authorizer;
-pub mod aws_sdk;
+#![warn(unreachable_pub)]
+
+mod auth;
+mod aws_sdk;
 pub mod body;
-pub mod context;
-pub mod cors;
-pub mod filters;
-pub mod gateway;
-pub mod gateway_response;
-pub mod integration;
-pub mod integration_request;
-pub mod integration_response;
-pub mod invoke;
-pub mod jwks;
-pub mod jwt;
-pub mod lambda_proxy;
+mod compile;
+mod config;
+mod context;
+mod error;
+mod filters;
+mod front;
+mod gateway;
+mod ids;
+mod lambda;
 pub mod load;
-pub mod load_error;
-pub mod mapping_template;
-pub mod method_request;
-pub mod method_response;
-pub mod metrics;
-pub mod pipeline;
-pub mod policy;
-pub mod router;
+mod load_error;
+mod mapping;
+mod model;
+mod observability;
+mod phase;
+mod phases;
+mod pipeline;
+mod request;
+mod responses;
 pub mod sam;
-pub mod sigv4;
+mod services;
 pub mod spec;
-pub mod upstream;
-pub mod usage;
-pub mod usage_dynamodb;
-pub mod usage_embedded;
-pub mod usage_plan;
-pub mod usage_redis;
-pub mod vtl;
+mod upstream;
+mod usage;
 
 /// The account id SAM CLI uses for local pseudo-parameters.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -58,5 +52,53 @@ pub const REGION: &str = "us-east-1";
 /// API Gateway's payload limit: 10 MB.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-pub use gateway::{Gateway, GatewayOptions};
+// Serving.
+pub use config::GatewayConfig;
+pub use gateway::{Gateway, Served};
+pub use services::Services;
+
+// What a request carries, for servers and completion hooks.
+pub use context::{AuthorizerOutput, Call, CallKind, ClientCert, ConnInfo, RequestContext};
+pub use ids::TraceIds;
+pub use phase::{Phase, PhaseTiming};
+
+// The served API, for route tables and dashboards.
+pub use model::{Integration, ResolvedApi, Route, RouteAuth, Router};
+
+// Loading.
 pub use load_error::{LoadError, LoadErrors};
+
+// Observability.
+pub use observability::{access_log, CompletionSink, Metrics};
+
+// Lambda.
+pub use lambda::{
+    error_message, sample_event, InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, Invoker,
+    SampleFormat,
+};
+
+// Authentication, for the deployable authorizer and the CLI's token tools.
+pub use auth::{
+    verify_jwt, Discovery, IamCredential, IdentitySource, JwksRegistry, JwtAuthorizer, JwtError,
+    JwtKind, Verified,
+};
+
+// API keys, usage plans and their stores.
+pub use spec::check_rate_limit;
+pub use usage::store::{DynamoDbStore, EmbeddedStore, MemoryStore, RedisStore};
+pub use usage::{
+    period_bounds, ApiKey, ApiStage, Period, Quota, Throttle, UsageConfig, UsagePlan, UsageStore,
+};
+
+// The filter chain's entries, for `--policies FILE`.
+pub use filters::{Attached, PolicyEntry};
+
+// HTTP, for the OTLP exporter and the AWS SDK clients.
+pub use aws_sdk::{environment_credentials, http_client as aws_http_client};
+pub use upstream::HttpClient;
+
+// The VTL engine and mapping templates, for the conformance suite against Apache Velocity.
+pub mod vtl {
+    pub use crate::mapping::vtl::{RenderOptions, Template, Value, Vars, VtlError};
+    pub use crate::mapping::{render as render_mapping, MappingInput};
+}

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use crate::api::{resolve, ResolveOptions, ResolvedApi, Stage};
+use crate::compile::{resolve, ResolveOptions};
 use crate::load_error::{LoadError, LoadErrors};
+use crate::model::ResolvedApi;
 use crate::sam::{self, SamFunction};
-use crate::spec::{load_api_partial, ApiKind};
+use crate::spec::{load_api_partial, ApiKind, Stage};
 
 /// Where APIs come from.
 #[derive(Debug, Clone)]

@@ -93,17 +93,17 @@ impl fmt::Display for LoadErrors {
 impl std::error::Error for LoadErrors {}
 
 /// Escape one reference token for a JSON pointer (`~` → `~0`, `/` → `~1`).
-pub fn escape_pointer_token(token: &str) -> String {
+pub(crate) fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// `base` + `/token`, escaping the token.
-pub fn pointer_join(base: &str, token: &str) -> String {
+pub(crate) fn pointer_join(base: &str, token: &str) -> String {
     format!("{base}/{}", escape_pointer_token(token))
 }
 
 /// Turn a `serde_path_to_error` path into JSON pointer tokens appended to `base`.
-pub fn pointer_from_serde_path(base: &str, path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer_from_serde_path(base: &str, path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = base.to_string();
     for seg in path.iter() {
@@ -118,7 +118,7 @@ pub fn pointer_from_serde_path(base: &str, path: &serde_path_to_error::Path) -> 
 }
 
 /// Deserialize `value` as `T`, reporting failures at the exact pointer inside it.
-pub fn deserialize_at<T: serde::de::DeserializeOwned>(
+pub(crate) fn deserialize_at<T: serde::de::DeserializeOwned>(
     file: &Path,
     pointer: &str,
     value: &serde_json::Value,

@@ -23,7 +23,7 @@ use crate::dashboard::RequestLog;
 #[derive(Clone)]
 pub struct Admin {
     pub slot: Arc<crate::reload::GatewaySlot>,
-    pub metrics: Arc<gateway::metrics::Metrics>,
+    pub metrics: Arc<gateway::Metrics>,
     pub host: Option<Arc<crate::lambda::LambdaHost>>,
     pub log: Arc<RequestLog>,
 }
@@ -85,7 +85,10 @@ fn answer(req: &Request<Incoming>, admin: &Admin) -> Response<Body> {
             respond(
                 StatusCode::OK,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                full(admin.metrics.render(&admin.slot.get())),
+                {
+                    let gw = admin.slot.get();
+                    full(admin.metrics.render(gw.apis(), gw.usage_store_failures()))
+                },
             )
         }
         "/" => respond(

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use gateway::context::RequestContext;
+use gateway::RequestContext;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -50,7 +50,7 @@ pub struct Record {
     pub route: Option<String>,
     pub status: u16,
     pub ms: f64,
-    /// The stage that answered instead of the integration.
+    /// The phase that answered instead of the integration.
     pub answered_by: Option<&'static str>,
     pub stages: Vec<Stage>,
     pub api_key_id: Option<String>,
@@ -69,12 +69,12 @@ impl Record {
             route: ctx.route_key.clone(),
             status: ctx.status,
             ms: ctx.start.elapsed().as_secs_f64() * 1000.0,
-            answered_by: ctx.answered_by,
+            answered_by: ctx.answered_by.map(|p| p.as_str()),
             stages: ctx
                 .timings
                 .iter()
                 .map(|t| Stage {
-                    name: t.stage,
+                    name: t.phase.as_str(),
                     ms: t.elapsed.as_secs_f64() * 1000.0,
                 })
                 .collect(),
@@ -87,7 +87,7 @@ impl Record {
                 .calls
                 .iter()
                 .map(|c| CallView {
-                    kind: c.kind,
+                    kind: c.kind.as_str(),
                     target: c.target.clone(),
                     at_ms: c.started.as_secs_f64() * 1000.0,
                     ms: c.elapsed.as_secs_f64() * 1000.0,

@@ -17,7 +17,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tokio::sync::mpsc;
 
-use gateway::context::RequestContext;
+use gateway::{CallKind, Phase, RequestContext};
 
 /// Spans wait at most this long before they are sent.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
@@ -38,7 +38,7 @@ pub struct Traces {
 /// `traceparent` flag or X-Ray `Sampled=`), as OpenTelemetry's parent-based sampler does;
 /// otherwise a share of trace ids, judged on their last 64 bits like its ratio sampler, so
 /// every hop that samples by ratio keeps the same traces.
-pub fn sampled(trace: &gateway::context::TraceIds, ratio: f64) -> bool {
+pub fn sampled(trace: &gateway::TraceIds, ratio: f64) -> bool {
     if let Some(decided) = trace.sampled {
         return decided;
     }
@@ -85,7 +85,7 @@ impl Traces {
             .with_protocol(Protocol::HttpJson)
             .with_endpoint(url)
             .with_timeout(Duration::from_secs(10))
-            .with_http_client(Client(gateway::integration::HttpClient::default()))
+            .with_http_client(Client(gateway::HttpClient::default()))
             .build()
             .map_err(|e| e.to_string())?;
         exporter.set_resource(
@@ -203,8 +203,8 @@ fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
     if let Some(api) = &ctx.api_name {
         attrs.push(KeyValue::new("tollgate.api", api.clone()));
     }
-    if let Some(stage) = ctx.answered_by {
-        attrs.push(KeyValue::new("tollgate.answered_by", stage));
+    if let Some(phase) = ctx.answered_by {
+        attrs.push(KeyValue::new("tollgate.answered_by", phase.as_str()));
     }
     let status = if ctx.status >= 500 {
         Status::error(format!("answered {}", ctx.status))
@@ -228,10 +228,10 @@ fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
     let mut integration_span = root_id;
     for t in &ctx.timings {
         let id = new_span_id();
-        if t.stage == "integration" {
+        if t.phase == Phase::Integration {
             integration_span = id;
         }
-        let status = if ctx.answered_by == Some(t.stage) && ctx.status >= 500 {
+        let status = if ctx.answered_by == Some(t.phase) && ctx.status >= 500 {
             Status::error("the request ended here")
         } else {
             Status::Unset
@@ -240,18 +240,18 @@ fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
             id,
             root_id,
             SpanKind::Internal,
-            t.stage.to_string(),
+            t.phase.as_str().to_string(),
             at(t.started),
             at(t.started + t.elapsed),
-            vec![KeyValue::new("tollgate.stage", t.stage)],
+            vec![KeyValue::new("tollgate.stage", t.phase.as_str())],
             status,
         ));
     }
     for c in &ctx.calls {
-        let mut attrs = vec![KeyValue::new("tollgate.call", c.kind)];
+        let mut attrs = vec![KeyValue::new("tollgate.call", c.kind.as_str())];
         match c.kind {
-            "lambda" => attrs.push(KeyValue::new("faas.invoked_name", c.target.clone())),
-            _ => attrs.push(KeyValue::new("url.full", c.target.clone())),
+            CallKind::Lambda => attrs.push(KeyValue::new("faas.invoked_name", c.target.clone())),
+            CallKind::Http => attrs.push(KeyValue::new("url.full", c.target.clone())),
         }
         if let Some(s) = c.status {
             attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));
@@ -261,8 +261,8 @@ fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
             None => Status::Unset,
         };
         let name = match c.kind {
-            "lambda" => format!("invoke {}", c.target),
-            _ => c.target.clone(),
+            CallKind::Lambda => format!("invoke {}", c.target),
+            CallKind::Http => c.target.clone(),
         };
         out.push(span(
             new_span_id(),
@@ -288,7 +288,7 @@ fn new_span_id() -> SpanId {
 /// The exporter's HTTP client: the gateway's own (rustls, native roots), so an `https://`
 /// collector works too.
 #[derive(Debug)]
-struct Client(gateway::integration::HttpClient);
+struct Client(gateway::HttpClient);
 
 #[async_trait::async_trait]
 impl opentelemetry_http::HttpClient for Client {
@@ -326,8 +326,8 @@ mod tests {
         assert!(traces_url("grpc://c:4317").is_err());
     }
 
-    fn ids(trace_id: &str, sampled: Option<bool>) -> gateway::context::TraceIds {
-        gateway::context::TraceIds {
+    fn ids(trace_id: &str, sampled: Option<bool>) -> gateway::TraceIds {
+        gateway::TraceIds {
             trace_id: trace_id.into(),
             parent_span_id: None,
             span_id: "00f067aa0ba902b7".into(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use gateway::load::{load, Source};
-use gateway::Gateway;
+use gateway::{Gateway, Served, UsageConfig};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -90,8 +90,14 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Reload the APIs when any file they were loaded from changes.
-pub fn watch_apis(source: Source, files: Vec<PathBuf>, slot: Arc<GatewaySlot>) -> Result<Watch> {
+/// Reload the APIs, and the API keys and plans the template declares, when any file they were
+/// loaded from changes. `extra_keys` (`--api-keys`) are served beside the template's each time.
+pub fn watch_apis(
+    source: Source,
+    extra_keys: UsageConfig,
+    files: Vec<PathBuf>,
+    slot: Arc<GatewaySlot>,
+) -> Result<Watch> {
     let files: HashSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
     let dirs: HashSet<PathBuf> = files
         .iter()
@@ -113,7 +119,9 @@ pub fn watch_apis(source: Source, files: Vec<PathBuf>, slot: Arc<GatewaySlot>) -
                         eprintln!("warning: {warning}");
                     }
                     let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
-                    let next = slot.get().reloaded(loaded.apis);
+                    let mut usage = loaded.usage;
+                    usage.merge(extra_keys.clone());
+                    let next = slot.get().reloaded(Served::new(loaded.apis, usage));
                     slot.set(next);
                     eprintln!("tollgate: reloaded the API definitions ({routes} routes)");
                 }

@@ -1,7 +1,7 @@
 //! The route table, one row per servable route: what `tollgate routes` (and start-up) print as
 //! text and what the dashboard's `/api/routes` serves as JSON.
 
-use gateway::api::{ResolvedApi, RouteAuth};
+use gateway::{ResolvedApi, RouteAuth};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]

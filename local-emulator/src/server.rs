@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::body;
-use gateway::context::{ClientCert, ConnInfo};
+use gateway::{ClientCert, ConnInfo};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;

@@ -1,8 +1,8 @@
 //! A standalone Lambda authorizer for a real API Gateway (TOKEN or REQUEST type), built from the
 //! same pieces the emulator uses: the caller's bearer token is verified against the issuer's
-//! JWKS (`gateway::jwt`), then, for REQUEST events when `QUOTA_TABLE` is set, the caller's
+//! JWKS (`gateway::verify_jwt`), then, for REQUEST events when `QUOTA_TABLE` is set, the caller's
 //! `x-api-key` is counted
-//! against a daily quota in DynamoDB (`gateway::usage_dynamodb`). The answer is the IAM policy
+//! against a daily quota in DynamoDB (`gateway::DynamoDbStore`). The answer is the IAM policy
 //! API Gateway expects, with the token's subject and scopes as context.
 //!
 //! Environment: `JWT_ISSUER` (required; its OpenID discovery document names the JWKS),
@@ -11,11 +11,9 @@
 
 use std::sync::Arc;
 
-use gateway::api::IdentitySource;
-use gateway::integration::HttpClient;
-use gateway::jwks::{Discovery, JwksRegistry};
-use gateway::jwt::{JwtAuthorizer, JwtKind};
-use gateway::usage::{Period, UsageStore};
+use gateway::{
+    Discovery, HttpClient, IdentitySource, JwksRegistry, JwtAuthorizer, JwtKind, Period, UsageStore,
+};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -70,7 +68,7 @@ impl Authorizer {
         let resource = event["methodArn"].as_str().unwrap_or("*");
         // API Gateway maps this exact error message to a 401 for the caller.
         let raw = token(event).ok_or_else(|| Error::from("Unauthorized"))?;
-        let verified = gateway::jwt::verify(&self.jwt, &self.jwks, &self.http, raw, &[], 0)
+        let verified = gateway::verify_jwt(&self.jwt, &self.jwks, &self.http, raw, &[], 0)
             .await
             .map_err(|_| Error::from("Unauthorized"))?;
         let sub = verified
@@ -94,7 +92,7 @@ impl Authorizer {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
-            let (start, end) = gateway::usage::period_bounds(now, Period::Day);
+            let (start, end) = gateway::period_bounds(now, Period::Day);
             let admitted = store
                 .count(&format!("authorizer-quota|{key}|{start}"), *limit, end)
                 .await
@@ -143,7 +141,7 @@ async fn build() -> Result<Authorizer, Error> {
             };
             let endpoint = var("DYNAMODB_ENDPOINT");
             let region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
-            let store = gateway::usage_dynamodb::DynamoDbStore::connect(
+            let store = gateway::DynamoDbStore::connect(
                 endpoint.as_deref(),
                 &table,
                 &region,

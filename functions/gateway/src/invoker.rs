@@ -9,7 +9,7 @@ use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::invoke::InvokeError as SdkInvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use bytes::Bytes;
-use gateway::invoke::{InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, Invoker};
+use gateway::{InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, Invoker};
 
 pub struct LambdaInvoker {
     client: aws_sdk_lambda::Client,
@@ -22,8 +22,8 @@ impl LambdaInvoker {
         let mut config = aws_sdk_lambda::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(gateway::aws_sdk::environment_credentials())
-            .http_client(gateway::aws_sdk::http_client());
+            .credentials_provider(gateway::environment_credentials())
+            .http_client(gateway::aws_http_client());
         if let Some(e) = endpoint {
             config = config.endpoint_url(e);
         }

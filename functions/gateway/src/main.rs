@@ -9,9 +9,8 @@ mod invoker;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use gateway::context::ConnInfo;
 use gateway::load::Source;
-use gateway::{Gateway, GatewayOptions};
+use gateway::{ConnInfo, Gateway, GatewayConfig, Served, Services};
 use http_body_util::BodyExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
@@ -47,8 +46,10 @@ async fn build(cfg: &Config) -> Result<Gateway, Error> {
         cfg.lambda_endpoint.as_deref(),
         cfg.functions.clone(),
     );
-    let mut gw =
-        Gateway::new(loaded.apis, GatewayOptions::default()).with_invoker(Arc::new(invoker));
+    let mut services = Services {
+        invoker: Some(Arc::new(invoker)),
+        ..Services::default()
+    };
     if !usage.plans.is_empty() {
         let table = cfg
             .usage_table
@@ -56,16 +57,21 @@ async fn build(cfg: &Config) -> Result<Gateway, Error> {
             .ok_or(config::ConfigError::NoUsageTable)?;
         // Against a local endpoint (DynamoDB Local) a missing table is created; in AWS the
         // stack owns it.
-        let store = gateway::usage_dynamodb::DynamoDbStore::connect(
+        let store = gateway::DynamoDbStore::connect(
             cfg.dynamodb_endpoint.as_deref(),
             table,
             &cfg.region,
             cfg.dynamodb_endpoint.is_some(),
         )
         .await?;
-        gw = gw.with_usage(usage, Arc::new(store));
+        services.usage_store = Arc::new(store);
     }
-    Ok(gw)
+    Ok(Gateway::new(
+        GatewayConfig::default(),
+        services,
+        Served::new(loaded.apis, usage),
+        None,
+    ))
 }
 
 /// The caller's address as the Function URL or HTTP API saw it.
@@ -147,7 +153,7 @@ async fn main() -> Result<(), Error> {
         )
         .without_time()
         .init();
-    let cfg = Config::from_env()?;
+    let cfg = Config::read(&config::Environment)?;
     let gw = Arc::new(build(&cfg).await?);
     lambda_http::run(service_fn(move |req: Request| {
         let gw = Arc::clone(&gw);

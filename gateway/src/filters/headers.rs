@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::Body;
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,7 +32,7 @@ pub struct RemoveConfig {
 type Pairs = Vec<(HeaderName, HeaderValue)>;
 
 #[derive(Debug)]
-pub struct SetHeaders {
+pub(super) struct SetHeaders {
     request: Pairs,
     response: Pairs,
 }
@@ -51,7 +51,7 @@ fn pairs(m: &IndexMap<String, String>) -> Result<Pairs, String> {
 }
 
 impl SetHeaders {
-    pub fn new(c: &SetConfig) -> Result<Self, String> {
+    pub(super) fn new(c: &SetConfig) -> Result<Self, String> {
         Ok(SetHeaders {
             request: pairs(&c.request)?,
             response: pairs(&c.response)?,
@@ -79,13 +79,13 @@ impl Filter for SetHeaders {
 }
 
 #[derive(Debug)]
-pub struct RemoveHeaders {
+pub(super) struct RemoveHeaders {
     request: Vec<String>,
     response: Vec<String>,
 }
 
 impl RemoveHeaders {
-    pub fn new(c: &RemoveConfig) -> Self {
+    pub(super) fn new(c: &RemoveConfig) -> Self {
         let lower = |l: &[String]| l.iter().map(|h| h.to_ascii_lowercase()).collect();
         RemoveHeaders {
             request: lower(&c.request),

@@ -10,9 +10,8 @@ mod require_client_cert;
 mod respond;
 mod rewrite_path;
 
-pub use rewrite_path::apply as rewrite_uri;
+pub(crate) use rewrite_path::apply as rewrite_uri;
 mod traceparent;
-pub use traceparent::parse as parse_traceparent;
 
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use serde::Deserialize;
 
 use crate::body::Body;
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 /// One filter: request in, response out.
 pub trait Filter: Send + Sync + std::fmt::Debug {
@@ -71,7 +70,7 @@ impl When {
 /// One entry of `x-tollgate-policies` as written: exactly one policy name, plus `when`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PolicyExt {
+pub struct PolicyEntry {
     pub request_id: Option<request_id::Config>,
     pub traceparent: Option<traceparent::Config>,
     pub set_headers: Option<headers::SetConfig>,
@@ -90,7 +89,7 @@ pub struct Attached {
 }
 
 /// The built-in policies' names, for error messages.
-pub const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "requestId",
     "traceparent",
     "setHeaders",
@@ -100,7 +99,7 @@ pub const NAMES: &[&str] = &[
     "requireClientCert",
 ];
 
-impl PolicyExt {
+impl PolicyEntry {
     /// Build the filter; an entry must name exactly one policy.
     pub fn build(&self) -> Result<Attached, String> {
         let mut built: Vec<Arc<dyn Filter>> = Vec::new();
@@ -143,7 +142,7 @@ impl PolicyExt {
 
 /// Run the request side in order; the first answer short-circuits. Returns the answer and how
 /// many filters ran (their response sides run on it, in reverse).
-pub fn request(
+pub(crate) fn request(
     chain: &[Attached],
     ctx: &mut RequestContext,
     req: &mut MethodRequest,
@@ -160,7 +159,12 @@ pub fn request(
 }
 
 /// Run the response side of the first `ran` filters, last first.
-pub fn response(chain: &[Attached], ran: usize, ctx: &RequestContext, resp: &mut Response<Body>) {
+pub(crate) fn response(
+    chain: &[Attached],
+    ran: usize,
+    ctx: &RequestContext,
+    resp: &mut Response<Body>,
+) {
     for a in chain[..ran.min(chain.len())].iter().rev() {
         if a.when.as_ref().is_some_and(|w| !w.matches(ctx)) {
             continue;

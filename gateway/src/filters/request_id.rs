@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::Body;
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -18,12 +18,12 @@ pub struct Config {
 }
 
 #[derive(Debug)]
-pub struct RequestId {
+pub(super) struct RequestId {
     header: HeaderName,
 }
 
 impl RequestId {
-    pub fn new(c: &Config) -> Self {
+    pub(super) fn new(c: &Config) -> Self {
         let header = c
             .header
             .as_deref()

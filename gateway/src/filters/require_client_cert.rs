@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::{full, Body};
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -19,12 +19,12 @@ pub struct Config {
 }
 
 #[derive(Debug)]
-pub struct RequireClientCert {
+pub(super) struct RequireClientCert {
     subjects: Vec<String>,
 }
 
 impl RequireClientCert {
-    pub fn new(c: &Config) -> Self {
+    pub(super) fn new(c: &Config) -> Self {
         RequireClientCert {
             subjects: c.subject_contains.clone(),
         }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::{full, Body};
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,14 +21,14 @@ pub struct Config {
 }
 
 #[derive(Debug)]
-pub struct Respond {
+pub(super) struct Respond {
     status: StatusCode,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: bytes::Bytes,
 }
 
 impl Respond {
-    pub fn new(c: &Config) -> Result<Self, String> {
+    pub(super) fn new(c: &Config) -> Result<Self, String> {
         let status = StatusCode::from_u16(c.status)
             .map_err(|_| format!("respond.status {} is not an HTTP status", c.status))?;
         let mut headers = Vec::new();

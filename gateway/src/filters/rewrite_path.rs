@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::Body;
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -19,12 +19,12 @@ pub struct Config {
 }
 
 #[derive(Debug)]
-pub struct RewritePath {
+pub(super) struct RewritePath {
     rule: Arc<(regex::Regex, String)>,
 }
 
 impl RewritePath {
-    pub fn new(c: &Config) -> Result<Self, String> {
+    pub(super) fn new(c: &Config) -> Result<Self, String> {
         let re = regex::Regex::new(&c.from).map_err(|e| {
             format!(
                 "rewritePath.from `{}` is not a regular expression: {e}",
@@ -49,7 +49,7 @@ impl Filter for RewritePath {
 }
 
 /// Apply the request's rewrites to an outgoing URI's path, keeping its query.
-pub fn apply(ctx: &RequestContext, target: &str) -> String {
+pub(crate) fn apply(ctx: &RequestContext, target: &str) -> String {
     if ctx.path_rewrites.is_empty() {
         return target.to_string();
     }

@@ -8,41 +8,19 @@ use serde::Deserialize;
 use super::Filter;
 use crate::body::Body;
 use crate::context::RequestContext;
-use crate::method_request::MethodRequest;
+use crate::request::MethodRequest;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {}
 
 #[derive(Debug)]
-pub struct Traceparent;
+pub(super) struct Traceparent;
 
 impl Traceparent {
-    pub fn new(_: &Config) -> Self {
+    pub(super) fn new(_: &Config) -> Self {
         Traceparent
     }
-}
-
-/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, neither id all zeros:
-/// (trace id, parent id, flags).
-pub fn parse(v: &str) -> Option<(String, String, String)> {
-    let parts: Vec<&str> = v.trim().split('-').collect();
-    let [version, trace, parent, flags] = parts.as_slice() else {
-        return None;
-    };
-    let hex = |s: &str, n: usize| {
-        s.len() == n
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    if !hex(version, 2) || *version == "ff" || !hex(trace, 32) || !hex(parent, 16) || !hex(flags, 2)
-    {
-        return None;
-    }
-    if trace.bytes().all(|b| b == b'0') || parent.bytes().all(|b| b == b'0') {
-        return None;
-    }
-    Some((trace.to_string(), parent.to_string(), flags.to_string()))
 }
 
 impl Filter for Traceparent {
@@ -57,7 +35,7 @@ impl Filter for Traceparent {
             .headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
-            .and_then(parse)
+            .and_then(crate::ids::parse_traceparent)
             .map_or_else(|| "01".to_string(), |(_, _, f)| f);
         let (trace, span) = (&ctx.trace.trace_id, &ctx.trace.span_id);
         if let Ok(v) = HeaderValue::from_str(&format!("00-{trace}-{span}-{flags}")) {

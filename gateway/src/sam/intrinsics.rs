@@ -418,7 +418,7 @@ impl Resolver {
         };
         match attr {
             "Arn" => Value::String(r.arn.clone()),
-            "RootResourceId" => Value::String(crate::api::api_id_for(&format!("{res}/root"))),
+            "RootResourceId" => Value::String(crate::ids::api_id_for(&format!("{res}/root"))),
             "StreamArn" => Value::String(format!("{}/stream/2026-01-01T00:00:00.000", r.arn)),
             "Name" | "TableName" => r.ref_value.clone(),
             "ApiEndpoint" => Value::String(format!(

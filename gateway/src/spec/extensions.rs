@@ -373,7 +373,7 @@ pub struct EndpointConfigurationExt {
 /// `x-amazon-apigateway-policy`: an IAM policy document, kept as written until the resource-policy
 /// stage evaluates it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct PolicyExt {
+pub struct ResourcePolicyExt {
     #[serde(rename = "Version")]
     pub version: Option<String>,
     #[serde(rename = "Statement")]

@@ -109,6 +109,13 @@ impl std::fmt::Display for RouteMethod {
     }
 }
 
+/// An API Gateway deployment stage: its name and stage variables.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub variables: IndexMap<String, String>,
+}
+
 /// Which document format an API was written in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpecFormat {
@@ -169,8 +176,9 @@ pub struct OperationSpec {
     pub rate_limit: Option<RateLimitExt>,
     /// `x-tollgate-aggregate`: the operation answers from several calls in parallel.
     pub aggregate: Option<crate::spec::extensions::AggregateExt>,
-    /// `x-tollgate-policies` on the operation, after the API's.
-    pub policies: Vec<crate::filters::PolicyExt>,
+    /// `x-tollgate-policies` on the operation, after the API's: each entry as written, built
+    /// into a filter by the compiler (the filters own their settings).
+    pub policies: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +208,7 @@ pub struct RootExtensions {
     pub gateway_responses: IndexMap<String, GatewayResponseExt>,
     pub binary_media_types: Vec<String>,
     pub cors: Option<CorsExt>,
-    pub policy: Option<PolicyExt>,
+    pub policy: Option<ResourcePolicyExt>,
     pub endpoint_configuration: Option<EndpointConfigurationExt>,
     pub minimum_compression_size: Option<u64>,
     pub importexport_version: Option<String>,
@@ -211,8 +219,8 @@ pub struct RootExtensions {
     pub rate_limit: Option<RateLimitExt>,
     /// `x-tollgate-upstreams`: named pools of upstream instances.
     pub upstreams: IndexMap<String, crate::spec::extensions::UpstreamExt>,
-    /// `x-tollgate-policies`: the API's filter chain, before each route's own.
-    pub policies: Vec<crate::filters::PolicyExt>,
+    /// `x-tollgate-policies`: the API's filter chain, before each route's own (as written).
+    pub policies: Vec<Value>,
 }
 
 /// An API definition as written, format-neutral.

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gateway::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
+use gateway::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;

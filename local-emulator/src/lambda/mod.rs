@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gateway::invoke::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
+use gateway::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
 
 pub use pool::Pool;
 pub use prepare::{prepare_functions, rebuild, PrepareOptions};

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use bytes::Bytes;
-use gateway::invoke::{InvokeError, InvokeOutcome};
+use gateway::{InvokeError, InvokeOutcome};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use gateway::api::Integration;
 use gateway::load::{load, Loaded, Source};
 use gateway::spec::extensions::{ApiKeySource, AuthType, AuthorizerType, ResponseType};
 use gateway::spec::{load_api, yaml::read_document, ApiKind, RouteMethod};
+use gateway::Integration;
 use gateway::LoadErrors;
 use indexmap::IndexMap;
 use tollgate_tests::fixture;
@@ -124,11 +124,11 @@ fn openapi3_rest_with_every_root_extension() {
         .find(|r| r.resource_path == "/pets")
         .expect("route");
     match &list_route.auth {
-        gateway::api::RouteAuth::Lambda(a) => {
+        gateway::RouteAuth::Lambda(a) => {
             assert_eq!(a.function, "Auth");
             assert_eq!(
                 a.identity_sources,
-                vec![gateway::api::IdentitySource::Header("Authorization".into())]
+                vec![gateway::IdentitySource::Header("Authorization".into())]
             );
             assert_eq!(a.ttl.as_secs(), 60);
         }

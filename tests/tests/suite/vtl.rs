@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use gateway::context::{ConnInfo, RequestContext};
-use gateway::mapping_template::{self, MappingInput};
+use gateway::vtl::{render_mapping, MappingInput};
 use gateway::vtl::{RenderOptions, Template, Value, Vars};
+use gateway::{ConnInfo, RequestContext};
 
 struct Case {
     name: String,
@@ -125,7 +125,7 @@ fn render(case: &Case) -> Result<(String, Option<serde_json::Value>), String> {
         ctx.stage_variables.insert(k, v);
     }
     if let Some(a) = request.get("authorizer") {
-        ctx.authorizer = Some(gateway::authorizer::AuthorizerOutput {
+        ctx.authorizer = Some(gateway::AuthorizerOutput {
             principal_id: a["principalId"].as_str().map(str::to_string),
             context: a["context"].as_object().cloned().unwrap_or_default(),
             usage_identifier_key: None,
@@ -143,7 +143,7 @@ fn render(case: &Case) -> Result<(String, Option<serde_json::Value>), String> {
         query: &query,
         headers: strings(&request["header"]),
     };
-    let (text, o) = mapping_template::render(&template, &ctx, &input).map_err(|e| e.to_string())?;
+    let (text, o) = render_mapping(&template, &ctx, &input).map_err(|e| e.to_string())?;
     let obj = |pairs: Vec<(String, String)>| {
         pairs
             .into_iter()

@@ -1,0 +1,247 @@
+//! The per-request context every phase reads and writes: ids, times, the matched route, path
+//! parameters, stage variables, per-phase timings and the outcome. It is what `$context.*`
+//! variables resolve against, in templates, gateway responses and access logs alike.
+
+mod calls;
+mod identity;
+mod variables;
+
+pub(crate) use calls::{exchange_text, EXCHANGE_LIMIT};
+pub use calls::{Call, CallKind};
+pub(crate) use identity::IamIdentity;
+pub use identity::{AuthorizerOutput, ClientCert, ConnInfo};
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indexmap::IndexMap;
+
+use crate::ids::TraceIds;
+use crate::phase::{Phase, PhaseTiming};
+use crate::spec::extensions::ResponseType;
+use crate::spec::ApiKind;
+
+/// The error a request ended with, for `$context.error.*`.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub response_type: Option<ResponseType>,
+    /// `None` renders as `null` in `$context.error.messageString`.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub extended_request_id: String,
+    /// `Root=1-...` trace id sent to integrations.
+    pub trace_id: String,
+    /// The same trace in W3C terms, for spans and `traceparent`.
+    pub trace: TraceIds,
+    pub start: Instant,
+    /// CLF time, `dd/MMM/yyyy:HH:mm:ss +0000`.
+    pub request_time: String,
+    pub request_time_epoch: i64,
+    pub http_method: String,
+    /// The path as requested, including any stage prefix.
+    pub path: String,
+    pub protocol: &'static str,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub domain_name: String,
+    pub conn: ConnInfo,
+    pub api_name: Option<String>,
+    pub api_id: Option<String>,
+    pub api_kind: Option<ApiKind>,
+    pub stage: Option<String>,
+    pub stage_variables: IndexMap<String, String>,
+    pub resource_path: Option<String>,
+    pub route_key: Option<String>,
+    pub operation_name: Option<String>,
+    pub path_params: Vec<(String, String)>,
+    pub timings: Vec<PhaseTiming>,
+    pub status: u16,
+    pub response_length: u64,
+    pub integration_latency: Option<Duration>,
+    pub integration_status: Option<u16>,
+    pub error: Option<ErrorInfo>,
+    /// What request validation found wrong, for `$context.error.validationErrorString`.
+    pub validation_error: Option<String>,
+    /// The API key that passed the usage-plan check, and its id.
+    pub api_key: Option<String>,
+    pub api_key_id: Option<String>,
+    /// Seconds until a throttled or over-quota caller may try again (for `Retry-After`).
+    pub retry_after: Option<u64>,
+    /// Who signed an `AWS_IAM` request.
+    pub iam: Option<IamIdentity>,
+    /// What the authorizer said about the caller.
+    pub authorizer: Option<AuthorizerOutput>,
+    /// The phase that answered instead of the integration, if any.
+    pub answered_by: Option<Phase>,
+    /// The client certificate, on an mTLS connection.
+    pub client_cert: Option<std::sync::Arc<ClientCert>>,
+    /// The correlation id the `requestId` policy settled on.
+    pub correlation_id: Option<String>,
+    /// The API's own access-log format (SAM `AccessLogSetting`), if it sets one.
+    pub access_log_format: Option<std::sync::Arc<str>>,
+    /// `rewritePath` rules for the outgoing integration path, in order.
+    pub path_rewrites: Vec<std::sync::Arc<(regex::Regex, String)>>,
+    /// The functions and upstreams the integration called, in order.
+    pub calls: Vec<Call>,
+    /// Keep each call's request and response (for the dashboard); off unless someone looks.
+    pub capture_exchanges: bool,
+}
+
+impl RequestContext {
+    pub fn new(
+        method: &http::Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        conn: ConnInfo,
+    ) -> Self {
+        let now = SystemTime::now();
+        let epoch_ms = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let request_id = crate::ids::request_id(headers);
+        let extended_request_id = crate::ids::extended_request_id();
+        let trace_id = crate::ids::xray_trace_id(headers, epoch_ms);
+        let trace = TraceIds::from_headers(headers, &trace_id);
+        Self {
+            request_id,
+            extended_request_id,
+            trace_id,
+            trace,
+            start: Instant::now(),
+            request_time: clf_time(now),
+            request_time_epoch: epoch_ms,
+            http_method: method.as_str().to_string(),
+            path: path.to_string(),
+            // API Gateway logs HTTP/1.1 even for HTTP/2 clients (aws-behaviour §7).
+            protocol: "HTTP/1.1",
+            source_ip: conn.remote.ip().to_string(),
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            domain_name: headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_else(|| conn.local.to_string()),
+            conn,
+            api_name: None,
+            api_id: None,
+            api_kind: None,
+            stage: None,
+            stage_variables: IndexMap::new(),
+            resource_path: None,
+            route_key: None,
+            operation_name: None,
+            path_params: Vec::new(),
+            timings: Vec::new(),
+            status: 0,
+            response_length: 0,
+            integration_latency: None,
+            integration_status: None,
+            error: None,
+            validation_error: None,
+            authorizer: None,
+            iam: None,
+            api_key: None,
+            api_key_id: None,
+            retry_after: None,
+            answered_by: None,
+            client_cert: None,
+            correlation_id: None,
+            access_log_format: None,
+            path_rewrites: Vec::new(),
+            calls: Vec::new(),
+            capture_exchanges: false,
+        }
+    }
+
+    /// Time since the request began.
+    pub fn offset(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.start)
+    }
+
+    /// Note that `phase` ran from `started` until now.
+    pub fn record(&mut self, phase: Phase, started: Instant) {
+        self.timings
+            .push(PhaseTiming::since(phase, self.start, started));
+    }
+}
+
+/// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
+pub(crate) fn clf_time(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    dt.format(time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    ))
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> ConnInfo {
+        ConnInfo {
+            remote: "127.0.0.9:5555".parse().expect("addr"),
+            local: "127.0.0.1:3000".parse().expect("addr"),
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn ids_have_aws_shapes() {
+        let c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
+        assert!(uuid::Uuid::parse_str(&c.request_id).is_ok());
+        assert_eq!(c.extended_request_id.len(), 16);
+        assert!(c.extended_request_id.ends_with('='));
+        assert!(c.trace_id.starts_with("Root=1-"));
+        assert_eq!(c.trace_id.len(), "Root=1-".len() + 8 + 1 + 24);
+    }
+
+    #[test]
+    fn client_uuid_request_id_is_kept() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amzn-RequestId",
+            "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1".parse().expect("hv"),
+        );
+        let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
+        assert_eq!(c.request_id, "6b0b6a9a-31a5-4c36-8c9f-2e5b7ad1a0c1");
+        h.insert("x-amzn-RequestId", "not-a-uuid".parse().expect("hv"));
+        let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
+        assert_ne!(c.request_id, "not-a-uuid");
+    }
+
+    #[test]
+    fn clf_time_format() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_583_349_317);
+        assert_eq!(clf_time(t), "04/Mar/2020:19:15:17 +0000");
+    }
+
+    #[test]
+    fn error_message_string_is_quoted_or_null() {
+        let mut c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
+        c.error = Some(ErrorInfo {
+            response_type: None,
+            message: Some("a \"b\"".into()),
+        });
+        assert_eq!(
+            c.variable("error.messageString").as_deref(),
+            Some("\"a \\\"b\\\"\"")
+        );
+        c.error = Some(ErrorInfo {
+            response_type: None,
+            message: None,
+        });
+        assert_eq!(c.variable("error.messageString").as_deref(), Some("null"));
+        assert_eq!(
+            c.variable("identity.sourceIp").as_deref(),
+            Some("127.0.0.9")
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Identifiers in API Gateway's shapes: request ids, extended request ids, X-Ray and W3C trace
+//! ids, and the stable API ids tollgate derives from names.
+
+use base64::Engine;
+
+/// The request id: a client's own UUID in `x-amzn-RequestId` is kept (aws-behaviour §3a),
+/// otherwise a new one.
+pub(crate) fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .map(|u| u.hyphenated().to_string())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string())
+}
+
+/// `extendedRequestId` / `x-amz-apigw-id`: 16 characters ending in `=`, i.e. 11 random bytes in
+/// base64 (aws-behaviour §3a).
+pub(crate) fn extended_request_id() -> String {
+    let random = uuid::Uuid::new_v4();
+    base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..11])
+}
+
+/// The X-Ray trace header sent on to integrations: a caller's `X-Amzn-Trace-Id` continues its
+/// trace (its Root, and Sampled if given); otherwise the request starts one.
+pub(crate) fn xray_trace_id(headers: &http::HeaderMap, epoch_ms: i64) -> String {
+    headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(incoming_trace)
+        .unwrap_or_else(|| {
+            format!(
+                "Root=1-{:08x}-{}",
+                epoch_ms / 1000,
+                &uuid::Uuid::new_v4().simple().to_string()[..24]
+            )
+        })
+}
+
+/// `Root=1-{8 hex}-{24 hex}` (and `Sampled=0|1`) from an incoming `X-Amzn-Trace-Id`.
+fn incoming_trace(v: &str) -> Option<String> {
+    let mut root = None;
+    let mut sampled = None;
+    for part in v.split(';') {
+        let (k, val) = part.trim().split_once('=')?;
+        match k {
+            "Root" => {
+                let ok = val.len() == 35
+                    && val.starts_with("1-")
+                    && val.as_bytes()[10] == b'-'
+                    && val[2..10].bytes().all(|b| b.is_ascii_hexdigit())
+                    && val[11..].bytes().all(|b| b.is_ascii_hexdigit());
+                if !ok {
+                    return None;
+                }
+                root = Some(val);
+            }
+            "Sampled" if val == "0" || val == "1" => sampled = Some(val),
+            _ => {}
+        }
+    }
+    let root = root?;
+    Some(match sampled {
+        Some(s) => format!("Root={root};Sampled={s}"),
+        None => format!("Root={root}"),
+    })
+}
+
+/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, neither id all zeros:
+/// (trace id, parent id, flags).
+pub(crate) fn parse_traceparent(v: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = v.trim().split('-').collect();
+    let [version, trace, parent, flags] = parts.as_slice() else {
+        return None;
+    };
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex(version, 2) || *version == "ff" || !hex(trace, 32) || !hex(parent, 16) || !hex(flags, 2)
+    {
+        return None;
+    }
+    if trace.bytes().all(|b| b == b'0') || parent.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    Some((trace.to_string(), parent.to_string(), flags.to_string()))
+}
+
+/// The W3C/OpenTelemetry identity of a request's trace: the trace it belongs to, the caller's
+/// span (if it sent one) and the gateway's own span for this hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceIds {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 hex digits: the incoming `traceparent`'s parent id or X-Ray's `Parent=`.
+    pub parent_span_id: Option<String>,
+    /// 16 hex digits: the gateway's span, sent onwards as the parent of the integration's.
+    pub span_id: String,
+    /// The caller's sampling decision (`traceparent` flags, X-Ray `Sampled=`), if it made one.
+    pub sampled: Option<bool>,
+}
+
+impl TraceIds {
+    /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
+    /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
+    pub fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
+        let span_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let w3c = headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_traceparent);
+        if let Some((trace_id, parent, flags)) = w3c {
+            let sampled = u8::from_str_radix(&flags, 16).map(|f| f & 1 == 1).ok();
+            return TraceIds {
+                trace_id,
+                parent_span_id: Some(parent),
+                span_id,
+                sampled,
+            };
+        }
+        let root = xray_root
+            .split(';')
+            .find_map(|p| p.strip_prefix("Root=1-"))
+            .unwrap_or_default();
+        let mut trace_id = root.replace('-', "").to_ascii_lowercase();
+        if trace_id.len() != 32 {
+            trace_id = uuid::Uuid::new_v4().simple().to_string();
+        }
+        let parent_span_id = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(';')
+                    .find_map(|p| p.trim().strip_prefix("Parent="))
+                    .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_ascii_lowercase)
+            });
+        let sampled = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(';').find_map(|p| match p.trim() {
+                    "Sampled=1" => Some(true),
+                    "Sampled=0" => Some(false),
+                    _ => None,
+                })
+            });
+        TraceIds {
+            trace_id,
+            parent_span_id,
+            span_id,
+            sampled,
+        }
+    }
+}
+
+/// API Gateway ids are 10 lowercase alphanumerics; derive one from the name so it is stable
+/// across restarts (FNV-1a, then base 36).
+pub(crate) fn api_id_for(name: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(h % 36) as usize] as char;
+            h /= 36;
+            if h == 0 {
+                h = 0x9e3779b97f4a7c15;
+            }
+            c
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_trace_ids_continue() {
+        assert_eq!(
+            incoming_trace(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            .as_deref(),
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        );
+        assert_eq!(incoming_trace("Root=1-xyz"), None);
+        assert_eq!(incoming_trace("garbage"), None);
+    }
+
+    #[test]
+    fn api_ids_are_stable_and_shaped() {
+        let a = api_id_for("OrdersApi");
+        assert_eq!(a, api_id_for("OrdersApi"));
+        assert_eq!(a.len(), 10);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_ne!(a, api_id_for("OtherApi"));
+    }
+}

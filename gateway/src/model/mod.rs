@@ -1,0 +1,106 @@
+//! The resolved API: what a written definition becomes once [`crate::compile`] has validated and
+//! compiled it. Requests only ever see these types, never the written form; the data here is
+//! read-only while requests run, except for the caches and pools it owns.
+
+mod auth;
+mod integration;
+mod parameters;
+mod router;
+mod validation;
+
+pub use auth::RouteAuth;
+pub(crate) use auth::{LambdaAuthorizer, LambdaAuthorizerKind};
+pub use integration::Integration;
+pub(crate) use integration::{
+    Aggregate, AggregateCall, AggregateTarget, HttpIntegration, HttpProxyIntegration,
+    LambdaIntegration, Mapping,
+};
+pub(crate) use parameters::{
+    IntegrationResponseRule, IntegrationResponses, ParamSource, ParamTarget, RequestParameter,
+};
+pub(crate) use router::RouteMatch;
+pub use router::Router;
+pub(crate) use validation::Validation;
+
+pub(crate) use crate::spec::Stage;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::spec::extensions::{GatewayResponseExt, ResponseType};
+use crate::spec::{ApiKind, MethodResponseSpec, RouteMethod};
+
+/// One servable route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: RouteMethod,
+    /// Resource path as defined (`/orders/{id}`), or `$default`.
+    pub resource_path: String,
+    /// HTTP API route key (`GET /orders/{id}` or `$default`).
+    pub route_key: String,
+    pub operation_name: Option<String>,
+    pub integration: Integration,
+    pub method_responses: IndexMap<String, MethodResponseSpec>,
+    /// Pointer of the operation in its file, for diagnostics.
+    pub pointer: String,
+    pub auth: RouteAuth,
+    /// The method requires an API key (`security: [{api_key: []}]`).
+    pub api_key_required: bool,
+    /// `x-tollgate-identity`: trusted identity headers for HTTP integrations.
+    pub identity_injection: Option<crate::spec::extensions::IdentityInjectionExt>,
+    /// `x-tollgate-rate-limit`: tollgate's own limit for every caller.
+    pub rate_limit: Option<crate::spec::extensions::RateLimitExt>,
+    /// REST request validation, when the method's validator asks for any.
+    pub validation: Option<Arc<Validation>>,
+    /// The API's then the route's `x-tollgate-policies`, in order.
+    pub filters: Vec<crate::filters::Attached>,
+}
+
+/// An API ready to serve.
+#[derive(Debug, Clone)]
+pub struct ResolvedApi {
+    /// The API's name: its logical id in a template, or the file stem of a bare OpenAPI file.
+    pub name: String,
+    /// A stable 10-character id in API Gateway's style, derived from the name.
+    pub api_id: String,
+    pub kind: ApiKind,
+    pub source: PathBuf,
+    pub stage: Stage,
+    pub routes: Vec<Route>,
+    pub router: Router,
+    pub gateway_responses: HashMap<ResponseType, GatewayResponseExt>,
+    pub binary_media_types: Vec<String>,
+    /// HTTP API CORS, answered by the gateway itself.
+    pub cors: Option<crate::spec::extensions::CorsExt>,
+    /// The stage's access-log format, when the template sets one.
+    pub access_log_format: Option<Arc<str>>,
+    /// `x-tollgate-upstreams`: pools HTTP integrations reach as `http://NAME/...`.
+    pub upstreams: HashMap<String, Arc<crate::upstream::UpstreamPool>>,
+    /// Stage-level throttling (every caller).
+    pub stage_throttle: crate::usage::StageThrottle,
+    /// Where API keys come from (`x-amazon-apigateway-api-key-source`, default HEADER).
+    pub api_key_source: crate::spec::extensions::ApiKeySource,
+    /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
+    pub resource_policy: Option<crate::auth::Policy>,
+    /// Things that load but that this version does not act on yet, or that AWS would warn about.
+    pub warnings: Vec<String>,
+}
+
+impl ResolvedApi {
+    /// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`, with the request's
+    /// actual path (the root is `.../GET/`; aws-behaviour §4a).
+    pub fn method_arn(&self, method: &str, path: &str) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+            crate::REGION,
+            crate::ACCOUNT_ID,
+            self.api_id,
+            self.stage.name,
+            method,
+            path.trim_start_matches('/')
+        )
+    }
+}

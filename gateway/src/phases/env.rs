@@ -1,0 +1,18 @@
+//! What every phase runs with: the gateway's settings and services, the served usage plans, and
+//! the API and route the request matched. One value, so every phase has the same shape and the
+//! driver can run fakes in its tests.
+
+use crate::config::GatewayConfig;
+use crate::model::{ResolvedApi, Route};
+use crate::services::Services;
+use crate::usage::UsageConfig;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub config: &'a GatewayConfig,
+    pub services: &'a Services,
+    /// The API keys and usage plans being served (they reload with the APIs).
+    pub usage: &'a UsageConfig,
+    pub api: &'a ResolvedApi,
+    pub route: &'a Route,
+}

@@ -1,0 +1,97 @@
+//! Lambda integrations: one invocation through the configured [`crate::lambda::Invoker`],
+//! bounded by the integration's timeout.
+
+use std::time::Instant;
+
+use http::HeaderMap;
+
+use crate::body;
+use crate::context::{exchange_text, Call, CallKind, RequestContext};
+use crate::error::GatewayError;
+use crate::lambda::{error_message, InvokeError, InvokeOutcome, InvokeRequest};
+use crate::phases::handoff::{IntegrationKind, IntegrationResponse, LambdaRequest};
+use crate::services::Services;
+
+/// Invoke a Lambda function (proxy or not) within the integration's timeout.
+pub(super) async fn call(
+    services: &Services,
+    ctx: &mut RequestContext,
+    l: LambdaRequest,
+) -> Result<IntegrationResponse, GatewayError> {
+    let Some(invoker) = &services.invoker else {
+        return Err(GatewayError::Configuration(format!(
+            "Lambda function {} cannot run: no Lambda runtime host is configured",
+            l.function
+        )));
+    };
+    let started = Instant::now();
+    let sent = ctx.capture_exchanges.then(|| exchange_text(&l.payload));
+    let call = invoker.invoke(InvokeRequest {
+        function: l.function.clone(),
+        payload: l.payload,
+        trace_id: ctx.trace_id.clone(),
+    });
+    let result = tokio::time::timeout(l.timeout, call).await;
+    ctx.integration_latency = Some(started.elapsed());
+    let (status, error, answer) = match &result {
+        Err(_) => (None, Some(format!("timed out after {:?}", l.timeout)), None),
+        Ok(Err(e)) => (None, Some(e.to_string()), None),
+        Ok(Ok(InvokeOutcome::FunctionError(p))) => {
+            (Some(200), Some("function error".to_string()), Some(p))
+        }
+        Ok(Ok(InvokeOutcome::Success(p))) => (Some(200), None, Some(p)),
+    };
+    let call = Call {
+        kind: CallKind::Lambda,
+        target: l.function.clone(),
+        started: ctx.offset(started),
+        elapsed: started.elapsed(),
+        status,
+        error,
+        request: sent,
+        response: answer
+            .filter(|_| ctx.capture_exchanges)
+            .map(|p| exchange_text(p)),
+        response_body: None,
+    };
+    ctx.calls.push(call);
+    match result {
+        Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
+        Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
+        Ok(Err(e)) => Err(GatewayError::IntegrationFailure(e.to_string())),
+        Ok(Ok(InvokeOutcome::FunctionError(payload))) if !l.proxy => {
+            // Non-proxy: the error is a response like any other, selected on its
+            // errorMessage (aws-behaviour §7).
+            ctx.integration_status = Some(200);
+            Ok(IntegrationResponse {
+                status: 200,
+                headers: HeaderMap::new(),
+                body: body::empty(),
+                selection: error_message(&payload),
+                payload: Some(payload),
+                kind: IntegrationKind::Lambda,
+            })
+        }
+        Ok(Ok(InvokeOutcome::FunctionError(payload))) => {
+            ctx.integration_status = Some(200);
+            Err(GatewayError::LambdaFunctionError(
+                String::from_utf8_lossy(&payload).into_owned(),
+            ))
+        }
+        Ok(Ok(InvokeOutcome::Success(payload))) => {
+            ctx.integration_status = Some(200);
+            Ok(IntegrationResponse {
+                status: 200,
+                headers: HeaderMap::new(),
+                body: body::empty(),
+                payload: Some(payload),
+                selection: String::new(),
+                kind: if l.proxy {
+                    IntegrationKind::LambdaProxy(l.format)
+                } else {
+                    IntegrationKind::Lambda
+                },
+            })
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! AWS_PROXY: the Lambda proxy event for the route's payload format (aws-behaviour §3).
+
+use bytes::Bytes;
+
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+use crate::model::LambdaIntegration;
+use crate::phase::Flow;
+use crate::phases::handoff::{IntegrationRequest, LambdaFormat, LambdaRequest};
+use crate::phases::{Env, PhaseResult};
+use crate::request::{collect, MethodRequest};
+use crate::spec::ApiKind;
+
+pub(super) async fn proxy_event(
+    env: &Env<'_>,
+    l: &LambdaIntegration,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> PhaseResult<IntegrationRequest> {
+    let (api, route) = (env.api, env.route);
+    // AWS_PROXY must invoke with POST; anything else is a 500 on AWS (aws-behaviour §2).
+    if !l.http_method.eq_ignore_ascii_case("POST") {
+        return Err(GatewayError::Configuration(format!(
+            "Lambda proxy integration of {} uses httpMethod {}; Lambda is invoked with POST",
+            route.route_key, l.http_method
+        )));
+    }
+    let body = match req.body.take() {
+        Some(b) => collect(b).await?,
+        None => Bytes::new(),
+    };
+    let (event, format) = match (api.kind, l.payload_format_version.as_str()) {
+        (ApiKind::Rest, _) => (
+            crate::lambda::rest_event(api, route, ctx, req, &body, None),
+            LambdaFormat::Rest,
+        ),
+        (ApiKind::Http, "1.0") => (
+            crate::lambda::rest_event(api, route, ctx, req, &body, Some("1.0")),
+            LambdaFormat::HttpV1,
+        ),
+        (ApiKind::Http, _) => (
+            crate::lambda::http_v2_event(api, route, ctx, req, &body),
+            LambdaFormat::HttpV2,
+        ),
+    };
+    Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
+        function: l.function.clone(),
+        proxy: true,
+        payload: Bytes::from(event.to_string()),
+        timeout: l.timeout,
+        format,
+    })))
+}

@@ -1,0 +1,205 @@
+//! Non-proxy integrations (MOCK, AWS, HTTP): the request template chosen by Content-Type,
+//! passthrough, `contentHandling`, request parameters and overrides (aws-behaviour §7).
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use super::params::{override_pairs, query_values, set, source_value};
+use super::uri::fill_uri;
+use super::{upstream_for, UNMAPPABLE};
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+use crate::mapping::{MappingInput, Overrides};
+use crate::model::{HttpIntegration, Mapping, ParamTarget, ResolvedApi};
+use crate::phases::handoff::{HttpRequestPlan, IntegrationRequest};
+use crate::request::{collect, header_pairs, insert_header, request_media_type, MethodRequest};
+use crate::spec::extensions::{ContentHandling, PassthroughBehavior};
+
+/// A non-proxy request after the mapping: the payload to send and what the template overrode.
+pub(super) struct Prepared {
+    pub body: Bytes,
+    pub overrides: Overrides,
+    /// The method request's payload as it arrived (for `method.request.body` mappings).
+    pub raw: Bytes,
+}
+
+/// Choose and render the request template (or pass the body through), as aws-behaviour §7 orders it.
+pub(super) async fn prepare(
+    api: &ResolvedApi,
+    m: &Mapping,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<Prepared, GatewayError> {
+    let raw = match req.body.take() {
+        Some(b) => collect(b).await?,
+        None => Bytes::new(),
+    };
+    let media = request_media_type(&req.headers);
+    let binary = crate::lambda::is_binary(&api.binary_media_types, Some(&media));
+    let payload = convert_request(raw.clone(), binary, m.content_handling)?;
+    let Some(template) = m.request_templates.get(&media) else {
+        let allowed = match m.passthrough {
+            PassthroughBehavior::WhenNoMatch => true,
+            PassthroughBehavior::WhenNoTemplates => m.request_templates.is_empty(),
+            PassthroughBehavior::Never => false,
+        };
+        if !allowed {
+            return Err(GatewayError::UnsupportedMediaType);
+        }
+        return Ok(Prepared {
+            body: payload,
+            overrides: Overrides::default(),
+            raw,
+        });
+    };
+    let input = MappingInput {
+        body: &payload,
+        path: &req.path_params,
+        query: &req.query,
+        headers: header_pairs(&req.headers),
+    };
+    let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
+        GatewayError::Configuration(format!("request mapping template failed: {e}"))
+    })?;
+    Ok(Prepared {
+        body: Bytes::from(text),
+        overrides,
+        raw,
+    })
+}
+
+/// `contentHandling` on the request: CONVERT_TO_TEXT base64-encodes a binary payload,
+/// CONVERT_TO_BINARY base64-decodes a text one (a failure is a 500, aws-behaviour §7).
+fn convert_request(
+    payload: Bytes,
+    binary: bool,
+    handling: Option<ContentHandling>,
+) -> Result<Bytes, GatewayError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match handling {
+        Some(ContentHandling::ConvertToText) if binary => Ok(Bytes::from(b64.encode(&payload))),
+        Some(ContentHandling::ConvertToBinary) if !binary => b64
+            .decode(payload.trim_ascii())
+            .map(Bytes::from)
+            .map_err(|e| {
+                GatewayError::Configuration(format!(
+                    "CONVERT_TO_BINARY: the request body is not base64: {e}"
+                ))
+            }),
+        _ => Ok(payload),
+    }
+}
+
+/// The status a MOCK's rendered request asks for: `{"statusCode": 200}`; `None` (the default
+/// response) when there is nothing to read.
+pub(super) fn mock_status(rendered: &[u8]) -> Result<Option<i64>, GatewayError> {
+    let text = String::from_utf8_lossy(rendered);
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        GatewayError::Configuration(format!(
+            "MOCK request template output is not JSON with a statusCode: {e}"
+        ))
+    })?;
+    match v.get("statusCode") {
+        None => Ok(None),
+        Some(s) => s.as_i64().map(Some).ok_or_else(|| {
+            GatewayError::Configuration(format!("MOCK statusCode {s} is not an integer"))
+        }),
+    }
+}
+
+/// A non-proxy HTTP request: only mapped parameters reach the backend (the client's own query
+/// string and headers do not), plus the headers API Gateway adds (aws-behaviour §7).
+pub(super) fn http_request(
+    api: &ResolvedApi,
+    h: &HttpIntegration,
+    prepared: Prepared,
+    ctx: &mut RequestContext,
+    req: &mut MethodRequest,
+) -> Result<IntegrationRequest, GatewayError> {
+    let mut path_values: Vec<(String, String)> = Vec::new();
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut header_sets: Vec<(String, String)> = Vec::new();
+    for p in &h.mapping.request_parameters {
+        let Some(value) = source_value(&p.source, ctx, req, Some(&prepared.raw)) else {
+            continue;
+        };
+        match p.target {
+            ParamTarget::Path => path_values.push((p.name.clone(), value)),
+            ParamTarget::Query => {
+                for v in query_values(&p.source, req, value) {
+                    query.push((p.name.clone(), v));
+                }
+            }
+            ParamTarget::Header => header_sets.push((p.name.clone(), value)),
+        }
+    }
+    // Overrides apply after the normal mappings.
+    let o = &prepared.overrides;
+    path_values.extend(o.request_path.iter().cloned());
+    override_pairs(&mut query, &o.request_query);
+    override_pairs(&mut header_sets, &o.request_headers);
+    for (name, _) in &header_sets {
+        if UNMAPPABLE.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(GatewayError::Configuration(format!(
+                "mapping sets header {name}, which API Gateway does not allow"
+            )));
+        }
+    }
+    let path_value = |name: &str| -> Option<String> {
+        path_values
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| req.path_param(name).map(str::to_string))
+    };
+    let mut target = crate::filters::rewrite_uri(ctx, &fill_uri(&h.uri, ctx, &path_value));
+    if !query.is_empty() {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &query {
+            ser.append_pair(k, v);
+        }
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(&ser.finish());
+    }
+    let uri: http::Uri = target.parse().map_err(|e| {
+        GatewayError::Configuration(format!("integration URI `{target}` is not valid: {e}"))
+    })?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in header_sets {
+        insert_header(&mut headers, &name, &value);
+    }
+    if !headers.contains_key(http::header::CONTENT_TYPE) && !prepared.body.is_empty() {
+        let ct = req
+            .header_value("content-type")
+            .unwrap_or("application/json")
+            .to_string();
+        set(&mut headers, "content-type", &ct);
+    }
+    if !headers.contains_key(http::header::ACCEPT) {
+        set(&mut headers, "accept", "application/json");
+    }
+    if !headers.contains_key(http::header::USER_AGENT) {
+        set(
+            &mut headers,
+            "user-agent",
+            &format!("AmazonAPIGateway_{}", api.api_id),
+        );
+    }
+    set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
+    set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
+    let method = h.method.clone().unwrap_or_else(|| req.method.clone());
+    Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
+        method,
+        headers,
+        body: crate::body::full(prepared.body),
+        timeout: h.timeout,
+        mapped: true,
+        upstream: upstream_for(api, &uri, ctx, req),
+        uri,
+    })))
+}

@@ -1,0 +1,114 @@
+//! Template `Parameters`, with `--parameter-overrides` applied (both of SAM CLI's forms).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::intrinsics::scalar_text;
+use crate::load_error::{pointer_join, LoadError, LoadErrors};
+
+/// Parse `--parameter-overrides`: `Key=Value Key2='two words'` or
+/// `ParameterKey=Key,ParameterValue=Value ...` (both SAM CLI forms).
+pub fn parse_parameter_overrides(input: &str) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for token in split_respecting_quotes(input) {
+        if let Some(rest) = token.strip_prefix("ParameterKey=") {
+            let (key, value) = rest.split_once(",ParameterValue=").ok_or_else(|| {
+                format!("`{token}`: expected ParameterKey=KEY,ParameterValue=VALUE")
+            })?;
+            out.insert(key.to_string(), value.to_string());
+        } else {
+            let (key, value) = token
+                .split_once('=')
+                .ok_or_else(|| format!("`{token}`: expected KEY=VALUE"))?;
+            if key.is_empty() {
+                return Err(format!("`{token}`: the parameter name is empty"));
+            }
+            out.insert(key.to_string(), value.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn split_respecting_quotes(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The template's parameters with their values: overrides first, then each `Default`. Returns
+/// the values and the names that have neither.
+pub(super) fn resolve(
+    file: &Path,
+    root: &Map<String, Value>,
+    overrides: &HashMap<String, String>,
+    errors: &mut LoadErrors,
+    warnings: &mut Vec<String>,
+) -> (HashMap<String, Value>, Vec<String>) {
+    let mut parameters = HashMap::new();
+    let mut missing = Vec::new();
+    let declared = root
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (name, def) in &declared {
+        let ptr = pointer_join("/Parameters", name);
+        let ty = def.get("Type").and_then(Value::as_str).unwrap_or("String");
+        let raw = overrides
+            .get(name)
+            .cloned()
+            .or_else(|| def.get("Default").map(scalar_text));
+        let Some(raw) = raw else {
+            missing.push(name.clone());
+            continue;
+        };
+        if let Some(allowed) = def.get("AllowedValues").and_then(Value::as_array) {
+            if !allowed.iter().any(|a| scalar_text(a) == raw) {
+                let list: Vec<String> = allowed.iter().map(scalar_text).collect();
+                errors.push(LoadError::new(
+                    file,
+                    ptr.clone(),
+                    format!(
+                        "value `{raw}` is not allowed: expected one of {}",
+                        list.join(", ")
+                    ),
+                ));
+            }
+        }
+        let value = if ty == "CommaDelimitedList" || ty.starts_with("List<") {
+            Value::Array(raw.split(',').map(|s| Value::from(s.trim())).collect())
+        } else {
+            Value::from(raw)
+        };
+        parameters.insert(name.clone(), value);
+    }
+    for key in overrides.keys() {
+        if !declared.contains_key(key) {
+            warnings.push(format!(
+                "{}: --parameter-overrides sets `{key}`, which the template does not declare under Parameters",
+                file.display()
+            ));
+        }
+    }
+
+    (parameters, missing)
+}

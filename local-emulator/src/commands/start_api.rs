@@ -1,0 +1,225 @@
+//! `tollgate start-api`: serve the APIs of a template or OpenAPI files, with their functions,
+//! keys and plans, until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+use gateway::load::{Loaded, Source};
+use gateway::{access_log, CompletionSink, Gateway, JwksRegistry, Served, Services, UsageStore};
+
+use super::{load_source_or_report, route_table, serve_invoke_api, start_host};
+use crate::config::{AccessLog, EmulatorConfig, UsageStoreChoice};
+use crate::{admin, cli, dashboard, otlp, reload, server, tls};
+
+pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
+    let config = EmulatorConfig::from_args(args)?;
+    let Some(loaded) = load_source_or_report(&config.source) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let metrics = Arc::new(gateway::Metrics::new());
+    let request_log = Arc::new(dashboard::RequestLog::new());
+    let traces = match &config.otlp {
+        Some((url, ratio)) => Some(
+            otlp::Traces::start(url, *ratio)
+                .map_err(|m| anyhow::anyhow!("--otlp-endpoint {url}: {m}"))?,
+        ),
+        None => None,
+    };
+    let sink = completion_sink(
+        config.access_log.clone(),
+        Arc::clone(&metrics),
+        Arc::clone(&request_log),
+        traces,
+    );
+
+    let served = Served::new(loaded.apis.clone(), served_usage(&loaded, &config));
+    for k in &served.usage().keys {
+        eprintln!(
+            "API key {} ({}): {}{}, plans: {}",
+            k.name,
+            k.id,
+            k.value,
+            if k.enabled { "" } else { " [disabled]" },
+            if k.plans.is_empty() {
+                "none".to_string()
+            } else {
+                k.plans.join(", ")
+            }
+        );
+    }
+    let mut services = Services {
+        jwks: Arc::new(JwksRegistry::with_overrides(config.jwks.clone())),
+        usage_store: usage_store(&config, !served.usage().plans.is_empty()).await?,
+        iam: Arc::new(config.iam.clone()),
+        filters: Arc::new(config.policies.clone()),
+        ..Services::default()
+    };
+    let mut host = None;
+    if !loaded.functions.is_empty() {
+        let template = match &config.source {
+            Source::Template { path, .. } => path.clone(),
+            Source::OpenApi { .. } => std::path::PathBuf::from("template.yaml"),
+        };
+        let started = start_host(&loaded.functions, &template, &config.lambda).await?;
+        if let Some(port) = config.lambda.lambda_port {
+            serve_invoke_api(&started, &config.listen.ip().to_string(), port).await?;
+        }
+        services.invoker = Some(started.clone());
+        host = Some(started);
+    }
+    let gateway = Gateway::new(config.gateway.clone(), services, served, Some(sink));
+    for (api, route, winner) in gateway.shadowed_routes() {
+        eprintln!(
+            "warning: {route} of {api} is also defined by {winner}, which answers it; reach {api}'s with Host: {}.localhost",
+            api.to_ascii_lowercase()
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (is another server using it? pick one with -p): {e}",
+                config.listen
+            )
+        })?;
+    let bound = listener.local_addr()?;
+    eprint!("{}", route_table(&loaded));
+    for api in gateway.apis() {
+        let prefix = if config.stage_in_path && api.stage.name != "$default" {
+            format!("/{}", api.stage.name)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "{} API {} (stage {}): http://{bound}{prefix}/  or  http://{}.localhost:{}{prefix}/",
+            api.kind.label(),
+            api.name,
+            api.stage.name,
+            api.name.to_ascii_lowercase(),
+            bound.port()
+        );
+    }
+    let slot = Arc::new(reload::GatewaySlot::new(gateway));
+    if let Some(addr) = config.admin {
+        let bound = admin::serve(
+            addr,
+            admin::Admin {
+                slot: Arc::clone(&slot),
+                metrics: Arc::clone(&metrics),
+                host: host.clone(),
+                log: Arc::clone(&request_log),
+            },
+        )
+        .await?;
+        eprintln!("tollgate admin on http://{bound} (dashboard: /, metrics: /metrics)");
+    }
+    let mut _watches = Vec::new();
+    if config.watch {
+        let mut files: Vec<std::path::PathBuf> =
+            loaded.apis.iter().map(|a| a.source.clone()).collect();
+        match &config.source {
+            Source::Template { path, .. } => files.push(path.clone()),
+            Source::OpenApi { paths, .. } => files.extend(paths.iter().cloned()),
+        }
+        _watches.push(reload::watch_apis(
+            config.source.clone(),
+            config.extra_keys.clone(),
+            files,
+            Arc::clone(&slot),
+        )?);
+        if let Some(h) = &host {
+            _watches.extend(reload::watch_functions(h)?);
+        }
+    }
+    let tls = tls::setup(&config.tls, &config.state_dir)?;
+    match &tls {
+        Some(t) => {
+            if let Some(cert) = &t.generated_cert {
+                eprintln!(
+                    "TLS with a generated certificate for localhost: trust {} (curl --cacert)",
+                    cert.display()
+                );
+            }
+            if config.tls.client_ca.is_some() && !config.tls.client_cert_optional {
+                eprintln!("mTLS: clients must present a certificate issued by the --tls-client-ca truststore");
+            }
+            eprintln!("tollgate listening on https://{bound}");
+        }
+        None => eprintln!("tollgate listening on http://{bound}"),
+    }
+    server::serve(
+        slot,
+        listener,
+        tls.map(|t| t.config),
+        server::shutdown_signal(),
+        config.shutdown_grace,
+    )
+    .await?;
+    if let Some(h) = host {
+        h.stop_all();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keys and plans served: the template's, then `--api-keys`'s.
+pub(crate) fn served_usage(loaded: &Loaded, config: &EmulatorConfig) -> gateway::UsageConfig {
+    let mut usage = loaded.usage.clone();
+    usage.merge(config.extra_keys.clone());
+    usage
+}
+
+/// Each finished request: metrics, the dashboard's log, a trace, and an access-log line.
+fn completion_sink(
+    log: AccessLog,
+    metrics: Arc<gateway::Metrics>,
+    request_log: Arc<dashboard::RequestLog>,
+    traces: Option<otlp::Traces>,
+) -> CompletionSink {
+    Arc::new(move |ctx| {
+        metrics.record(ctx);
+        request_log.record(ctx);
+        if let Some(t) = &traces {
+            t.record(ctx);
+        }
+        let line = match (&ctx.access_log_format, log.format.as_str()) {
+            (Some(own), _) => access_log::render(own, ctx),
+            (None, "pretty") => access_log::pretty(ctx, log.terminal),
+            (None, name) => match access_log::preset(name, ctx.api_kind) {
+                Some(f) => access_log::render(f, ctx),
+                None => access_log::render(name, ctx),
+            },
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+    })
+}
+
+/// The usage store the flags chose. The embedded one is opened only when there are plans to
+/// count for (it takes a lock on the state directory).
+async fn usage_store(config: &EmulatorConfig, has_plans: bool) -> Result<Arc<dyn UsageStore>> {
+    Ok(match &config.usage_store {
+        UsageStoreChoice::Embedded if has_plans => {
+            Arc::new(gateway::EmbeddedStore::open(&config.state_dir)?)
+        }
+        UsageStoreChoice::Embedded | UsageStoreChoice::Memory => {
+            Arc::new(gateway::MemoryStore::default())
+        }
+        UsageStoreChoice::Redis { url, prefix } => Arc::new(
+            gateway::RedisStore::connect(url, prefix)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        UsageStoreChoice::Dynamodb {
+            endpoint,
+            table,
+            region,
+        } => Arc::new(
+            gateway::DynamoDbStore::connect(endpoint.as_deref(), table, region, endpoint.is_some())
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+    })
+}
