@@ -358,3 +358,274 @@ impl Gateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every edge of the front door (docs/pipeline.md) and the one rescue point, in process: a
+    //! real gateway over small APIs, a request in, a response and its completion out.
+
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::compile::testing::api;
+    use crate::usage::Throttle;
+
+    const REST: &str = r#"
+openapi: 3.0.1
+info: {title: rest, version: "1"}
+x-tollgate-policies:
+  - setHeaders: {response: {x-chain: ran}}
+paths:
+  /things:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses: {default: {statusCode: "200", responseTemplates: {application/json: '{"ok":true}'}}}
+  /teapot:
+    get:
+      responses: {"200": {description: ok}}
+      x-tollgate-policies:
+        - respond: {status: 418, body: short and stout}
+      x-amazon-apigateway-integration:
+        type: mock
+        responses: {default: {statusCode: "200"}}
+  /broken:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 404}'}
+        responses: {"2\\d{2}": {statusCode: "200"}}
+"#;
+
+    const HTTP: &str = r#"
+openapi: 3.0.1
+info: {title: http, version: "1"}
+x-amazon-apigateway-importexport-version: "1.0"
+x-amazon-apigateway-cors:
+  allowOrigins: ["https://example.com"]
+  allowMethods: [GET]
+paths:
+  /items:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: GET
+        uri: http://127.0.0.1:9/items
+        payloadFormatVersion: "1.0"
+"#;
+
+    type Seen = Arc<Mutex<Vec<(u16, Option<Phase>)>>>;
+
+    fn gateway(config: GatewayConfig, apis: &[(&str, &str)]) -> (Gateway, Seen) {
+        let seen: Seen = Arc::default();
+        let sink_seen = Arc::clone(&seen);
+        let sink: CompletionSink = Arc::new(move |ctx: &RequestContext| {
+            if let Ok(mut s) = sink_seen.lock() {
+                s.push((ctx.status, ctx.answered_by));
+            }
+        });
+        let apis = apis.iter().map(|(n, y)| api(n, y)).collect();
+        let g = Gateway::new(
+            config,
+            Services::default(),
+            Served::new(apis, UsageConfig::default()),
+            Some(sink),
+        );
+        (g, seen)
+    }
+
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+        let mut b = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(crate::body::empty()).expect("request")
+    }
+
+    fn conn() -> ConnInfo {
+        ConnInfo {
+            remote: "127.0.0.1:40000".parse().expect("addr"),
+            local: "127.0.0.1:3000".parse().expect("addr"),
+            tls: false,
+        }
+    }
+
+    /// Send one request; the status, headers, body, and the phase that answered.
+    async fn send(
+        g: &Gateway,
+        seen: &Seen,
+        req: Request<Body>,
+    ) -> (u16, http::HeaderMap, String, Option<Phase>) {
+        let resp = g.handle(req, conn()).await;
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        let answered = seen
+            .lock()
+            .expect("lock")
+            .pop()
+            .expect("the completion hook ran")
+            .1;
+        (
+            parts.status.as_u16(),
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+            answered,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_routed_mock_answers_with_aws_headers() {
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Rest", REST)]);
+        let (status, headers, body, by) = send(&g, &seen, request("GET", "/things", &[])).await;
+        assert_eq!((status, body.as_str(), by), (200, r#"{"ok":true}"#, None));
+        assert!(headers.contains_key("x-amzn-requestid"));
+        assert_eq!(headers["x-amz-apigw-id"].len(), 16);
+        assert_eq!(
+            headers["x-chain"], "ran",
+            "the API's filter chain ran on the way out"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_edge_refuses_a_declared_body_over_10_mb() {
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Rest", REST)]);
+        let (status, headers, body, by) = send(
+            &g,
+            &seen,
+            request("GET", "/things", &[("content-length", "10485761")]),
+        )
+        .await;
+        assert_eq!(status, 413);
+        assert_eq!(body, "HTTP content length exceeded 10485760 bytes.");
+        assert_eq!(headers["content-type"], "text; charset=utf-8");
+        assert_eq!(by, Some(Phase::Edge));
+    }
+
+    #[tokio::test]
+    async fn admission_throttles_a_flooding_address() {
+        let config = GatewayConfig {
+            ip_limit: Some(Throttle {
+                rate_limit: 0.001,
+                burst_limit: 1,
+            }),
+            ..Default::default()
+        };
+        let (g, seen) = gateway(config, &[("Rest", REST)]);
+        assert_eq!(send(&g, &seen, request("GET", "/things", &[])).await.0, 200);
+        let (status, headers, body, by) = send(&g, &seen, request("GET", "/things", &[])).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (429, r#"{"message":"Too Many Requests"}"#)
+        );
+        assert_eq!(headers["x-amzn-errortype"], "TooManyRequestsException");
+        assert_eq!(by, Some(Phase::Admission));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stage_is_403_on_rest_and_404_on_http_apis() {
+        let config = GatewayConfig {
+            stage_in_path: true,
+            ..Default::default()
+        };
+        let (g, seen) = gateway(config.clone(), &[("Rest", REST)]);
+        let (status, _, body, by) = send(&g, &seen, request("GET", "/Nope/things", &[])).await;
+        assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+        assert_eq!(by, Some(Phase::Stage));
+        let (status, _, body, _) = send(&g, &seen, request("GET", "/Prod/things", &[])).await;
+        assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
+
+        let mut http = api("Http", HTTP);
+        http.stage.name = "live".into();
+        let g = Gateway::new(
+            config,
+            Services::default(),
+            Served::new(vec![http], UsageConfig::default()),
+            g.on_complete.clone(),
+        );
+        let (status, headers, body, by) =
+            send(&g, &seen, request("GET", "/other/items", &[])).await;
+        assert_eq!((status, body.as_str()), (404, r#"{"message":"Not Found"}"#));
+        assert!(headers.contains_key("apigw-requestid"));
+        assert_eq!(by, Some(Phase::Stage));
+    }
+
+    #[tokio::test]
+    async fn no_route_is_missing_authentication_token_on_rest_and_not_found_on_http() {
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Rest", REST)]);
+        let (status, headers, body, by) = send(&g, &seen, request("GET", "/nope", &[])).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (403, r#"{"message":"Missing Authentication Token"}"#)
+        );
+        assert_eq!(
+            headers["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+        assert_eq!(by, Some(Phase::Route));
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Http", HTTP)]);
+        let (status, _, body, by) = send(&g, &seen, request("DELETE", "/items", &[])).await;
+        assert_eq!((status, body.as_str()), (404, r#"{"message":"Not Found"}"#));
+        assert_eq!(by, Some(Phase::Route));
+    }
+
+    #[tokio::test]
+    async fn an_http_api_answers_cors_preflight_before_routing() {
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Http", HTTP)]);
+        let (status, headers, _, by) = send(
+            &g,
+            &seen,
+            request(
+                "OPTIONS",
+                "/anything/at/all",
+                &[
+                    ("origin", "https://example.com"),
+                    ("access-control-request-method", "GET"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, 204);
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://example.com"
+        );
+        assert_eq!(by, Some(Phase::Cors));
+    }
+
+    #[tokio::test]
+    async fn a_policy_answer_short_circuits_the_integration() {
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Rest", REST)]);
+        let (status, headers, body, by) = send(&g, &seen, request("GET", "/teapot", &[])).await;
+        assert_eq!((status, body.as_str()), (418, "short and stout"));
+        assert_eq!(
+            headers["x-chain"], "ran",
+            "response sides run on a policy's answer"
+        );
+        assert_eq!(by, Some(Phase::Policies));
+    }
+
+    #[tokio::test]
+    async fn a_phase_fault_is_rendered_once_with_the_apis_shape() {
+        // No integration response matches 404 and there is no default: API Gateway's 500.
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Rest", REST)]);
+        let (status, headers, body, by) = send(&g, &seen, request("GET", "/broken", &[])).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (500, r#"{"message": "Internal server error"}"#)
+        );
+        assert_eq!(headers["x-amzn-errortype"], "InternalServerErrorException");
+        assert_eq!(by, Some(Phase::IntegrationResponse));
+        // An unreachable backend on an HTTP API: 500 in the HTTP API's own words.
+        let (g, seen) = gateway(GatewayConfig::default(), &[("Http", HTTP)]);
+        let (status, _, body, by) = send(&g, &seen, request("GET", "/items", &[])).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (500, r#"{"message":"Internal Server Error"}"#)
+        );
+        assert_eq!(by, Some(Phase::Integration));
+    }
+}

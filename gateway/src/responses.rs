@@ -604,7 +604,6 @@ pub(crate) fn substitute(template: &str, ctx: &RequestContext) -> String {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::context::ConnInfo;

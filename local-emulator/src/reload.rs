@@ -16,7 +16,7 @@ use gateway::{Gateway, Served, UsageConfig};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::lambda::{LambdaHost, Pool};
+use crate::lambda::{FunctionPool, LambdaHost};
 
 /// The gateway the server currently runs; swapped whole on reload.
 pub struct GatewaySlot {
@@ -159,7 +159,7 @@ pub fn watch_functions(host: &LambdaHost) -> Result<Vec<Watch>> {
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().ends_with('~'))
         })?;
-        let pool: Arc<Pool> = Arc::clone(pool);
+        let pool: Arc<FunctionPool> = Arc::clone(pool);
         tokio::spawn(async move {
             while settled(&mut rx).await {
                 let name = pool.cfg.logical_id.clone();

@@ -3,7 +3,7 @@
 //! Standard IAM semantics: an explicit `Deny` that matches wins; otherwise a matching `Allow`
 //! allows; otherwise the request is implicitly denied. `Action` and `Resource` may be one string
 //! or a list; `*` matches any run of characters (including `/` and `:`), `?` exactly one
-//! (IAM wildcards; facts §4a marks the `/` case as inferred).
+//! (IAM wildcards; aws-behaviour §4a marks the `/` case as inferred).
 
 use serde_json::Value;
 

@@ -18,6 +18,7 @@ use crate::ids::api_id_for;
 use crate::load_error::{deserialize_at, pointer_join, LoadError, LoadErrors};
 use crate::model::{Integration, ResolvedApi, Route, Router, Stage};
 use crate::spec::extensions::ResponseType;
+use crate::spec::OperationSpec;
 use crate::spec::{ApiKind, ApiSpec};
 
 use authorizers::{resolve_authorizers, route_auth};
@@ -56,53 +57,20 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
         &spec.root.policies,
         &mut errors,
     );
-
     for op in &spec.operations {
-        let (auth, api_key_required) = match route_auth(spec, op, &authorizers) {
-            Ok(a) => a,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        if op.integration.is_none() && op.aggregate.is_none() {
-            errors.push(LoadError::new(
-                file,
-                op.pointer.clone(),
-                "no x-amazon-apigateway-integration: API Gateway cannot deploy a method without an integration",
-            ));
+        let Some(route) = compile_route(
+            spec,
+            op,
+            opts,
+            &authorizers,
+            &api_filters,
+            &mut errors,
+            &mut warnings,
+        ) else {
             continue;
-        }
-        let is_default = op.is_default_route || op.path == "$default" || op.path == "/$default";
-        let resource_path = if is_default {
-            "$default".to_string()
-        } else {
-            op.path.clone()
-        };
-        let route_key = if is_default {
-            "$default".to_string()
-        } else {
-            format!("{} {}", op.method, op.path)
-        };
-        // An aggregate is tollgate's own (here and in the deployed gateway Lambda); API Gateway
-        // ignores x-tollgate-* and deploys the operation's x-amazon-apigateway-integration, so
-        // an operation may carry both: the integration is what a deployed REST API answers.
-        let resolved = match (&op.integration, &op.aggregate) {
-            (_, Some(agg)) => resolve_aggregate(spec, op, agg, opts),
-            (Some(ext), None) => {
-                resolve_integration(spec, &op.integration_pointer, ext, op, opts, &mut warnings)
-            }
-            (None, None) => continue,
-        };
-        let integration = match resolved {
-            Ok(i) => i,
-            Err(e) => {
-                errors.extend(e);
-                continue;
-            }
         };
         let id = routes.len();
-        let inserted = if is_default {
+        let inserted = if route.resource_path == "$default" {
             if spec.kind == ApiKind::Rest {
                 Err("the $default route exists only on HTTP APIs".to_string())
             } else {
@@ -113,102 +81,19 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
                 .insert(op.method, &op.path, id)
                 .map_err(|e| e.to_string())
         };
-        if let Err(m) = inserted {
-            errors.push(LoadError::new(file, op.pointer.clone(), m));
-            continue;
-        }
-        check_method_responses(file, op, &integration, &mut warnings);
-        routes.push(Route {
-            method: op.method,
-            resource_path,
-            route_key,
-            operation_name: op.operation_id.clone(),
-            integration,
-            method_responses: op.responses.clone(),
-            pointer: op.pointer.clone(),
-            auth,
-            api_key_required,
-            identity_injection: op.identity_injection.clone(),
-            filters: {
-                let mut chain = api_filters.clone();
-                chain.extend(build_policies(
-                    file,
-                    &pointer_join(&op.pointer, "x-tollgate-policies"),
-                    &op.policies,
-                    &mut errors,
-                ));
-                chain
-            },
-            validation: match validation::validation(spec, op) {
-                Ok(v) => v,
-                Err(e) => {
-                    errors.extend(e);
-                    None
-                }
-            },
-            rate_limit: op.rate_limit.clone(),
-        });
-    }
-
-    let mut gateway_responses = HashMap::new();
-    for (k, v) in &spec.root.gateway_responses {
-        if let Some(t) = ResponseType::parse(k) {
-            gateway_responses.insert(t, v.clone());
+        match inserted {
+            Ok(()) => routes.push(route),
+            Err(m) => errors.push(LoadError::new(file, op.pointer.clone(), m)),
         }
     }
-
-    let resource_policy = spec.root.policy.as_ref().and_then(|p| {
-        let doc = serde_json::json!({"Statement": p.statement});
-        match crate::auth::Policy::parse(&doc) {
-            Ok(mut policy) => {
-                policy.expand_resources(&format!(
-                    "arn:aws:execute-api:{}:{}:{}",
-                    crate::REGION,
-                    crate::ACCOUNT_ID,
-                    api_id_for(&opts.name)
-                ));
-                Some(policy)
-            }
-            Err(e) => {
-                errors.push(LoadError::new(
-                    file,
-                    pointer_join(&spec.pointer_base, "x-amazon-apigateway-policy"),
-                    e.to_string(),
-                ));
-                None
-            }
-        }
-    });
     if spec.root.cors.is_some() && spec.kind == ApiKind::Rest {
         warnings.push(format!(
             "{}: x-amazon-apigateway-cors applies to HTTP APIs only; a REST API answers preflight with OPTIONS methods (SAM's Cors writes them)",
             file.display()
         ));
     }
-    let stage = opts.stage.clone().unwrap_or_else(|| Stage {
-        name: match spec.kind {
-            ApiKind::Rest => "Prod".into(),
-            ApiKind::Http => "$default".into(),
-        },
-        variables: IndexMap::new(),
-    });
-    let mut upstreams = HashMap::new();
-    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
-    for (name, ext) in &spec.root.upstreams {
-        match crate::upstream::UpstreamPool::new(name, ext, base_dir) {
-            Ok(p) => {
-                upstreams.insert(name.to_ascii_lowercase(), Arc::new(p));
-            }
-            Err(m) => errors.push(LoadError::new(
-                file,
-                pointer_join(
-                    &pointer_join(&spec.pointer_base, "x-tollgate-upstreams"),
-                    name,
-                ),
-                m,
-            )),
-        }
-    }
+    let resource_policy = resource_policy(spec, opts, &mut errors);
+    let upstreams = upstream_pools(spec, &mut errors);
     errors.into_result(ResolvedApi {
         access_log_format: opts.access_log_format.as_deref().map(Arc::from),
         upstreams,
@@ -216,10 +101,18 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
         name: opts.name.clone(),
         kind: spec.kind,
         source: spec.file.clone(),
-        stage,
+        stage: opts
+            .stage
+            .clone()
+            .unwrap_or_else(|| default_stage(spec.kind)),
         routes,
         router,
-        gateway_responses,
+        gateway_responses: spec
+            .root
+            .gateway_responses
+            .iter()
+            .filter_map(|(k, v)| ResponseType::parse(k).map(|t| (t, v.clone())))
+            .collect(),
         binary_media_types: spec.root.binary_media_types.clone(),
         cors: spec
             .root
@@ -234,6 +127,155 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
             .unwrap_or(crate::spec::extensions::ApiKeySource::Header),
         warnings,
     })
+}
+
+/// The stage an API gets when nothing names one: SAM's `Prod` for REST, `$default` for HTTP.
+fn default_stage(kind: ApiKind) -> Stage {
+    Stage {
+        name: match kind {
+            ApiKind::Rest => "Prod".into(),
+            ApiKind::Http => "$default".into(),
+        },
+        variables: IndexMap::new(),
+    }
+}
+
+/// One operation as a route: its authorization, integration, validation and filters. `None`
+/// (with the reasons in `errors`) when it cannot be served.
+fn compile_route(
+    spec: &ApiSpec,
+    op: &OperationSpec,
+    opts: &ResolveOptions,
+    authorizers: &HashMap<String, crate::model::RouteAuth>,
+    api_filters: &[crate::filters::Attached],
+    errors: &mut LoadErrors,
+    warnings: &mut Vec<String>,
+) -> Option<Route> {
+    let file = spec.file.as_path();
+    let (auth, api_key_required) = match route_auth(spec, op, authorizers) {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    // An aggregate is tollgate's own (here and in the deployed gateway Lambda); API Gateway
+    // ignores x-tollgate-* and deploys the operation's x-amazon-apigateway-integration, so
+    // an operation may carry both: the integration is what a deployed REST API answers.
+    let resolved = match (&op.integration, &op.aggregate) {
+        (_, Some(agg)) => resolve_aggregate(spec, op, agg, opts),
+        (Some(ext), None) => {
+            resolve_integration(spec, &op.integration_pointer, ext, op, opts, warnings)
+        }
+        (None, None) => {
+            errors.push(LoadError::new(
+                file,
+                op.pointer.clone(),
+                "no x-amazon-apigateway-integration: API Gateway cannot deploy a method without an integration",
+            ));
+            return None;
+        }
+    };
+    let integration = match resolved {
+        Ok(i) => i,
+        Err(e) => {
+            errors.extend(e);
+            return None;
+        }
+    };
+    check_method_responses(file, op, &integration, warnings);
+    let is_default = op.is_default_route || op.path == "$default" || op.path == "/$default";
+    let mut filters = api_filters.to_vec();
+    filters.extend(build_policies(
+        file,
+        &pointer_join(&op.pointer, "x-tollgate-policies"),
+        &op.policies,
+        errors,
+    ));
+    let validation = match validation::validation(spec, op) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    Some(Route {
+        method: op.method,
+        resource_path: if is_default {
+            "$default".to_string()
+        } else {
+            op.path.clone()
+        },
+        route_key: if is_default {
+            "$default".to_string()
+        } else {
+            format!("{} {}", op.method, op.path)
+        },
+        operation_name: op.operation_id.clone(),
+        integration,
+        method_responses: op.responses.clone(),
+        pointer: op.pointer.clone(),
+        auth,
+        api_key_required,
+        identity_injection: op.identity_injection.clone(),
+        filters,
+        validation,
+        rate_limit: op.rate_limit.clone(),
+    })
+}
+
+/// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
+fn resource_policy(
+    spec: &ApiSpec,
+    opts: &ResolveOptions,
+    errors: &mut LoadErrors,
+) -> Option<crate::auth::Policy> {
+    let written = spec.root.policy.as_ref()?;
+    let doc = serde_json::json!({"Statement": written.statement});
+    match crate::auth::Policy::parse(&doc) {
+        Ok(mut policy) => {
+            policy.expand_resources(&format!(
+                "arn:aws:execute-api:{}:{}:{}",
+                crate::REGION,
+                crate::ACCOUNT_ID,
+                api_id_for(&opts.name)
+            ));
+            Some(policy)
+        }
+        Err(e) => {
+            errors.push(LoadError::new(
+                &spec.file,
+                pointer_join(&spec.pointer_base, "x-amazon-apigateway-policy"),
+                e.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// `x-tollgate-upstreams`, by lowercased name.
+fn upstream_pools(
+    spec: &ApiSpec,
+    errors: &mut LoadErrors,
+) -> HashMap<String, Arc<crate::upstream::UpstreamPool>> {
+    let mut upstreams = HashMap::new();
+    let base_dir = spec.file.parent().unwrap_or(Path::new("."));
+    for (name, ext) in &spec.root.upstreams {
+        match crate::upstream::UpstreamPool::new(name, ext, base_dir) {
+            Ok(p) => {
+                upstreams.insert(name.to_ascii_lowercase(), Arc::new(p));
+            }
+            Err(m) => errors.push(LoadError::new(
+                &spec.file,
+                pointer_join(
+                    &pointer_join(&spec.pointer_base, "x-tollgate-upstreams"),
+                    name,
+                ),
+                m,
+            )),
+        }
+    }
+    upstreams
 }
 
 /// Build a list of `x-tollgate-policies`, reporting each bad entry at its pointer.
@@ -307,5 +349,24 @@ fn check_method_responses(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// An API compiled from OpenAPI text (YAML), as a load would make it.
+    pub(crate) fn api(name: &str, yaml: &str) -> ResolvedApi {
+        let doc: serde_json::Value = serde_norway::from_str(yaml).expect("YAML");
+        let spec = crate::spec::load_api(Path::new("test.yaml"), "", &doc, None).expect("an API");
+        resolve(
+            &spec,
+            &ResolveOptions {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .expect("it compiles")
     }
 }

@@ -73,7 +73,7 @@ impl RequestContext {
                 }
             }
             other if other.starts_with("authorizer.") => {
-                // Context values are stringified for templates and logs (facts §4a).
+                // Context values are stringified for templates and logs (aws-behaviour §4a).
                 let key = &other["authorizer.".len()..];
                 match self.authorizer.as_ref()?.context.get(key)? {
                     serde_json::Value::String(s) => s.clone(),

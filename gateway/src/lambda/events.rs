@@ -19,7 +19,7 @@ use super::binary::is_binary;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Request headers API Gateway drops before a Lambda integration (facts §3a).
+/// Request headers API Gateway drops before a Lambda integration (aws-behaviour §3a).
 const DROPPED_REQUEST_HEADERS: &[&str] = &[
     "connection",
     "content-length",
@@ -287,7 +287,7 @@ pub(crate) fn rest_event(
 }
 
 /// Content types an HTTP API 2.0 event carries as plain text; everything else is base64
-/// (facts §3c, verified against AWS by others).
+/// (aws-behaviour §3c, verified against AWS by others).
 fn v2_text_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
     let m = ct

@@ -50,7 +50,7 @@ fn status_from(v: Option<&Value>, default: u16) -> Result<u16, MalformedResponse
 }
 
 fn push_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
-    // Values for one name join with ", "; the first spelling of the name wins (facts §3b).
+    // Values for one name join with ", "; the first spelling of the name wins (aws-behaviour §3b).
     match headers
         .iter_mut()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -85,7 +85,7 @@ fn build_response(
 
 /// Parse a REST (payload 1.0) proxy response. `binary` says whether `isBase64Encoded` bodies are
 /// decoded: the request's first Accept type or the response Content-Type must match
-/// binaryMediaTypes; otherwise the base64 text goes out as it is (facts §3b).
+/// binaryMediaTypes; otherwise the base64 text goes out as it is (aws-behaviour §3b).
 pub(crate) fn parse_rest_response(
     payload: &[u8],
     binary_types: &[String],

@@ -20,7 +20,7 @@ pub struct MappingInput<'a> {
     pub headers: Vec<(String, String)>,
 }
 
-/// Overrides a template set, applied after the normal mappings (facts §7).
+/// Overrides a template set, applied after the normal mappings (aws-behaviour §7).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Overrides {
     pub request_headers: Vec<(String, String)>,
@@ -150,7 +150,7 @@ pub(super) fn context_value(ctx: &RequestContext) -> Value {
             serde_json::Value::String(s) => Value::str(s.as_str()),
             other => Value::str(other.to_string()),
         };
-        // Context values are stringified for templates (facts §4a).
+        // Context values are stringified for templates (aws-behaviour §4a).
         for (k, v) in &a.context {
             auth.insert(k.clone(), text(v));
         }
@@ -204,7 +204,7 @@ impl Input {
         }
     }
 
-    /// An empty body reads as `{}` (facts §7: `$input.body` of an empty payload renders `{}`).
+    /// An empty body reads as `{}` (aws-behaviour §7: `$input.body` of an empty payload renders `{}`).
     fn body_text(&self) -> &str {
         if self.body.is_empty() {
             "{}"

@@ -6,7 +6,7 @@
 //! explicit method beats `ANY` on the same resource. Matching walks one level per path segment, so
 //! its cost grows with the segments of the request path, not with the number of routes.
 //!
-//! Path rules (facts §2): one trailing slash is ignored for matching and dropped from greedy values
+//! Path rules (aws-behaviour §2): one trailing slash is ignored for matching and dropped from greedy values
 //! (`/a/` gives proxy=`a`); double slashes are kept (`/a//b` gives proxy=`a//b`); values are not
 //! percent-decoded.
 

@@ -3,9 +3,14 @@
 //! driver can run fakes in its tests.
 
 use crate::config::GatewayConfig;
+use crate::error::GatewayError;
 use crate::model::{ResolvedApi, Route};
+use crate::phase::Flow;
 use crate::services::Services;
 use crate::usage::UsageConfig;
+
+/// What a phase decided, or the fault that stopped it.
+pub(crate) type PhaseResult<T> = Result<Flow<T>, GatewayError>;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Env<'a> {

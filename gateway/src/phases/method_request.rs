@@ -7,7 +7,7 @@ use crate::phase::Flow;
 use crate::request::{collect, request_media_type, MethodRequest};
 use crate::spec::ParamLocation;
 
-use super::{Env, PhaseResult};
+use crate::phases::env::{Env, PhaseResult};
 
 pub(crate) async fn run(
     env: &Env<'_>,

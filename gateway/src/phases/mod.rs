@@ -9,7 +9,7 @@
 //! [`AwsPhases`] is the real set.
 
 pub(crate) mod authorizer;
-mod env;
+pub(crate) mod env;
 pub(crate) mod handoff;
 pub(crate) mod integration;
 pub(crate) mod integration_request;
@@ -19,20 +19,16 @@ pub(crate) mod method_response;
 pub(crate) mod policies;
 pub(crate) mod usage_plan;
 
-pub(crate) use env::Env;
+pub(crate) use env::{Env, PhaseResult};
 
 use http::Response;
 
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
-use crate::phase::Flow;
 use crate::request::MethodRequest;
 use handoff::{IntegrationRequest, IntegrationResponse};
 use policies::Ran;
-
-/// What a phase decided, or the fault that stopped it.
-pub(crate) type PhaseResult<T> = Result<Flow<T>, GatewayError>;
 
 /// The phases after routing, one hook each, in the order the driver calls them.
 #[allow(async_fn_in_trait)]

@@ -5,11 +5,11 @@
 
 use http::Response;
 
-use super::{Env, PhaseResult};
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::filters;
 use crate::phase::Flow;
+use crate::phases::env::{Env, PhaseResult};
 use crate::request::MethodRequest;
 
 /// How many filters of each chain ran their request side.

@@ -12,7 +12,7 @@ use crate::request::MethodRequest;
 use crate::spec::extensions::ApiKeySource;
 use crate::usage::{admit, check_quota, period_bounds, UsageStore};
 
-use super::{Env, PhaseResult};
+use crate::phases::env::{Env, PhaseResult};
 
 pub(crate) async fn run(
     env: &Env<'_>,

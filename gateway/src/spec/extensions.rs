@@ -252,7 +252,7 @@ pub struct AuthorizerExt {
     pub kind: AuthorizerType,
     pub authorizer_uri: Option<String>,
     pub authorizer_credentials: Option<String>,
-    pub identity_source: Option<IdentitySource>,
+    pub identity_source: Option<IdentitySourceExt>,
     pub identity_validation_expression: Option<String>,
     pub authorizer_result_ttl_in_seconds: Option<u32>,
     pub authorizer_payload_format_version: Option<String>,
@@ -265,20 +265,20 @@ pub struct AuthorizerExt {
 /// REST writes identity sources as one comma-separated string; HTTP API exports may use a list.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum IdentitySource {
+pub enum IdentitySourceExt {
     Joined(String),
     List(Vec<String>),
 }
 
-impl IdentitySource {
+impl IdentitySourceExt {
     pub fn sources(&self) -> Vec<String> {
         match self {
-            IdentitySource::Joined(s) => s
+            IdentitySourceExt::Joined(s) => s
                 .split(',')
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
                 .collect(),
-            IdentitySource::List(v) => v.clone(),
+            IdentitySourceExt::List(v) => v.clone(),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use gateway::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
 
-pub use pool::Pool;
+pub use pool::FunctionPool;
 pub use prepare::{prepare_functions, rebuild, PrepareOptions};
 
 /// Everything needed to start one function's processes.
@@ -49,7 +49,7 @@ pub struct HostOptions {
 
 /// The Runtime API host and the pools behind it.
 pub struct LambdaHost {
-    pools: Arc<HashMap<String, Arc<Pool>>>,
+    pools: Arc<HashMap<String, Arc<FunctionPool>>>,
     /// Function name or logical id → logical id.
     names: HashMap<String, String>,
     pub runtime_api: String,
@@ -69,7 +69,8 @@ impl LambdaHost {
             let id = f.logical_id.clone();
             names.insert(f.name.clone(), id.clone());
             names.insert(id.clone(), id.clone());
-            let pool = Pool::new(f, runtime_api.clone(), opts.queue_limit, opts.idle_timeout);
+            let pool =
+                FunctionPool::new(f, runtime_api.clone(), opts.queue_limit, opts.idle_timeout);
             if opts.eager {
                 pool.warm();
             }
@@ -84,7 +85,7 @@ impl LambdaHost {
         })
     }
 
-    pub fn pools(&self) -> impl Iterator<Item = &Arc<Pool>> {
+    pub fn pools(&self) -> impl Iterator<Item = &Arc<FunctionPool>> {
         self.pools.values()
     }
 

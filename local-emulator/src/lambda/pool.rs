@@ -28,16 +28,26 @@ type Reply = oneshot::Sender<Result<InvokeOutcome, InvokeError>>;
 type LaunchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Starts one worker. The real launcher runs a process; the scheduler tests use one that speaks
-/// the same calls in-process. A launch must end with [`Pool::exited`].
+/// the same calls in-process. A launch must end with [`FunctionPool::exited`].
 pub trait Launcher: Send + Sync + 'static {
-    fn launch(&self, pool: Arc<Pool>, worker: u64, kill: oneshot::Receiver<()>) -> LaunchFuture;
+    fn launch(
+        &self,
+        pool: Arc<FunctionPool>,
+        worker: u64,
+        kill: oneshot::Receiver<()>,
+    ) -> LaunchFuture;
 }
 
 /// Runs each worker as a child process with Lambda's environment.
 pub struct ProcessLauncher;
 
 impl Launcher for ProcessLauncher {
-    fn launch(&self, pool: Arc<Pool>, worker: u64, kill: oneshot::Receiver<()>) -> LaunchFuture {
+    fn launch(
+        &self,
+        pool: Arc<FunctionPool>,
+        worker: u64,
+        kill: oneshot::Receiver<()>,
+    ) -> LaunchFuture {
         Box::pin(async move { pool.run_process(worker, kill).await })
     }
 }
@@ -105,7 +115,7 @@ pub enum RuntimeApiError {
     Gone,
 }
 
-pub struct Pool {
+pub struct FunctionPool {
     pub cfg: Arc<FunctionConfig>,
     /// Held shared by every invocation and exclusively by a reload, so a rebuild waits for
     /// in-flight calls and calls arriving during it wait for the new code instead of failing.
@@ -115,7 +125,7 @@ pub struct Pool {
     queue_limit: usize,
     idle_timeout: Duration,
     state: Mutex<State>,
-    me: Weak<Pool>,
+    me: Weak<FunctionPool>,
 }
 
 fn now_ms() -> u128 {
@@ -148,13 +158,13 @@ fn exit_error(request_id: &str, reason: &str) -> Bytes {
     )
 }
 
-impl Pool {
+impl FunctionPool {
     pub fn new(
         cfg: FunctionConfig,
         runtime_api: String,
         queue_limit: usize,
         idle_timeout: Duration,
-    ) -> Arc<Pool> {
+    ) -> Arc<FunctionPool> {
         Self::with_launcher(
             cfg,
             runtime_api,
@@ -170,8 +180,8 @@ impl Pool {
         queue_limit: usize,
         idle_timeout: Duration,
         launcher: Arc<dyn Launcher>,
-    ) -> Arc<Pool> {
-        let pool = Arc::new_cyclic(|me| Pool {
+    ) -> Arc<FunctionPool> {
+        let pool = Arc::new_cyclic(|me| FunctionPool {
             cfg: Arc::new(cfg),
             gate: tokio::sync::RwLock::new(()),
             launcher,
@@ -691,7 +701,7 @@ mod tests {
     impl Launcher for Fake {
         fn launch(
             &self,
-            pool: Arc<Pool>,
+            pool: Arc<FunctionPool>,
             id: u64,
             mut kill: oneshot::Receiver<()>,
         ) -> LaunchFuture {
@@ -777,13 +787,13 @@ mod tests {
         timeout_ms: u64,
         idle_ms: u64,
         init_fail: bool,
-    ) -> (Arc<Pool>, Arc<Fake>) {
+    ) -> (Arc<FunctionPool>, Arc<Fake>) {
         let fake = Arc::new(Fake {
             started: AtomicUsize::new(0),
             init_fail,
             delivered: Arc::new(Mutex::new(Vec::new())),
         });
-        let p = Pool::with_launcher(
+        let p = FunctionPool::with_launcher(
             config(max, timeout_ms),
             "127.0.0.1:1".into(),
             queue,
@@ -793,7 +803,10 @@ mod tests {
         (p, fake)
     }
 
-    async fn call(p: &Arc<Pool>, payload: &'static str) -> Result<InvokeOutcome, InvokeError> {
+    async fn call(
+        p: &Arc<FunctionPool>,
+        payload: &'static str,
+    ) -> Result<InvokeOutcome, InvokeError> {
         p.invoke(Bytes::from_static(payload.as_bytes()), "Root=1-0-0".into())
             .await
     }

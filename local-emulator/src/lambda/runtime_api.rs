@@ -18,12 +18,12 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
-use super::pool::{Pool, RuntimeApiError};
+use super::pool::{FunctionPool, RuntimeApiError};
 
 /// Lambda's synchronous response limit.
 const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
-type Pools = Arc<HashMap<String, Arc<Pool>>>;
+type Pools = Arc<HashMap<String, Arc<FunctionPool>>>;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));

@@ -1,5 +1,5 @@
 //! Lambda authorizers end to end: real TOKEN and REQUEST authorizer functions
-//! (`functions/authorizers`) in front of the conformance function, with AWS's exact statuses and
+//! (`functions/test-authorizers`) in front of the conformance function, with AWS's exact statuses and
 //! bodies for every outcome, caching shown by the authorizer's per-invocation nonce.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! CORS end to end (facts §10): SAM's `Cors` on a REST API generates MOCK OPTIONS methods as
+//! CORS end to end (aws-behaviour §10): SAM's `Cors` on a REST API generates MOCK OPTIONS methods as
 //! SAM does; an HTTP API's CorsConfiguration is answered by the gateway itself.
 
 use tollgate_tests::{fixture, send, Emulator};

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tollgate_tests::{get, Emulator};
+use tollgate_tests::{get, send, Emulator};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tollgate-{name}-{}", std::process::id()));
@@ -40,6 +40,76 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A template with one key-protected MOCK route and one API key on a plan.
+fn keyed_template(key_value: &str) -> String {
+    format!(
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  KeyedApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {{title: keyed, version: "1"}}
+        components:
+          securitySchemes:
+            api_key: {{type: apiKey, name: x-api-key, in: header}}
+        paths:
+          /report:
+            get:
+              security: [{{api_key: []}}]
+              responses: {{}}
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates: {{application/json: '{{"statusCode": 200}}'}}
+                responses: {{default: {{statusCode: "200"}}}}
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      ApiStages: [{{ApiId: !Ref KeyedApi, Stage: v1}}]
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties: {{Name: reporter, Enabled: true, Value: {key_value}}}
+  PlanKey:
+    Type: AWS::ApiGateway::UsagePlanKey
+    Properties: {{KeyId: !Ref Key, KeyType: API_KEY, UsagePlanId: !Ref Plan}}
+"#
+    )
+}
+
+// Regression (architecture issue): hot reload used to swap only the APIs, so a key the
+// template declares kept its old value until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_a_template_refreshes_its_api_keys_and_plans() {
+    let dir = temp_dir("reload-keys");
+    let file = dir.join("template.yaml");
+    let (old, new) = ("oldkeyvalue000000000000001", "newkeyvalue000000000000002");
+    std::fs::write(&file, keyed_template(old)).expect("write");
+    let emu = Emulator::start(&[
+        "-t",
+        file.to_str().expect("utf8"),
+        "--usage-store",
+        "memory",
+    ]);
+    let url = emu.url("/report");
+    let with_key = |k: &'static str| {
+        let url = url.clone();
+        async move { send("GET", &url, &[("x-api-key", k)], "").await.status }
+    };
+    assert_eq!(with_key(old).await, 200);
+    assert_eq!(with_key(new).await, 403);
+
+    replace(&file, &keyed_template(new));
+    eventually("the new key", async || with_key(new).await == 200).await;
+    assert_eq!(
+        with_key(old).await,
+        403,
+        "the old value is gone with the edit"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

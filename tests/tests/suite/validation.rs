@@ -1,4 +1,4 @@
-//! Request validation end to end (facts §8): required parameters first (present and not
+//! Request validation end to end (aws-behaviour §8): required parameters first (present and not
 //! blank, listed in AWS's order), then the body against its JSON Schema model with `$ref`s
 //! between models; the BAD_REQUEST_BODY gateway response sees the details. SAM's
 //! RequestModel/RequestParameters produce the same checks.
@@ -99,7 +99,7 @@ async fn bodies_are_checked_against_their_models() {
     assert_eq!(r.status, 422);
     let r = post(GOOD).await;
     assert_eq!(r.status, 200);
-    // minItems/maxItems are not enforced by API Gateway's basic validation (facts §8); the
+    // minItems/maxItems are not enforced by API Gateway's basic validation (aws-behaviour §8); the
     // items themselves are.
     let r = post(r#"{"name": "rex", "price": 1, "tags": []}"#).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -45,7 +45,7 @@ pub struct RenderOptions {
     /// Print a null reference as nothing instead of as written. API Gateway does this
     /// ([emu]: LocalStack matched it against AWS); plain Velocity prints `$name`.
     pub null_as_empty: bool,
-    /// Stop a `#foreach` after this many iterations (API Gateway: 1000, facts §7).
+    /// Stop a `#foreach` after this many iterations (API Gateway: 1000, aws-behaviour §7).
     pub max_loop: Option<usize>,
     /// Fail a render that evaluates more than this many nodes and expressions, so nested loops
     /// cannot hold a request forever.

@@ -3,7 +3,7 @@
 //! Velocity runs on Java objects; API Gateway hands templates Java strings, numbers, `LinkedHashMap`s
 //! and json-smart `JSONArray`s. Those classes decide how a value prints: a map prints Java-style
 //! `{a=1, b=x}`, a list built in the template `[1, x]`, and a JSON array from `$input.path` or
-//! `$util.parseJson` prints as JSON (facts §7).
+//! `$util.parseJson` prints as JSON (aws-behaviour §7).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;

@@ -9,7 +9,7 @@ use crate::auth::JwtAuthorizer;
 use crate::context::{AuthorizerOutput, RequestContext};
 use crate::error::GatewayError;
 use crate::phase::Flow;
-use crate::phases::{Env, PhaseResult};
+use crate::phases::env::{Env, PhaseResult};
 use crate::request::MethodRequest;
 
 pub(super) async fn run(

@@ -15,7 +15,7 @@ use crate::model::RouteAuth;
 use crate::phase::Flow;
 use crate::request::MethodRequest;
 
-use super::{Env, PhaseResult};
+use crate::phases::env::{Env, PhaseResult};
 
 pub(crate) async fn run(
     env: &Env<'_>,

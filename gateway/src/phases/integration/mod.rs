@@ -13,8 +13,8 @@ use crate::body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 
-use super::handoff::{IntegrationKind, IntegrationRequest, IntegrationResponse};
-use super::Env;
+use crate::phases::env::Env;
+use crate::phases::handoff::{IntegrationKind, IntegrationRequest, IntegrationResponse};
 
 pub(crate) async fn run(
     env: &Env<'_>,

@@ -6,8 +6,8 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::model::LambdaIntegration;
 use crate::phase::Flow;
+use crate::phases::env::{Env, PhaseResult};
 use crate::phases::handoff::{IntegrationRequest, LambdaFormat, LambdaRequest};
-use crate::phases::{Env, PhaseResult};
 use crate::request::{collect, MethodRequest};
 use crate::spec::ApiKind;
 

@@ -24,8 +24,8 @@ use crate::phase::Flow;
 use crate::request::MethodRequest;
 use crate::upstream::UpstreamPool;
 
-use super::handoff::{IntegrationRequest, LambdaFormat, LambdaRequest};
-use super::{Env, PhaseResult};
+use crate::phases::env::{Env, PhaseResult};
+use crate::phases::handoff::{IntegrationRequest, LambdaFormat, LambdaRequest};
 
 /// Headers no mapping may set: doing so is a 500 on AWS (aws-behaviour §7).
 const UNMAPPABLE: &[&str] = &[

@@ -18,8 +18,8 @@ use crate::error::GatewayError;
 use crate::model::Integration;
 use crate::request::MethodRequest;
 
-use super::handoff::{IntegrationKind, IntegrationResponse};
-use super::Env;
+use crate::phases::env::Env;
+use crate::phases::handoff::{IntegrationKind, IntegrationResponse};
 
 pub(crate) async fn run(
     env: &Env<'_>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     run(service_fn(|e: LambdaEvent<Value>| async move {
-        authorizers::token(&e.payload).map_err(Error::from)
+        test_authorizers::token(&e.payload).map_err(Error::from)
     }))
     .await
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     let simple = std::env::var("SIMPLE_RESPONSES").as_deref() == Ok("true");
     run(service_fn(move |e: LambdaEvent<Value>| async move {
-        authorizers::request(&e.payload, simple).map_err(Error::from)
+        test_authorizers::request(&e.payload, simple).map_err(Error::from)
     }))
     .await
 }
