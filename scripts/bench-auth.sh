@@ -18,7 +18,7 @@ cargo build -p authorizers -p conformance >&2
 mkdir -p "$OUT"
 TOKEN=$(./target/release/tollgate token mint --key tests/fixtures/jwt/key1.pem --kid key1 --iss "$ISSUER" --ttl 3600)
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api -t tests/fixtures/e2e/auth.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t tests/fixtures/e2e/auth.yaml --skip-build --no-watch \
     --warm-containers EAGER --jwks "$ISSUER=tests/fixtures/jwt/jwks1.json" -p $PORT >/dev/null 2>"$OUT/auth.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

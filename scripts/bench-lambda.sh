@@ -33,7 +33,7 @@ row() {
         "$(awk '$1=="99%" {print $2}' "$file")"
 }
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api -t template.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t template.yaml --skip-build --no-watch \
     --warm-containers EAGER -p $TOLLGATE >/dev/null 2>"$OUT/tollgate-lambda.err" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$TOLLGATE/hello/bench"
@@ -52,7 +52,7 @@ row "cargo lambda watch (function URL → hello)" "$OUT/cargo-lambda-hello.txt"
 
 # Cold starts: with a 1 s idle timeout every request after a 2 s pause starts a new process.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
-TOLLGATE_LOG=warn ./target/release/tollgate start-api -t template.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t template.yaml --skip-build --no-watch \
     --idle-timeout 1 -p $TOLLGATE >/dev/null 2>>"$OUT/tollgate-lambda.err" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$TOLLGATE/health"

@@ -28,7 +28,7 @@ nginx_start "    server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{
 
 start() {
     local port=$1; shift
-    TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/bench.yaml \
+    TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
         --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p "$port" "$@" \
         >/dev/null 2>"$WORK/tollgate-$port.err" &
     PIDS+=($!)

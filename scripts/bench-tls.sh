@@ -22,7 +22,7 @@ cargo build --release -p local-emulator --bin tollgate >&2
 bench_workspace
 
 TOLLGATE=18185; NGINX_TLS=18186
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/bench.yaml \
+TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
     --stage-variable "upstream=http://127.0.0.1:9" --tls-self-signed --state-dir "$WORK/state" \
     -p $TOLLGATE >/dev/null 2>"$WORK/tollgate.err" &
 PIDS+=($!)

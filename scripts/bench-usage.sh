@@ -36,7 +36,7 @@ for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && b
 
 run() {
     local name=$1 path=$2; shift 2
-    TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/usage-bench.yaml \
+    TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/usage-bench.yaml \
         --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$STATE" -p $PORT "$@" >/dev/null 2>"$OUT/usage-$name.err" &
     local pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/open" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -19,12 +19,19 @@ free_port() {
 
 # Benchmarks: run wrk against URL and print a markdown row `| NAME | req/s | p50 | p99 |`:
 # wrk_row NAME URL [WRK ARGS...]. THREADS, CONNECTIONS and DURATION set the load; with OUT set,
-# wrk's own report is kept as $OUT/NAME.txt.
+# wrk's own report is kept as $OUT/NAME.txt. A row counts only successful answers: when wrk saw
+# any answer that is not 2xx/3xx, or any socket error, the row is not printed and the script
+# fails, naming what went wrong (a throttled or broken target is not a fast one).
 wrk_row() {
     local name=$1 url=$2 out
     shift 2
     out=$(wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-32}" -d"${DURATION:-10}s" --latency "$@" "$url")
     if [ -n "${OUT:-}" ]; then printf '%s\n' "$out" > "$OUT/$name.txt"; fi
+    if grep -qE 'Non-2xx or 3xx responses|Socket errors' <<<"$out"; then
+        echo "wrk_row $name: refusing the row, wrk saw failures:" >&2
+        grep -E 'requests in|Non-2xx or 3xx responses|Socket errors' <<<"$out" >&2
+        return 1
+    fi
     printf '| %s | %s | %s | %s |\n' "$name" \
         "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
         "$(awk '$1=="50%" {print $2}' <<<"$out")" \

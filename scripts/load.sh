@@ -38,7 +38,7 @@ nginx_start "$(cat <<CONF
 CONF
 )"
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --openapi openapi/bench.yaml \
+TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
     --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p $TOLLGATE >/dev/null 2>"$WORK/tollgate.err" &
 PIDS+=($!)
 for _ in $(seq 1 100); do

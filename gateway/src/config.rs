@@ -5,7 +5,7 @@
 use crate::usage::Throttle;
 
 /// How the gateway behaves, beyond what the API definitions say.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Serve `/{stage}/path` URLs as AWS does, instead of SAM CLI's root-path style.
     pub stage_in_path: bool,
@@ -21,4 +21,21 @@ pub struct GatewayConfig {
     /// When the usage store fails: `false` lets the request through (AWS's behaviour), `true`
     /// refuses it with 500.
     pub usage_fail_closed: bool,
+    /// The account-level throttle every request passes last (aws-behaviour §5); `None` turns
+    /// it off (benchmarks of the pipeline itself).
+    pub account_throttle: Option<Throttle>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            stage_in_path: false,
+            ip_limit: None,
+            retry_after: false,
+            capture_exchanges: false,
+            jwt_leeway: 0,
+            usage_fail_closed: false,
+            account_throttle: Some(crate::usage::ACCOUNT_THROTTLE),
+        }
+    }
 }

@@ -292,6 +292,10 @@ pub struct StartApi {
     /// checked before routing and authorizers (beyond AWS; off by default).
     #[arg(long, value_name = "RATE/BURST")]
     pub ip_rate_limit: Option<String>,
+    /// The account-level throttle every request passes, RATE/BURST, or `off`. The default is
+    /// API Gateway's per-region account limit, 10000/5000 (`off` to measure the pipeline).
+    #[arg(long, value_name = "RATE/BURST|off", default_value = "10000/5000")]
+    pub account_throttle: String,
     /// Add Retry-After to 429 answers (AWS sends none).
     #[arg(long)]
     pub retry_after: bool,

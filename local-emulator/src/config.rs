@@ -89,6 +89,12 @@ impl EmulatorConfig {
                 format!("--ip-rate-limit `{spec}`: expected RATE/BURST, e.g. 50/100")
             })?),
         };
+        let account_throttle = match args.account_throttle.as_str() {
+            "off" => None,
+            spec => Some(rate_and_burst(spec).with_context(|| {
+                format!("--account-throttle `{spec}`: expected RATE/BURST (e.g. 10000/5000) or off")
+            })?),
+        };
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
         let format = args
             .access_log_format
@@ -133,6 +139,7 @@ impl EmulatorConfig {
                 capture_exchanges: args.admin_port.is_some(),
                 jwt_leeway: args.jwt_leeway,
                 usage_fail_closed: args.usage_store_fail_closed,
+                account_throttle,
             },
             usage_store,
             extra_keys: match &args.api_keys {

@@ -123,9 +123,12 @@ async fn stage_and_account(
         // Stage and account refusals carry no Retry-After hint.
         decide(env, &mut None, answer, GatewayError::Throttled, 1.0)?;
     }
-    // The account limit (10,000 rps) is kept per process: sharing it would cost every
-    // request a store round trip for a ceiling local runs almost never reach.
-    let t = crate::usage::ACCOUNT_THROTTLE;
+    // The account limit (AWS's 10,000 rps unless `--account-throttle` says otherwise) is kept
+    // per process: sharing it would cost every request a store round trip for a ceiling local
+    // runs rarely reach.
+    let Some(t) = &env.config.account_throttle else {
+        return Ok(());
+    };
     let answer = env
         .services
         .local_buckets

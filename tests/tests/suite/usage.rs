@@ -305,6 +305,40 @@ async fn ip_admission_limit_and_optional_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_throttle_is_awss_by_default_and_can_be_set_or_lifted() {
+    let t = fixture("e2e/usage.yaml");
+    let tight = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--account-throttle",
+        "0.01/2",
+    ]);
+    for _ in 0..2 {
+        assert_eq!(get(&tight, "/free", None).await.status, 200);
+    }
+    let r = get(&tight, "/free", None).await;
+    assert_eq!(r.status, 429, "the account's bucket of two is empty");
+    assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
+
+    let off = Emulator::start(&["-t", t.to_str().expect("utf8"), "--account-throttle", "off"]);
+    for _ in 0..20 {
+        assert_eq!(get(&off, "/free", None).await.status, 200);
+    }
+    let bad = std::process::Command::new(tollgate_tests::tollgate_bin())
+        .args([
+            "start-api",
+            "-t",
+            t.to_str().expect("utf8"),
+            "--account-throttle",
+            "fast",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--account-throttle `fast`"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tollgate_rate_limit_algorithms() {
     let f = fixture("e2e/rate_limits.yaml");
     let emu = Emulator::start(&["--openapi", f.to_str().expect("utf8")]);
