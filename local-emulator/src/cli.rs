@@ -330,6 +330,10 @@ pub enum WarmContainers {
 /// How Lambda functions run.
 #[derive(Args, Debug)]
 pub struct LambdaArgs {
+    /// Show more: cargo's whole output when building functions, internal addresses (the
+    /// Runtime API), which functions were left out.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     /// Use already-built function binaries instead of running `cargo build` first.
     #[arg(long)]
     pub skip_build: bool,

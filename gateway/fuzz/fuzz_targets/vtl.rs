@@ -2,7 +2,7 @@
 //! the render limits; nothing panics, overflows the stack or runs away.
 #![no_main]
 
-#[path = "../../src/vtl/mod.rs"]
+#[path = "../../src/mapping/vtl/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod vtl;
 

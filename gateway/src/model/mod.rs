@@ -90,6 +90,31 @@ pub struct ResolvedApi {
 }
 
 impl ResolvedApi {
+    /// The functions (logical ids, or names in a bare OpenAPI file) the API's routes call: their
+    /// integrations, Lambda authorizers and aggregate calls.
+    pub fn functions(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for route in &self.routes {
+            match &route.integration {
+                Integration::Lambda(l) => {
+                    out.insert(l.function.clone());
+                }
+                Integration::Aggregate(a) => {
+                    for c in &a.calls {
+                        if let AggregateTarget::Function { function, .. } = &c.target {
+                            out.insert(function.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let RouteAuth::Lambda(a) = &route.auth {
+                out.insert(a.function.clone());
+            }
+        }
+        out
+    }
+
     /// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`, with the request's
     /// actual path (the root is `.../GET/`; aws-behaviour §4a).
     pub fn method_arn(&self, method: &str, path: &str) -> String {
@@ -102,5 +127,44 @@ impl ResolvedApi {
             method,
             path.trim_start_matches('/')
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_api_knows_the_functions_its_routes_call() {
+        let api = crate::compile::testing::api(
+            "Fns",
+            r#"
+openapi: 3.0.1
+info: {title: t, version: "1"}
+components:
+  securitySchemes:
+    gate:
+      type: apiKey
+      name: Authorization
+      in: header
+      x-amazon-apigateway-authtype: custom
+      x-amazon-apigateway-authorizer:
+        type: token
+        authorizerUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Gate/invocations
+paths:
+  /a:
+    get:
+      security: [{gate: []}]
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Hello/invocations
+  /m:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: mock, responses: {default: {statusCode: "200"}}}
+"#,
+        );
+        let names: Vec<String> = api.functions().into_iter().collect();
+        assert_eq!(names, ["Gate", "Hello"]);
     }
 }

@@ -82,6 +82,7 @@ pub(crate) async fn start_host(
         skip_build: args.skip_build,
         default_max_concurrency: args.max_concurrency,
         env_overrides,
+        verbose: args.verbose,
     };
     let configs = tokio::task::block_in_place(|| lambda::prepare_functions(functions, &opts))?;
     let host = lambda::LambdaHost::start(
@@ -93,12 +94,14 @@ pub(crate) async fn start_host(
         },
     )
     .await?;
-    eprintln!(
-        "Lambda Runtime API for {} function{} on {}",
-        functions.len(),
-        if functions.len() == 1 { "" } else { "s" },
-        host.runtime_api
-    );
+    if args.verbose {
+        eprintln!(
+            "Lambda Runtime API for {} function{} on {}",
+            functions.len(),
+            if functions.len() == 1 { "" } else { "s" },
+            host.runtime_api
+        );
+    }
     Ok(Arc::new(host))
 }
 

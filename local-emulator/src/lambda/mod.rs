@@ -1,6 +1,7 @@
 //! Lambda functions run by tollgate itself: real processes speaking the Lambda Runtime API to an
 //! embedded host, warm and concurrent, no Docker.
 
+mod cargo;
 pub mod invoke_api;
 mod pool;
 mod prepare;

@@ -17,6 +17,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use gateway::sam::SamFunction;
 use serde_json::Value;
 
+use super::cargo::{self, RustFunction};
 use super::FunctionConfig;
 
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct PrepareOptions {
     pub default_max_concurrency: usize,
     /// `--env-vars` file contents (SAM's format).
     pub env_overrides: Option<Value>,
+    /// Show cargo's whole output (`-v`), not one line per function.
+    pub verbose: bool,
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -41,28 +44,61 @@ pub fn prepare_functions(
     functions: &[SamFunction],
     opts: &PrepareOptions,
 ) -> Result<Vec<FunctionConfig>> {
-    let mut built: HashMap<(PathBuf, Option<String>), (PathBuf, String)> = HashMap::new();
-    let mut out = Vec::new();
-    for f in functions {
-        out.push(
-            prepare_one(f, opts, &mut built)
-                .with_context(|| format!("function {}", f.logical_id))?,
-        );
+    // Every Rust function first, in one cargo run per workspace.
+    let rust: Vec<RustFunction> = functions
+        .iter()
+        .filter_map(|f| rust_function(f, opts))
+        .collect();
+    let built = cargo::build(&rust, opts.skip_build, opts.verbose)?;
+    functions
+        .iter()
+        .map(|f| prepare_one(f, opts, &built).with_context(|| format!("function {}", f.logical_id)))
+        .collect()
+}
+
+fn code_uri(f: &SamFunction, opts: &PrepareOptions) -> PathBuf {
+    text(f.properties.get("CodeUri"))
+        .map(|c| opts.template_dir.join(c))
+        .unwrap_or_else(|| opts.template_dir.clone())
+}
+
+fn sam_build_output(f: &SamFunction, opts: &PrepareOptions) -> PathBuf {
+    opts.template_dir
+        .join(".aws-sam/build")
+        .join(&f.logical_id)
+        .join("bootstrap")
+}
+
+/// The crate to build, for a function that is a Rust crate and has no prebuilt executable.
+fn rust_function(f: &SamFunction, opts: &PrepareOptions) -> Option<RustFunction> {
+    let code_uri = code_uri(f, opts);
+    if sam_build_output(f, opts).is_file() || code_uri.join("bootstrap").is_file() {
+        return None;
     }
-    Ok(out)
+    let build_method = f.metadata.get("BuildMethod").and_then(Value::as_str);
+    if !code_uri.join("Cargo.toml").is_file() && build_method != Some("rust-cargolambda") {
+        return None;
+    }
+    Some(RustFunction {
+        logical_id: f.logical_id.clone(),
+        manifest: code_uri.join("Cargo.toml"),
+        binary: f
+            .metadata
+            .pointer("/BuildProperties/Binary")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
 }
 
 fn prepare_one(
     f: &SamFunction,
     opts: &PrepareOptions,
-    built: &mut HashMap<(PathBuf, Option<String>), (PathBuf, String)>,
+    built: &HashMap<RustFunction, (PathBuf, String)>,
 ) -> Result<FunctionConfig> {
     let p = &f.properties;
     let runtime = text(p.get("Runtime")).unwrap_or_else(|| "provided.al2023".into());
     let handler = text(p.get("Handler")).unwrap_or_else(|| "bootstrap".into());
-    let code_uri = text(p.get("CodeUri"))
-        .map(|c| opts.template_dir.join(c))
-        .unwrap_or_else(|| opts.template_dir.clone());
+    let code_uri = code_uri(f, opts);
     let timeout_s = p.get("Timeout").and_then(Value::as_f64).unwrap_or(3.0);
     let memory = p.get("MemorySize").and_then(Value::as_u64).unwrap_or(128);
     let max_concurrency = p
@@ -71,18 +107,7 @@ fn prepare_one(
         .map(|n| n as usize)
         .unwrap_or(opts.default_max_concurrency)
         .max(1);
-    let build_method = f.metadata.get("BuildMethod").and_then(Value::as_str);
-    let binary = f
-        .metadata
-        .pointer("/BuildProperties/Binary")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-
-    let sam_build = opts
-        .template_dir
-        .join(".aws-sam/build")
-        .join(&f.logical_id)
-        .join("bootstrap");
+    let sam_build = sam_build_output(f, opts);
     let mut args: Vec<String> = Vec::new();
     let mut extra_env: Vec<(String, String)> = Vec::new();
     let mut runtime_api_scheme = true;
@@ -103,19 +128,13 @@ fn prepare_one(
         let bootstrap = code_uri.join("bootstrap");
         runtime_api_scheme = !is_script(&bootstrap);
         bootstrap
-    } else if code_uri.join("Cargo.toml").is_file() || build_method == Some("rust-cargolambda") {
-        let manifest = code_uri.join("Cargo.toml");
-        let key = (manifest.clone(), binary.clone());
-        let (exe, bin) = match built.get(&key) {
-            Some(p) => p.clone(),
-            None => {
-                let found = rust_binary(&manifest, binary.as_deref(), opts.skip_build)?;
-                built.insert(key, found.clone());
-                found
-            }
-        };
+    } else if let Some(rf) = rust_function(f, opts) {
+        let (exe, bin) = built
+            .get(&rf)
+            .cloned()
+            .ok_or_else(|| anyhow!("{} was not built", f.logical_id))?;
         if !opts.skip_build {
-            rebuild = Some((manifest, bin));
+            rebuild = Some((rf.manifest, bin));
         }
         exe
     } else if runtime.starts_with("python") {
@@ -219,116 +238,12 @@ fn prepare_one(
     })
 }
 
-/// Build (unless `skip_build`) and locate a Rust function's binary.
-fn rust_binary(
-    manifest: &Path,
-    binary: Option<&str>,
-    skip_build: bool,
-) -> Result<(PathBuf, String)> {
-    let meta = Command::new("cargo")
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--manifest-path",
-        ])
-        .arg(manifest)
-        .output()
-        .context("running `cargo metadata` (is cargo installed?)")?;
-    if !meta.status.success() {
-        bail!(
-            "cargo metadata failed for {}: {}",
-            manifest.display(),
-            String::from_utf8_lossy(&meta.stderr).trim()
-        );
-    }
-    let meta: Value = serde_json::from_slice(&meta.stdout).context("parsing cargo metadata")?;
-    let target_dir = meta
-        .get("target_directory")
-        .and_then(Value::as_str)
-        .map(PathBuf::from)
-        .ok_or_else(|| anyhow!("cargo metadata has no target_directory"))?;
-    let canonical = manifest
-        .canonicalize()
-        .unwrap_or_else(|_| manifest.to_path_buf());
-    let package = meta
-        .get("packages")
-        .and_then(Value::as_array)
-        .and_then(|ps| {
-            ps.iter().find(|p| {
-                p.get("manifest_path")
-                    .and_then(Value::as_str)
-                    .map(|m| {
-                        Path::new(m)
-                            .canonicalize()
-                            .unwrap_or_else(|_| PathBuf::from(m))
-                            == canonical
-                    })
-                    .unwrap_or(false)
-            })
-        })
-        .ok_or_else(|| anyhow!("{} is not a package cargo knows", manifest.display()))?;
-    let bins: Vec<String> = package
-        .get("targets")
-        .and_then(Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .filter(|t| {
-                    t.get("kind")
-                        .and_then(Value::as_array)
-                        .is_some_and(|k| k.iter().any(|k| k == "bin"))
-                })
-                .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let bin = match binary {
-        Some(b) if bins.iter().any(|x| x == b) => b.to_string(),
-        Some(b) => bail!(
-            "BuildProperties.Binary `{b}` is not a binary of {} (it has: {})",
-            manifest.display(),
-            bins.join(", ")
-        ),
-        None if bins.len() == 1 => bins[0].clone(),
-        None => bail!(
-            "{} has {} binaries ({}); name one with Metadata.BuildProperties.Binary",
-            manifest.display(),
-            bins.len(),
-            bins.join(", ")
-        ),
-    };
-    if !skip_build {
-        eprintln!(
-            "tollgate: building {} (binary {bin}) with cargo",
-            manifest.display()
-        );
-        let status = Command::new("cargo")
-            .args(["build", "--manifest-path"])
-            .arg(manifest)
-            .args(["--bin", &bin])
-            .status()
-            .context("running `cargo build`")?;
-        if !status.success() {
-            bail!(
-                "cargo build failed for {} (see the compiler output above)",
-                manifest.display()
-            );
-        }
-    }
-    let exe = target_dir
-        .join("debug")
-        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    if !exe.is_file() {
-        bail!(
-            "{} does not exist: build it, or drop --skip-build",
-            exe.display()
-        );
-    }
-    Ok((exe, bin))
-}
-
 /// Build a Rust function again (hot reload).
 pub fn rebuild(manifest: &Path, bin: &str) -> Result<()> {
-    rust_binary(manifest, Some(bin), false).map(|_| ())
+    let f = RustFunction {
+        logical_id: bin.to_string(),
+        manifest: manifest.to_path_buf(),
+        binary: Some(bin.to_string()),
+    };
+    cargo::build(&[f], false, false).map(|_| ())
 }

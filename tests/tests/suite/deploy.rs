@@ -365,10 +365,11 @@ async fn the_deployable_authorizer_guards_a_rest_api() {
     assert!(r.text().contains("explicit deny"), "{}", r.text());
 }
 
-/// `scripts/package.sh` (run by the test command) leaves a release `bootstrap` per deployed
-/// function; the hello one answers through the emulator exactly as `sam build` output would.
+/// The test command packages every function with cargo-lambda from its own build, leaving a
+/// `bootstrap` per function where `scripts/package.sh` leaves the release ones; the hello one
+/// answers through the emulator exactly as `sam build` output would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn release_artefacts_exist_and_run() {
+async fn packaged_artefacts_exist_and_run() {
     let root = repo_root();
     for f in [
         "hello",
@@ -381,7 +382,7 @@ async fn release_artefacts_exist_and_run() {
         let bootstrap = root.join("target/lambda").join(f).join("bootstrap");
         let head = std::fs::read(&bootstrap).unwrap_or_else(|e| {
             panic!(
-                "{}: {e}; run scripts/package.sh (the test command does)",
+                "{}: {e}; run `cargo lambda build` (the test command does) or scripts/package.sh",
                 bootstrap.display()
             )
         });
