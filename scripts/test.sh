@@ -123,6 +123,9 @@ tail -1 "$TOOLS/build.log" >&2
 
 phase "package (cargo lambda, from the same build)"
 cargo lambda build --compiler cargo "${WORKSPACE[@]}" --bins >&2
+# cargo-lambda moves each binary into target/lambda/NAME/bootstrap; cargo puts them back (no
+# compiling: the build is fresh) for the tests that spawn them.
+cargo build "${WORKSPACE[@]}" --bins --tests --quiet
 
 phase tests
 cargo test "${WORKSPACE[@]}" "$@"

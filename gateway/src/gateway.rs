@@ -113,6 +113,11 @@ impl Gateway {
         &self.config
     }
 
+    /// The API keys and usage plans being served.
+    pub fn usage(&self) -> &UsageConfig {
+        &self.served.usage
+    }
+
     /// Usage-store operations that failed so far.
     pub fn usage_store_failures(&self) -> u64 {
         self.services

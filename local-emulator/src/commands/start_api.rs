@@ -35,20 +35,6 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
     );
 
     let served = Served::new(loaded.apis.clone(), served_usage(&loaded, &config));
-    for k in &served.usage().keys {
-        eprintln!(
-            "API key {} ({}): {}{}, plans: {}",
-            k.name,
-            k.id,
-            k.value,
-            if k.enabled { "" } else { " [disabled]" },
-            if k.plans.is_empty() {
-                "none".to_string()
-            } else {
-                k.plans.join(", ")
-            }
-        );
-    }
     let mut services = Services {
         jwks: Arc::new(JwksRegistry::with_overrides(config.jwks.clone())),
         usage_store: usage_store(&config, !served.usage().plans.is_empty()).await?,
@@ -57,12 +43,13 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         ..Services::default()
     };
     let mut host = None;
-    if !loaded.functions.is_empty() {
+    let functions = functions_to_run(&loaded, &config);
+    if !functions.is_empty() {
         let template = match &config.source {
             Source::Template { path, .. } => path.clone(),
             Source::OpenApi { .. } => std::path::PathBuf::from("template.yaml"),
         };
-        let started = start_host(&loaded.functions, &template, &config.lambda).await?;
+        let started = start_host(&functions, &template, &config.lambda).await?;
         if let Some(port) = config.lambda.lambda_port {
             serve_invoke_api(&started, &config.listen.ip().to_string(), port).await?;
         }
@@ -86,23 +73,8 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
             )
         })?;
     let bound = listener.local_addr()?;
-    eprint!("{}", route_table(&loaded));
-    for api in gateway.apis() {
-        let prefix = if config.stage_in_path && api.stage.name != "$default" {
-            format!("/{}", api.stage.name)
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{} API {} (stage {}): http://{bound}{prefix}/  or  http://{}.localhost:{}{prefix}/",
-            api.kind.label(),
-            api.name,
-            api.stage.name,
-            api.name.to_ascii_lowercase(),
-            bound.port()
-        );
-    }
     let slot = Arc::new(reload::GatewaySlot::new(gateway));
+    let mut dashboard = None;
     if let Some(addr) = config.admin {
         let bound = admin::serve(
             addr,
@@ -114,7 +86,7 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
             },
         )
         .await?;
-        eprintln!("tollgate admin on http://{bound} (dashboard: /, metrics: /metrics)");
+        dashboard = Some(bound);
     }
     let mut _watches = Vec::new();
     if config.watch {
@@ -135,21 +107,44 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         }
     }
     let tls = tls::setup(&config.tls, &config.state_dir)?;
-    match &tls {
-        Some(t) => {
-            if let Some(cert) = &t.generated_cert {
-                eprintln!(
-                    "TLS with a generated certificate for localhost: trust {} (curl --cacert)",
-                    cert.display()
-                );
-            }
-            if config.tls.client_ca.is_some() && !config.tls.client_cert_optional {
-                eprintln!("mTLS: clients must present a certificate issued by the --tls-client-ca truststore");
-            }
-            eprintln!("tollgate listening on https://{bound}");
-        }
-        None => eprintln!("tollgate listening on http://{bound}"),
+    // What a person needs next, last: the routes, where the APIs are, the keys, the dashboard.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!();
+    eprint!("{}", route_table(&loaded));
+    let slot_gateway = slot.get();
+    for api in slot_gateway.apis() {
+        let prefix = if config.stage_in_path && api.stage.name != "$default" {
+            format!("/{}", api.stage.name)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "{} API {} (stage {}): {scheme}://{bound}{prefix}/  or  {scheme}://{}.localhost:{}{prefix}/",
+            api.kind.label(),
+            api.name,
+            api.stage.name,
+            api.name.to_ascii_lowercase(),
+            bound.port()
+        );
     }
+    print_keys(slot_gateway.usage());
+    if let Some(d) = dashboard {
+        eprintln!("tollgate admin on http://{d} (dashboard: /, metrics: /metrics)");
+    }
+    if let Some(t) = &tls {
+        if let Some(cert) = &t.generated_cert {
+            eprintln!(
+                "TLS with a generated certificate for localhost: trust {} (curl --cacert)",
+                cert.display()
+            );
+        }
+        if config.tls.client_ca.is_some() && !config.tls.client_cert_optional {
+            eprintln!(
+                "mTLS: clients must present a certificate issued by the --tls-client-ca truststore"
+            );
+        }
+    }
+    eprintln!("tollgate listening on {scheme}://{bound}");
     server::serve(
         slot,
         listener,
@@ -162,6 +157,51 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         h.stop_all();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The functions to run: those the served routes call (integrations, authorizers, aggregates);
+/// every function when the Invoke API is served too (`--lambda-port` can call any of them).
+fn functions_to_run(loaded: &Loaded, config: &EmulatorConfig) -> Vec<gateway::sam::SamFunction> {
+    if config.lambda.lambda_port.is_some() {
+        return loaded.functions.clone();
+    }
+    let used: std::collections::BTreeSet<String> =
+        loaded.apis.iter().flat_map(|a| a.functions()).collect();
+    let (run, idle): (Vec<_>, Vec<_>) = loaded
+        .functions
+        .iter()
+        .cloned()
+        .partition(|f| used.contains(&f.logical_id) || used.contains(&f.name));
+    if config.lambda.verbose && !idle.is_empty() {
+        let names: Vec<&str> = idle.iter().map(|f| f.logical_id.as_str()).collect();
+        eprintln!(
+            "not built or started (no route calls them; `tollgate invoke` runs them): {}",
+            names.join(", ")
+        );
+    }
+    run
+}
+
+/// The API keys a caller may send as `x-api-key`.
+fn print_keys(usage: &gateway::UsageConfig) {
+    if usage.keys.is_empty() {
+        return;
+    }
+    eprintln!("API keys (send one as x-api-key):");
+    for k in &usage.keys {
+        eprintln!(
+            "API key {} ({}): {}{}, plans: {}",
+            k.name,
+            k.id,
+            k.value,
+            if k.enabled { "" } else { " [disabled]" },
+            if k.plans.is_empty() {
+                "none".to_string()
+            } else {
+                k.plans.join(", ")
+            }
+        );
+    }
 }
 
 /// The keys and plans served: the template's, then `--api-keys`'s.

@@ -542,7 +542,8 @@ async fn rest_edge_cases_timeouts_binary_and_integration_method() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runtime_api_refuses_bad_calls_with_4xx() {
-    let emu = emulator(&[]);
+    // The Runtime API's address is internal: printed only with -v.
+    let emu = emulator(&["-v"]);
     // Warm one process so worker 1 exists and has answered.
     assert_eq!(get(&emu.url("/c/pid")).await.status, 200);
     let api = emu
