@@ -295,3 +295,86 @@ fn keys_create_list_and_usage() {
     assert!(out.lines().any(|l| l == "dev\tPlan\t0/5 this Day"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A template with one function behind a route and one that no route calls (its crate does not
+/// exist, so preparing it would fail the start).
+fn one_used_function(dir: &std::path::Path) -> std::path::PathBuf {
+    let conformance = repo_root().join("functions/conformance");
+    let file = dir.join("template.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Used:
+    Type: AWS::Serverless::Function
+    Metadata: {{BuildMethod: rust-cargolambda}}
+    Properties:
+      CodeUri: {}
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Events:
+        Get: {{Type: Api, Properties: {{Path: /used, Method: get}}}}
+  Unused:
+    Type: AWS::Serverless::Function
+    Metadata: {{BuildMethod: rust-cargolambda}}
+    Properties:
+      CodeUri: no-such-crate/
+      Runtime: provided.al2023
+      Handler: bootstrap
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties: {{Name: demo, Enabled: true, Value: demokey0000000000000000001}}
+"#,
+            conformance.display()
+        ),
+    )
+    .expect("template");
+    file
+}
+
+#[test]
+fn start_api_runs_only_the_functions_routes_call_and_ends_with_what_to_use() {
+    let dir = std::env::temp_dir().join(format!("tollgate-start-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let t = one_used_function(&dir);
+    let t = t.to_str().expect("utf8");
+
+    let emu = tollgate_tests::Emulator::start(&["-t", t, "--skip-build"]);
+    let err = emu.stderr();
+    let last = err.last().expect("output");
+    assert!(
+        last.starts_with("tollgate listening on http://127.0.0.1:"),
+        "{err:?}"
+    );
+    // The banner's tail: the API's URL, then the keys, then where it listens.
+    let url = err
+        .iter()
+        .position(|l| l.starts_with("REST API ServerlessRestApi (stage Prod): http://"))
+        .expect("the API's URL");
+    let key = err
+        .iter()
+        .position(|l| l == "API key demo (Key): demokey0000000000000000001, plans: none")
+        .expect("the key");
+    assert!(url < key && key < err.len() - 1, "{err:?}");
+    assert!(
+        !err.iter().any(|l| l.contains("Runtime API")),
+        "internal addresses only with -v: {err:?}"
+    );
+    drop(emu);
+
+    let verbose = tollgate_tests::Emulator::start(&["-t", t, "--skip-build", "-v"]);
+    let err = verbose.stderr();
+    assert!(
+        err.iter().any(|l| l.contains("not built or started")
+            && l.contains("Unused")
+            && !l.contains("Used,")),
+        "{err:?}"
+    );
+    assert!(
+        err.iter()
+            .any(|l| l.contains("Lambda Runtime API for 1 function on")),
+        "{err:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
