@@ -341,11 +341,20 @@ fn start_api_runs_only_the_functions_routes_call_and_ends_with_what_to_use() {
     let t = t.to_str().expect("utf8");
 
     let emu = tollgate_tests::Emulator::start(&["-t", t, "--skip-build"]);
-    let err = emu.stderr();
+    // The reader thread reports the address before it stores the line: wait for the line.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let err = loop {
+        let err = emu.stderr();
+        if err.iter().any(|l| l.starts_with("tollgate listening on")) {
+            break err;
+        }
+        assert!(std::time::Instant::now() < deadline, "{err:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let last = err.last().expect("output");
     assert!(
         last.starts_with("tollgate listening on http://127.0.0.1:"),
-        "{err:?}"
+        "the listening address comes last: {err:?}"
     );
     // The banner's tail: the API's URL, then the keys, then where it listens.
     let url = err
