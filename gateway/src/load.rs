@@ -36,10 +36,31 @@ pub struct Loaded {
     pub functions: Vec<SamFunction>,
     /// API keys and usage plans the template declares.
     pub usage: crate::usage::UsageConfig,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<LoadError>,
 }
 
+/// Load every API of `source`. Errors and warnings name their file, JSON pointer, line and
+/// column.
 pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
+    crate::spec::yaml::take_read_warnings();
+    let result = load_source(source);
+    let read_warnings = crate::spec::yaml::take_read_warnings();
+    match result {
+        Ok(mut loaded) => {
+            let mut warnings = read_warnings;
+            warnings.append(&mut loaded.warnings);
+            warnings.iter_mut().for_each(LoadError::locate);
+            loaded.warnings = warnings;
+            Ok(loaded)
+        }
+        Err(mut errors) => {
+            errors.locate();
+            Err(errors)
+        }
+    }
+}
+
+fn load_source(source: &Source) -> Result<Loaded, LoadErrors> {
     match source {
         Source::Template {
             path,
@@ -168,7 +189,7 @@ fn resolve_into(
     spec: &crate::spec::ApiSpec,
     opts: &ResolveOptions,
     apis: &mut Vec<ResolvedApi>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
     errors: &mut LoadErrors,
 ) {
     match resolve(spec, opts) {

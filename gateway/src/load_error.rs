@@ -4,16 +4,66 @@
 //! offending value: `openapi/orders.yaml: /paths/~1orders/get/x-amazon-apigateway-integration/type: ...`.
 //! Loading collects every error it can find instead of stopping at the first one.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// One problem in one file, at one place.
+/// Where each value of a document was written: JSON pointer → (line, column), both from 1.
+#[derive(Debug, Default, Clone)]
+pub struct Positions(HashMap<String, (usize, usize)>);
+
+impl Positions {
+    /// The position of `pointer`, or of the nearest value that contains it.
+    pub fn find(&self, pointer: &str) -> Option<(usize, usize)> {
+        let mut p = pointer;
+        loop {
+            if let Some(at) = self.0.get(p) {
+                return Some(*at);
+            }
+            p = &p[..p.rfind('/')?];
+        }
+    }
+}
+
+impl Positions {
+    pub fn new(map: HashMap<String, (usize, usize)>) -> Self {
+        Positions(map)
+    }
+}
+
+/// Every document read so far, by path: diagnostics look positions up here.
+fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<Positions>>> {
+    static R: OnceLock<Mutex<HashMap<PathBuf, Arc<Positions>>>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// Keep where `file`'s values were written (its latest reading replaces an earlier one).
+pub(crate) fn remember_positions(file: &Path, positions: Positions) {
+    registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(file.to_path_buf(), Arc::new(positions));
+}
+
+/// The positions of the last version of `file` that was read.
+pub(crate) fn positions_of(file: &Path) -> Option<Arc<Positions>> {
+    registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(file)
+        .cloned()
+}
+
+/// One problem in one file, at one place: an error that stops a load, or a warning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct LoadError {
     pub file: PathBuf,
     /// RFC 6901 JSON pointer into the file ("" is the whole document).
     pub pointer: String,
     pub message: String,
+    /// The line and column the pointer names, when the file's positions are known.
+    pub at: Option<(usize, usize)>,
 }
 
 impl LoadError {
@@ -22,23 +72,29 @@ impl LoadError {
             file: file.to_path_buf(),
             pointer: pointer.into(),
             message: message.into(),
+            at: None,
+        }
+    }
+
+    /// Fill in the line and column from where the file's values were written.
+    pub fn locate(&mut self) {
+        // The whole document has no one line worth naming.
+        if self.at.is_none() && !self.pointer.is_empty() {
+            self.at = positions_of(&self.file).and_then(|p| p.find(&self.pointer));
         }
     }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.pointer.is_empty() {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}: {}: {}",
-                self.file.display(),
-                self.pointer,
-                self.message
-            )
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.at {
+            write!(f, ":{line}:{col}")?;
         }
+        if !self.pointer.is_empty() {
+            write!(f, ": {}", self.pointer)?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 
@@ -61,6 +117,10 @@ impl LoadErrors {
     }
     pub fn extend(&mut self, other: LoadErrors) {
         self.0.extend(other.0);
+    }
+    /// Fill in every error's line and column.
+    pub fn locate(&mut self) {
+        self.0.iter_mut().for_each(LoadError::locate);
     }
     /// `Ok(value)` when nothing was collected.
     pub fn into_result<T>(self, value: T) -> Result<T, LoadErrors> {

@@ -229,7 +229,9 @@ fn read_iam(path: &std::path::Path) -> Result<Vec<IamCredential>> {
 fn read_policies(path: &std::path::Path) -> Result<Vec<Attached>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--policies {}: cannot read it", path.display()))?;
-    let list: Vec<PolicyEntry> = serde_norway::from_str(&text).with_context(|| {
+    let doc = gateway::spec::yaml::parse_document(path, &text)
+        .map_err(|e| anyhow::anyhow!("--policies {e}"))?;
+    let list: Vec<PolicyEntry> = serde_json::from_value(doc).with_context(|| {
         format!(
             "--policies {}: expected a list of policy entries",
             path.display()

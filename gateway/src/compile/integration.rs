@@ -21,7 +21,7 @@ pub(super) fn resolve_integration(
     ext: &IntegrationExt,
     op: &crate::spec::OperationSpec,
     opts: &ResolveOptions,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
 ) -> Result<Integration, LoadErrors> {
     let file = spec.file.as_path();
     let mut errors = LoadErrors::default();
@@ -97,10 +97,10 @@ pub(super) fn resolve_integration(
                 request_parameters(file, ptr, ext, op, &mut errors)
             } else {
                 if !ext.request_parameters.is_empty() {
-                    warnings.push(format!(
-                        "{}: {}: HTTP API parameter mapping is parsed but not applied by this version of tollgate",
-                        file.display(),
-                        pointer_join(ptr, "requestParameters")
+                    warnings.push(LoadError::new(
+                        file,
+                        pointer_join(ptr, "requestParameters"),
+                        "HTTP API parameter mapping is parsed but not applied by this version of tollgate",
                     ));
                 }
                 Vec::new()

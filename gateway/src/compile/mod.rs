@@ -87,9 +87,10 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
         }
     }
     if spec.root.cors.is_some() && spec.kind == ApiKind::Rest {
-        warnings.push(format!(
-            "{}: x-amazon-apigateway-cors applies to HTTP APIs only; a REST API answers preflight with OPTIONS methods (SAM's Cors writes them)",
-            file.display()
+        warnings.push(LoadError::new(
+            file,
+            pointer_join(&spec.pointer_base, "x-amazon-apigateway-cors"),
+            "x-amazon-apigateway-cors applies to HTTP APIs only; a REST API answers preflight with OPTIONS methods (SAM's Cors writes them)",
         ));
     }
     let resource_policy = resource_policy(spec, opts, &mut errors);
@@ -149,7 +150,7 @@ fn compile_route(
     authorizers: &HashMap<String, crate::model::RouteAuth>,
     api_filters: &[crate::filters::Attached],
     errors: &mut LoadErrors,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
 ) -> Option<Route> {
     let file = spec.file.as_path();
     let (auth, api_key_required) = match route_auth(spec, op, authorizers) {
@@ -310,7 +311,7 @@ fn check_method_responses(
     file: &std::path::Path,
     op: &crate::spec::OperationSpec,
     integration: &Integration,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
 ) {
     let mapping = match integration {
         Integration::Mock(m) => m,
@@ -327,11 +328,13 @@ fn check_method_responses(
     for rule in &mapping.responses.rules {
         let status = rule.status.to_string();
         let Some(declared) = op.responses.get(&status) else {
-            warnings.push(format!(
-                "{}: {}: integration response `{}` answers {status}, which the operation's responses do not declare (AWS refuses to import this)",
-                file.display(),
-                op.pointer,
-                rule.key
+            warnings.push(LoadError::new(
+                file,
+                op.pointer.clone(),
+                format!(
+                    "integration response `{}` answers {status}, which the operation's responses do not declare (AWS refuses to import this)",
+                    rule.key
+                ),
             ));
             continue;
         };
@@ -341,11 +344,13 @@ fn check_method_responses(
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(header))
             {
-                warnings.push(format!(
-                    "{}: {}: integration response `{}` maps header {header}, which response {status} does not declare (AWS refuses to import this)",
-                    file.display(),
-                    op.pointer,
-                    rule.key
+                warnings.push(LoadError::new(
+                    file,
+                    op.pointer.clone(),
+                    format!(
+                        "integration response `{}` maps header {header}, which response {status} does not declare (AWS refuses to import this)",
+                        rule.key
+                    ),
                 ));
             }
         }
@@ -358,7 +363,7 @@ pub(crate) mod testing {
 
     /// An API compiled from OpenAPI text (YAML), as a load would make it.
     pub(crate) fn api(name: &str, yaml: &str) -> ResolvedApi {
-        let doc: serde_json::Value = serde_norway::from_str(yaml).expect("YAML");
+        let doc = crate::spec::yaml::parse_document(Path::new("test.yaml"), yaml).expect("YAML");
         let spec = crate::spec::load_api(Path::new("test.yaml"), "", &doc, None).expect("an API");
         resolve(
             &spec,

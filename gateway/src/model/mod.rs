@@ -86,7 +86,7 @@ pub struct ResolvedApi {
     /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.
     pub resource_policy: Option<crate::auth::Policy>,
     /// Things that load but that this version does not act on yet, or that AWS would warn about.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::load_error::LoadError>,
 }
 
 impl ResolvedApi {

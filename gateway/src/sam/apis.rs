@@ -24,7 +24,7 @@ pub(super) fn api_from_resource(
     id: &str,
     kind: ApiKind,
     raw_props: &Value,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
 ) -> Result<SamApi, LoadErrors> {
     let mut errors = LoadErrors::default();
     let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
@@ -224,10 +224,10 @@ pub(super) fn api_from_resource(
 
     for key in PENDING_API_PROPERTIES {
         if raw_props.get(*key).is_some() {
-            warnings.push(format!(
-                "{}: {}: {key} is parsed but not enforced by this version of tollgate",
-                file.display(),
-                pointer_join(&ptr, key)
+            warnings.push(LoadError::new(
+                file,
+                pointer_join(&ptr, key),
+                format!("{key} is parsed but not enforced by this version of tollgate"),
             ));
         }
     }

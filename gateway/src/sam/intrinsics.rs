@@ -38,7 +38,7 @@ pub struct Resolver {
     condition_cache: RefCell<HashMap<String, bool>>,
     evaluating: RefCell<Vec<String>>,
     errors: RefCell<LoadErrors>,
-    warnings: RefCell<Vec<String>>,
+    warnings: RefCell<Vec<LoadError>>,
 }
 
 /// SAM CLI's pseudo-parameter values for local runs.
@@ -104,7 +104,7 @@ impl Resolver {
         std::mem::take(&mut *self.errors.borrow_mut())
     }
 
-    pub fn take_warnings(&self) -> Vec<String> {
+    pub fn take_warnings(&self) -> Vec<LoadError> {
         std::mem::take(&mut *self.warnings.borrow_mut())
     }
 
@@ -331,10 +331,13 @@ impl Resolver {
             )),
             "Fn::ImportValue" => {
                 let v = self.resolve_in(file, arg, ptr)?;
-                self.warnings.borrow_mut().push(format!(
-                    "{}: {ptr}: Fn::ImportValue {} cannot be resolved locally; left as the export name",
-                    file.display(),
-                    scalar_text(&v)
+                self.warnings.borrow_mut().push(LoadError::new(
+                    file,
+                    ptr,
+                    format!(
+                        "Fn::ImportValue {} cannot be resolved locally; left as the export name",
+                        scalar_text(&v)
+                    ),
                 ));
                 Some(Value::String(scalar_text(&v)))
             }

@@ -77,7 +77,7 @@ pub struct SamTemplate {
     pub function_ids: HashMap<String, String>,
     /// `AWS::ApiGateway::ApiKey`, `UsagePlan` and `UsagePlanKey` resources.
     pub usage: crate::usage::UsageConfig,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<LoadError>,
 }
 
 /// Load a SAM template.
@@ -123,10 +123,13 @@ pub fn load_template(
             "AWS::Serverless::Api" => ApiKind::Rest,
             "AWS::Serverless::HttpApi" => ApiKind::Http,
             "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api" => {
-                warnings.push(format!(
-                    "{}: /Resources/{id}: raw {} resources are not served; declare the API as AWS::Serverless::Api or HttpApi",
-                    file.display(),
-                    r.kind
+                warnings.push(LoadError::new(
+                    file,
+                    crate::load_error::pointer_join("/Resources", id),
+                    format!(
+                        "raw {} resources are not served; declare the API as AWS::Serverless::Api or HttpApi",
+                        r.kind
+                    ),
                 ));
                 continue;
             }

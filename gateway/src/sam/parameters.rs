@@ -61,7 +61,7 @@ pub(super) fn resolve(
     root: &Map<String, Value>,
     overrides: &HashMap<String, String>,
     errors: &mut LoadErrors,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<LoadError>,
 ) -> (HashMap<String, Value>, Vec<String>) {
     let mut parameters = HashMap::new();
     let mut missing = Vec::new();
@@ -103,9 +103,10 @@ pub(super) fn resolve(
     }
     for key in overrides.keys() {
         if !declared.contains_key(key) {
-            warnings.push(format!(
-                "{}: --parameter-overrides sets `{key}`, which the template does not declare under Parameters",
-                file.display()
+            warnings.push(LoadError::new(
+                file,
+                "/Parameters",
+                format!("--parameter-overrides sets `{key}`, which the template does not declare under Parameters"),
             ));
         }
     }

@@ -32,10 +32,15 @@ fn validate_reports_every_error_and_fails() {
     assert!(out.is_empty());
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 4, "{err}");
-    assert!(
-        errors.iter().all(|l| l.contains("bad_paths.yaml: /paths/")),
-        "{err}"
-    );
+    // Each names the file, line and column, then the operation.
+    for (line, col) in [(5, 5), (9, 5), (17, 5), (21, 5)] {
+        assert!(
+            errors
+                .iter()
+                .any(|l| l.contains(&format!("bad_paths.yaml:{line}:{col}: /paths/"))),
+            "{err}"
+        );
+    }
     assert!(err.trim_end().ends_with("4 errors found"), "{err}");
 }
 

@@ -30,11 +30,27 @@ fn template(path: &str, overrides: &[(&str, &str)]) -> Result<Loaded, LoadErrors
     })
 }
 
+/// Each error as printed, without the fixtures' folder and without line and column (the
+/// `positions_*` tests check those).
 fn error_lines(e: &LoadErrors) -> Vec<String> {
     let root = fixture("");
     e.iter()
-        .map(|e| e.to_string().replace(&root.display().to_string(), ""))
+        .map(|e| {
+            let mut e = e.clone();
+            e.at = None;
+            e.to_string().replace(&root.display().to_string(), "")
+        })
         .collect()
+}
+
+#[test]
+fn positions_name_the_line_and_column_of_each_error() {
+    let err = openapi(&["broken/bad_paths.yaml"]).expect_err("errors");
+    let at: Vec<(usize, usize)> = err.iter().filter_map(|e| e.at).collect();
+    assert_eq!(at, [(5, 5), (9, 5), (17, 5), (21, 5)], "{err}");
+    assert!(err
+        .to_string()
+        .contains("bad_paths.yaml:5:5: /paths/~1files~1{path+}~1meta/get: "));
 }
 
 #[test]
@@ -457,7 +473,11 @@ paths:
     .expect_err("broken");
     let lines: Vec<String> = err
         .iter()
-        .map(|e| e.to_string().replace(&dir.display().to_string(), ""))
+        .map(|e| {
+            let mut e = e.clone();
+            e.at = None;
+            e.to_string().replace(&dir.display().to_string(), "")
+        })
         .collect();
     let want = [
         "/values.yaml: /paths/~1a/get/x-amazon-apigateway-integration/timeoutInMillis: 99999 is out of range: expected 50 to 29000",
@@ -550,7 +570,12 @@ fn example_template_loads() {
 #[test]
 fn undeclared_method_response_headers_and_statuses_warn() {
     let loaded = template("e2e/mapping.yaml", &[]).expect("resolves");
-    let has = |needle: &str| loaded.warnings.iter().any(|w| w.contains(needle));
+    let has = |needle: &str| {
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains(needle))
+    };
     assert!(
         has("integration response `default` maps header X-Tier, which response 200 does not declare"),
         "{:?}",
@@ -558,7 +583,10 @@ fn undeclared_method_response_headers_and_statuses_warn() {
     );
     // /gone declares 404 and maps nothing: no warning about it.
     assert!(
-        !loaded.warnings.iter().any(|w| w.contains("/paths/~1gone")),
+        !loaded
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("/paths/~1gone")),
         "{:?}",
         loaded.warnings
     );
