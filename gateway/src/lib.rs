@@ -63,7 +63,7 @@ pub use ids::TraceIds;
 pub use phase::{Phase, PhaseTiming};
 
 // The served API, for route tables and dashboards.
-pub use model::{Integration, ResolvedApi, Route, RouteAuth, Router};
+pub use model::{ExampleResponse, Integration, ResolvedApi, Route, RouteAuth, Router, Unavailable};
 
 // Loading.
 pub use load_error::{LoadError, LoadErrors};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+pub use crate::compile::LoadOptions;
 use crate::compile::{resolve, ResolveOptions};
 use crate::load_error::{LoadError, LoadErrors};
 use crate::model::ResolvedApi;
@@ -39,11 +40,16 @@ pub struct Loaded {
     pub warnings: Vec<LoadError>,
 }
 
+/// Load every API of `source` with the default options.
+pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
+    load_with(source, LoadOptions::default())
+}
+
 /// Load every API of `source`. Errors and warnings name their file, JSON pointer, line and
 /// column.
-pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
+pub fn load_with(source: &Source, options: LoadOptions) -> Result<Loaded, LoadErrors> {
     crate::spec::yaml::take_read_warnings();
-    let result = load_source(source);
+    let result = load_source(source, options);
     let read_warnings = crate::spec::yaml::take_read_warnings();
     match result {
         Ok(mut loaded) => {
@@ -60,22 +66,32 @@ pub fn load(source: &Source) -> Result<Loaded, LoadErrors> {
     }
 }
 
-fn load_source(source: &Source) -> Result<Loaded, LoadErrors> {
+fn load_source(source: &Source, options: LoadOptions) -> Result<Loaded, LoadErrors> {
     match source {
         Source::Template {
             path,
             parameter_overrides,
-        } => load_template(path, parameter_overrides),
+        } => load_template(path, parameter_overrides, options),
         Source::OpenApi {
             paths,
             kind,
             stage_name,
             stage_variables,
-        } => load_openapi(paths, *kind, stage_name.as_deref(), stage_variables),
+        } => load_openapi(
+            paths,
+            *kind,
+            stage_name.as_deref(),
+            stage_variables,
+            options,
+        ),
     }
 }
 
-fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loaded, LoadErrors> {
+fn load_template(
+    path: &Path,
+    overrides: &HashMap<String, String>,
+    options: LoadOptions,
+) -> Result<Loaded, LoadErrors> {
     let template = sam::load_template(path, overrides)?;
     let mut errors = LoadErrors::default();
     if template.apis.is_empty() {
@@ -102,6 +118,7 @@ fn load_template(path: &Path, overrides: &HashMap<String, String>) -> Result<Loa
             functions: Some(template.function_ids.clone()),
             stage_throttle: api.stage_throttle.clone(),
             access_log_format: api.access_log_format.clone(),
+            load: options,
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }
@@ -118,6 +135,7 @@ fn load_openapi(
     kind: Option<ApiKind>,
     stage_name: Option<&str>,
     stage_variables: &IndexMap<String, String>,
+    options: LoadOptions,
 ) -> Result<Loaded, LoadErrors> {
     let mut errors = LoadErrors::default();
     let mut apis: Vec<ResolvedApi> = Vec::new();
@@ -139,6 +157,7 @@ fn load_openapi(
                 .resolve(&doc, "")
                 .unwrap_or(serde_json::Value::Null);
             errors.extend(resolver.take_errors());
+            warnings.extend(resolver.take_warnings());
             out
         } else {
             doc
@@ -173,6 +192,7 @@ fn load_openapi(
             functions: None,
             stage_throttle: Default::default(),
             access_log_format: None,
+            load: options,
         };
         resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
     }

@@ -55,6 +55,22 @@ pub(crate) fn positions_of(file: &Path) -> Option<Arc<Positions>> {
         .cloned()
 }
 
+/// What stands in for a value a template could not resolve (a parameter without a value, a
+/// name it does not define): visible wherever it ends up, and recognised by [`unresolved_in`]
+/// so what depends on it can fail alone.
+const UNRESOLVED_PREFIX: &str = "${tollgate:unresolved:";
+
+pub(crate) fn unresolved_marker(name: &str) -> String {
+    format!("{UNRESOLVED_PREFIX}{name}}}")
+}
+
+/// The name an unresolved value stands for, if `text` contains one.
+pub(crate) fn unresolved_in(text: &str) -> Option<&str> {
+    let start = text.find(UNRESOLVED_PREFIX)? + UNRESOLVED_PREFIX.len();
+    let rest = &text[start..];
+    Some(&rest[..rest.find('}')?])
+}
+
 /// One problem in one file, at one place: an error that stops a load, or a warning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct LoadError {

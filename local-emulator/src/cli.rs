@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gateway::load::Source;
+use gateway::load::{LoadOptions, Source};
 use gateway::sam::parse_parameter_overrides;
 use gateway::spec::ApiKind;
 use indexmap::IndexMap;
@@ -27,8 +27,9 @@ pub enum Command {
     StartApi(Box<StartApi>),
     /// Print the resolved route table.
     Routes(SourceArgs),
-    /// Load every API and report every problem; exits 1 when there is any.
-    Validate(SourceArgs),
+    /// Load every API and report every problem; exits 1 on any error (and, with --strict, on
+    /// any warning).
+    Validate(Validate),
     /// Serve the Lambda Invoke API for the template's functions (like `sam local start-lambda`).
     StartLambda(StartLambda),
     /// Invoke one function once and print its result (like `sam local invoke`).
@@ -364,6 +365,16 @@ pub enum ApiType {
 }
 
 #[derive(Args, Debug)]
+pub struct Validate {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Treat every warning as an error (exit 1): what AWS would refuse with failOnWarnings, or
+    /// what tollgate serves only partly. For CI.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct SourceArgs {
     /// SAM template to read.
     #[arg(short = 't', long, default_value = "template.yaml")]
@@ -383,9 +394,24 @@ pub struct SourceArgs {
     /// For --openapi files: a stage variable, KEY=VALUE (repeatable).
     #[arg(long = "stage-variable", value_name = "KEY=VALUE")]
     pub stage_variables: Vec<String>,
+    /// A method without an integration answers its documented example (status, example or a
+    /// value built from its schema) instead of 500: a contract mock.
+    #[arg(long)]
+    pub mock_missing: bool,
+    /// Serve every route as if it had no authorizer (Lambda, JWT, Cognito), as SAM CLI's flag.
+    #[arg(long)]
+    pub disable_authorizer: bool,
 }
 
 impl SourceArgs {
+    /// How the definitions are to be served.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            mock_missing: self.mock_missing,
+            disable_authorizers: self.disable_authorizer,
+        }
+    }
+
     /// The validated source.
     pub fn source(&self) -> Result<Source> {
         if !self.openapi.is_empty() {

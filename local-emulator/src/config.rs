@@ -43,6 +43,7 @@ pub(crate) struct AccessLog {
 /// Everything `start-api` runs with.
 pub(crate) struct EmulatorConfig {
     pub(crate) source: Source,
+    pub(crate) load_options: gateway::load::LoadOptions,
     pub(crate) listen: SocketAddr,
     pub(crate) admin: Option<SocketAddr>,
     pub(crate) gateway: GatewayConfig,
@@ -67,6 +68,7 @@ pub(crate) struct EmulatorConfig {
 impl EmulatorConfig {
     pub(crate) fn from_args(args: StartApi) -> Result<EmulatorConfig> {
         let source = args.source.source()?;
+        let load_options = args.source.load_options();
         let listen: SocketAddr = format!("{}:{}", args.host, args.port)
             .parse()
             .with_context(|| {
@@ -130,6 +132,7 @@ impl EmulatorConfig {
         };
         Ok(EmulatorConfig {
             source,
+            load_options,
             listen,
             admin,
             gateway: GatewayConfig {

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gateway::load::{load, Source};
+use gateway::load::{load_with, Source};
 use gateway::{Gateway, Served, UsageConfig};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
@@ -94,6 +94,7 @@ fn absolute(p: &Path) -> PathBuf {
 /// loaded from changes. `extra_keys` (`--api-keys`) are served beside the template's each time.
 pub fn watch_apis(
     source: Source,
+    options: gateway::load::LoadOptions,
     extra_keys: UsageConfig,
     files: Vec<PathBuf>,
     slot: Arc<GatewaySlot>,
@@ -113,7 +114,7 @@ pub fn watch_apis(
     })?;
     tokio::spawn(async move {
         while settled(&mut rx).await {
-            match load(&source) {
+            match load_with(&source, options) {
                 Ok(loaded) => {
                     for warning in &loaded.warnings {
                         eprintln!("warning: {warning}");

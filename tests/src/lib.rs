@@ -22,6 +22,34 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A copy of the fixture folder `rel` in a fresh temporary folder, to run commands in as a user
+/// runs them in their project (relative paths, state written beside the template).
+pub fn project(rel: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = rel.trim_end_matches('/').replace('/', "-");
+    let dest = std::env::temp_dir().join(format!(
+        "tollgate-project-{}-{n}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dest);
+    copy_dir(&fixture(rel), &dest);
+    dest
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the project folder");
+    for entry in std::fs::read_dir(from).expect("read the fixture folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a fixture file");
+        }
+    }
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -70,7 +98,20 @@ impl Emulator {
             .args(["-p", "0", "--host", "127.0.0.1"])
             .arg("--state-dir")
             .arg(state_dir)
-            .args(args);
+            .args(args)
+            .current_dir(repo_root());
+        Self::spawn(command)
+    }
+
+    /// Start as a user does: from `dir`, with the paths in `args` relative to it and the
+    /// default state directory.
+    pub fn start_in(dir: &Path, args: &[&str]) -> Emulator {
+        let mut command = Command::new(tollgate_bin());
+        command
+            .arg("start-api")
+            .args(["-p", "0", "--host", "127.0.0.1"])
+            .args(args)
+            .current_dir(dir);
         Self::spawn(command)
     }
 
@@ -80,13 +121,13 @@ impl Emulator {
         command
             .arg("start-lambda")
             .args(["-p", "0", "--host", "127.0.0.1"])
-            .args(args);
+            .args(args)
+            .current_dir(repo_root());
         Self::spawn(command)
     }
 
     fn spawn(mut command: Command) -> Emulator {
         let mut child = command
-            .current_dir(repo_root())
             .env("TOLLGATE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

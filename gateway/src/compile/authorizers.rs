@@ -256,7 +256,8 @@ pub(super) fn route_auth(
     spec: &ApiSpec,
     op: &crate::spec::OperationSpec,
     authorizers: &HashMap<String, RouteAuth>,
-) -> Result<(RouteAuth, bool), LoadError> {
+    warnings: &mut Vec<LoadError>,
+) -> (RouteAuth, bool) {
     use crate::spec::extensions::AuthType;
     let mut auth = RouteAuth::None;
     let mut api_key = false;
@@ -266,11 +267,13 @@ pub(super) fn route_auth(
     for requirement in op.security.iter().flatten().take(1) {
         for scheme_name in requirement.keys() {
             let Some(scheme) = spec.security_schemes.get(scheme_name) else {
-                return Err(LoadError::new(
+                // The import ignores a requirement it cannot resolve (aws-behaviour §12).
+                warnings.push(LoadError::new(
                     &spec.file,
                     pointer_join(&op.pointer, "security"),
-                    format!("`{scheme_name}` is not a security scheme of this API"),
+                    format!("`{scheme_name}` is not a security scheme of this API: ignored, as API Gateway's import does, so this requirement protects nothing"),
                 ));
+                continue;
             };
             if let Some(a) = authorizers.get(scheme_name) {
                 auth = match a {
@@ -292,5 +295,5 @@ pub(super) fn route_auth(
             }
         }
     }
-    Ok((auth, api_key))
+    (auth, api_key)
 }

@@ -7,7 +7,7 @@ use crate::lambda::function_from_uri;
 use crate::load_error::{pointer_join, LoadError, LoadErrors};
 use crate::model::{
     Aggregate, AggregateCall, AggregateTarget, HttpIntegration, HttpProxyIntegration, Integration,
-    LambdaIntegration, Stage,
+    LambdaIntegration, Stage, Unavailable,
 };
 use crate::spec::extensions::{IntegrationExt, IntegrationType};
 use crate::spec::{ApiKind, ApiSpec};
@@ -36,6 +36,9 @@ pub(super) fn resolve_integration(
         )
         .into());
     };
+    if let Some(unavailable) = unavailable(spec, ptr, ext, kind, op, opts, warnings) {
+        return Ok(Integration::Unavailable(unavailable));
+    }
     if spec.kind == ApiKind::Http
         && !matches!(kind, IntegrationType::AwsProxy | IntegrationType::HttpProxy)
     {
@@ -122,12 +125,13 @@ pub(super) fn resolve_integration(
                                 Some(id) => id.clone(),
                                 None if uri.contains("${stageVariables.") => name,
                                 None => {
-                                    errors.push(LoadError::new(
+                                    let why = format!("names Lambda function `{name}`, which the template does not define");
+                                    warnings.push(LoadError::new(
                                         file,
                                         pointer_join(ptr, "uri"),
-                                        format!("names Lambda function `{name}`, which the template does not define"),
+                                        format!("{why}: {} answers 500, as AWS does when the function cannot be invoked", route_name(op)),
                                     ));
-                                    name
+                                    return Ok(Integration::Unavailable(Unavailable::Broken(why)));
                                 }
                             },
                             None => name,
@@ -161,18 +165,18 @@ pub(super) fn resolve_integration(
                             pointer_join(ptr, "uri"),
                             format!("`{uri}` does not name a Lambda function: expected arn:aws:apigateway:{{region}}:lambda:path/2015-03-31/functions/{{functionArn}}/invocations"),
                         ));
-                        Integration::AwsService { uri }
+                        Integration::Unavailable(Unavailable::Broken(uri))
                     }
                 }
             } else {
-                if kind == IntegrationType::AwsProxy && !uri.is_empty() {
+                if !uri.is_empty() {
                     errors.push(LoadError::new(
                         file,
                         pointer_join(ptr, "uri"),
                         format!("`{uri}` is not a Lambda invocation URI; aws_proxy integrations must invoke a Lambda function"),
                     ));
                 }
-                Integration::AwsService { uri }
+                Integration::Unavailable(Unavailable::Broken(uri))
             }
         }
         IntegrationType::Http => {
@@ -187,6 +191,88 @@ pub(super) fn resolve_integration(
         }
     };
     errors.into_result(integration)
+}
+
+/// A route that imports but cannot be served here: an AWS service integration, or an
+/// integration that uses a value the template could not resolve. Warned once, naming the route.
+fn unavailable(
+    spec: &ApiSpec,
+    ptr: &str,
+    ext: &IntegrationExt,
+    kind: IntegrationType,
+    op: &crate::spec::OperationSpec,
+    opts: &ResolveOptions,
+    warnings: &mut Vec<LoadError>,
+) -> Option<Unavailable> {
+    let file = spec.file.as_path();
+    let uri = ext.uri.as_deref().unwrap_or_default();
+    // A stage variable may carry the unresolved value (`Variables: {backend: !Ref NoDefault}`).
+    let filled = with_stage_variables(uri, opts.stage.as_ref());
+    if let Some(name) = crate::load_error::unresolved_in(&filled) {
+        warnings.push(LoadError::new(
+            file,
+            pointer_join(ptr, "uri"),
+            format!(
+                "uses `{name}`, which cannot be resolved: {} answers 500",
+                route_name(op)
+            ),
+        ));
+        return Some(Unavailable::Broken(format!(
+            "its integration uses `{name}`, which cannot be resolved"
+        )));
+    }
+    let service = match kind {
+        IntegrationType::AwsProxy | IntegrationType::Aws => aws_service(ext, uri)?,
+        _ => return None,
+    };
+    warnings.push(LoadError::new(
+        file,
+        ptr.to_string(),
+        format!(
+            "{} integrates with {service}, an AWS service tollgate cannot reach: it answers 500 as AWS does when the integration fails",
+            route_name(op)
+        ),
+    ));
+    Some(Unavailable::AwsService { service })
+}
+
+/// `uri` with the stage's variables written in (those it does not define are left as they are).
+fn with_stage_variables(uri: &str, stage: Option<&Stage>) -> String {
+    let mut out = uri.to_string();
+    for (name, value) in stage.iter().flat_map(|s| s.variables.iter()) {
+        out = out.replace(&format!("${{stageVariables.{name}}}"), value);
+    }
+    out
+}
+
+/// The AWS service (and action) an integration calls, unless it is Lambda: an HTTP API's
+/// `integrationSubtype` (`SQS-SendMessage`), or a REST `AWS` URI
+/// (`arn:aws:apigateway:{region}:{service}:action/{Action}` or `:path/...`).
+fn aws_service(ext: &IntegrationExt, uri: &str) -> Option<String> {
+    if let Some(subtype) = &ext.integration_subtype {
+        return Some(subtype.clone());
+    }
+    let rest = uri.strip_prefix("arn:")?;
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    let [_, "apigateway", _, service, what] = parts.as_slice() else {
+        return None;
+    };
+    if *service == "lambda" && what.starts_with("path/") {
+        return None;
+    }
+    let service = service.split('.').next().unwrap_or(service);
+    Some(match what.strip_prefix("action/") {
+        Some(action) => format!(
+            "{service} {}",
+            action.split(['&', '?']).next().unwrap_or(action)
+        ),
+        None => service.to_string(),
+    })
+}
+
+/// How a warning names a route: `GET /pets`.
+pub(super) fn route_name(op: &crate::spec::OperationSpec) -> String {
+    format!("{} {}", op.method, op.path)
 }
 
 pub(super) fn resolve_aggregate(

@@ -4,6 +4,7 @@
 //! them in one pass.
 
 mod authorizers;
+mod example;
 mod integration;
 mod mapping;
 mod validation;
@@ -40,13 +41,24 @@ pub(crate) struct ResolveOptions {
     pub stage_throttle: crate::usage::StageThrottle,
     /// The stage's access-log format (SAM `AccessLogSetting(s).Format`).
     pub access_log_format: Option<String>,
+    /// How the load was asked to run (`--mock-missing`, `--disable-authorizer`).
+    pub load: LoadOptions,
+}
+
+/// Choices a user makes about how definitions are served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--mock-missing`: a method without an integration answers its documented example.
+    pub mock_missing: bool,
+    /// `--disable-authorizer`: every route is served as if it had no authorizer.
+    pub disable_authorizers: bool,
 }
 
 /// Validate and compile a written API.
 pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedApi, LoadErrors> {
     let file = spec.file.as_path();
     let mut errors = LoadErrors::default();
-    let mut warnings = Vec::new();
+    let mut warnings = spec.warnings.clone();
     let mut router = Router::new();
     let mut routes = Vec::new();
 
@@ -153,13 +165,10 @@ fn compile_route(
     warnings: &mut Vec<LoadError>,
 ) -> Option<Route> {
     let file = spec.file.as_path();
-    let (auth, api_key_required) = match route_auth(spec, op, authorizers) {
-        Ok(a) => a,
-        Err(e) => {
-            errors.push(e);
-            return None;
-        }
-    };
+    let (mut auth, api_key_required) = route_auth(spec, op, authorizers, warnings);
+    if opts.load.disable_authorizers && !matches!(auth, crate::model::RouteAuth::Iam) {
+        auth = crate::model::RouteAuth::None;
+    }
     // An aggregate is tollgate's own (here and in the deployed gateway Lambda); API Gateway
     // ignores x-tollgate-* and deploys the operation's x-amazon-apigateway-integration, so
     // an operation may carry both: the integration is what a deployed REST API answers.
@@ -168,14 +177,7 @@ fn compile_route(
         (Some(ext), None) => {
             resolve_integration(spec, &op.integration_pointer, ext, op, opts, warnings)
         }
-        (None, None) => {
-            errors.push(LoadError::new(
-                file,
-                op.pointer.clone(),
-                "no x-amazon-apigateway-integration: API Gateway cannot deploy a method without an integration",
-            ));
-            return None;
-        }
+        (None, None) => Ok(missing_integration(spec, op, opts, warnings)),
     };
     let integration = match resolved {
         Ok(i) => i,
@@ -223,6 +225,38 @@ fn compile_route(
         validation,
         rate_limit: op.rate_limit.clone(),
     })
+}
+
+/// A method without an integration: AWS imports it but refuses to deploy the API (aws-behaviour
+/// §12). Served here so the rest of the API can be used: 500, or with `--mock-missing` the
+/// operation's documented example.
+fn missing_integration(
+    spec: &ApiSpec,
+    op: &OperationSpec,
+    opts: &ResolveOptions,
+    warnings: &mut Vec<LoadError>,
+) -> Integration {
+    let route = integration::route_name(op);
+    if opts.load.mock_missing {
+        let example = example::example_response(spec, op);
+        warnings.push(LoadError::new(
+            &spec.file,
+            op.pointer.clone(),
+            format!(
+                "No integration defined for method (AWS refuses to deploy this): {route} answers its documented {} example (--mock-missing)",
+                example.status
+            ),
+        ));
+        return Integration::Example(Arc::new(example));
+    }
+    warnings.push(LoadError::new(
+        &spec.file,
+        op.pointer.clone(),
+        format!(
+            "No integration defined for method (AWS refuses to deploy this): {route} answers 500; --mock-missing answers its documented example instead"
+        ),
+    ));
+    Integration::Unavailable(crate::model::Unavailable::NoIntegration)
 }
 
 /// `x-amazon-apigateway-policy`, with `execute-api:/` resources expanded to this API's ARN.

@@ -64,12 +64,49 @@ pub enum Integration {
     Lambda(LambdaIntegration),
     /// HTTP (non-proxy).
     Http(HttpIntegration),
-    /// AWS service integrations (`arn:aws:apigateway:region:service:...`).
-    AwsService {
-        uri: String,
-    },
+    /// A method API Gateway imports but cannot run: it answers as AWS does when an integration
+    /// fails (aws-behaviour §12).
+    Unavailable(Unavailable),
+    /// `--mock-missing`: a method without an integration answers its own documented example.
+    Example(Arc<ExampleResponse>),
     /// `x-tollgate-aggregate`: several calls in parallel, merged into one document.
     Aggregate(Arc<Aggregate>),
+}
+
+/// Why a route cannot call anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No integration: AWS refuses to deploy it ("No integration defined for method").
+    NoIntegration,
+    /// An AWS service integration (SQS, Step Functions, EventBridge, ...) tollgate cannot reach.
+    AwsService { service: String },
+    /// The integration names what the template cannot provide (an unresolved reference, a
+    /// function it does not define): the reason, as warned at load.
+    Broken(String),
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unavailable::NoIntegration => f.write_str("No integration defined for method"),
+            Unavailable::AwsService { service } => {
+                write!(
+                    f,
+                    "an AWS service integration ({service}) tollgate cannot reach"
+                )
+            }
+            Unavailable::Broken(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The answer a contract mock gives: the operation's documented example (or one made from its
+/// schema).
+#[derive(Debug, Clone)]
+pub struct ExampleResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: bytes::Bytes,
 }
 
 /// A resolved `x-tollgate-aggregate`.
@@ -104,7 +141,12 @@ impl Integration {
             Integration::Lambda(l) if l.proxy => format!("AWS_PROXY {}", l.function),
             Integration::Lambda(l) => format!("AWS {}", l.function),
             Integration::Http(h) => format!("HTTP {}", h.uri),
-            Integration::AwsService { uri } => format!("AWS {uri}"),
+            Integration::Unavailable(Unavailable::NoIntegration) => "NONE".into(),
+            Integration::Unavailable(Unavailable::AwsService { service }) => {
+                format!("AWS {service} (not served)")
+            }
+            Integration::Unavailable(Unavailable::Broken(_)) => "BROKEN".into(),
+            Integration::Example(e) => format!("EXAMPLE {}", e.status),
             Integration::Aggregate(a) => format!(
                 "AGGREGATE {}",
                 a.calls

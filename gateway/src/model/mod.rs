@@ -10,11 +10,11 @@ mod validation;
 
 pub use auth::RouteAuth;
 pub(crate) use auth::{LambdaAuthorizer, LambdaAuthorizerKind};
-pub use integration::Integration;
 pub(crate) use integration::{
     Aggregate, AggregateCall, AggregateTarget, HttpIntegration, HttpProxyIntegration,
     LambdaIntegration, Mapping,
 };
+pub use integration::{ExampleResponse, Integration, Unavailable};
 pub(crate) use parameters::{
     IntegrationResponseRule, IntegrationResponses, ParamSource, ParamTarget, RequestParameter,
 };

@@ -22,6 +22,8 @@ pub(crate) enum IntegrationRequest {
     Lambda(LambdaRequest),
     /// `x-tollgate-aggregate`: calls to run in parallel.
     Aggregate(Vec<PreparedCall>),
+    /// `--mock-missing`: the operation's documented example, answered as is.
+    Example(Arc<crate::model::ExampleResponse>),
 }
 
 /// Which proxy payload format a Lambda integration speaks.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::load_error::{pointer_join, LoadError, LoadErrors};
+use crate::load_error::{pointer_join, unresolved_marker, LoadError, LoadErrors};
 
 /// What a `Ref` or `Fn::GetAtt` on a resource yields locally.
 #[derive(Debug, Clone)]
@@ -33,8 +33,10 @@ pub struct Resolver {
     /// A bare OpenAPI file (no template): a resource it names is taken to be a Lambda function
     /// of that name, the way the file's integration ARNs name functions.
     pub standalone: bool,
-    /// Parameters with no Default and no override: referencing one is an error.
+    /// Parameters with no Default and no override: what uses one cannot be resolved.
     pub missing_parameters: Vec<String>,
+    /// Names that could not be resolved, with every place that used them (first use first).
+    unresolved: RefCell<indexmap::IndexMap<String, Vec<(PathBuf, String)>>>,
     condition_cache: RefCell<HashMap<String, bool>>,
     evaluating: RefCell<Vec<String>>,
     errors: RefCell<LoadErrors>,
@@ -93,6 +95,7 @@ impl Resolver {
             resources: HashMap::new(),
             standalone: false,
             missing_parameters: Vec::new(),
+            unresolved: RefCell::new(indexmap::IndexMap::new()),
             condition_cache: RefCell::new(HashMap::new()),
             evaluating: RefCell::new(Vec::new()),
             errors: RefCell::new(LoadErrors::default()),
@@ -104,8 +107,46 @@ impl Resolver {
         std::mem::take(&mut *self.errors.borrow_mut())
     }
 
+    /// The warnings so far, with one for each name that could not be resolved, naming every
+    /// place that uses it.
     pub fn take_warnings(&self) -> Vec<LoadError> {
-        std::mem::take(&mut *self.warnings.borrow_mut())
+        let mut out = std::mem::take(&mut *self.warnings.borrow_mut());
+        for (name, uses) in std::mem::take(&mut *self.unresolved.borrow_mut()) {
+            out.push(self.unresolved_warning(&name, &uses));
+        }
+        out
+    }
+
+    /// One warning for a name nothing defines: at its first use, naming the others.
+    fn unresolved_warning(&self, name: &str, uses: &[(PathBuf, String)]) -> LoadError {
+        let (file, ptr) = uses[0].clone();
+        let also = if uses.len() > 1 {
+            format!("; also used at {}", places(&self.file, &uses[1..]))
+        } else {
+            String::new()
+        };
+        LoadError::new(
+            &file,
+            ptr,
+            format!(
+                "`{name}` names no parameter, pseudo-parameter or resource in the template{also}; what uses it fails (a route that needs it answers 500)"
+            ),
+        )
+    }
+
+    /// Remember that `name` could not be resolved at `ptr`, and stand in a marker for it.
+    /// Parameters without a value are reported from their declaration instead (see
+    /// `parameters::missing_warnings`).
+    fn unresolved(&self, file: &Path, name: &str, ptr: &str) -> Value {
+        if self.missing_parameters.iter().any(|p| p == name) {
+            return Value::String(unresolved_marker(name));
+        }
+        let mut map = self.unresolved.borrow_mut();
+        let uses = map.entry(name.to_string()).or_default();
+        if !uses.iter().any(|(f, p)| f == file && p == ptr) {
+            uses.push((file.to_path_buf(), ptr.to_string()));
+        }
+        Value::String(unresolved_marker(name))
     }
 
     fn error(&self, file: &Path, ptr: &str, msg: impl Into<String>) {
@@ -307,14 +348,11 @@ impl Resolver {
                     .and_then(|m| m.get(&keys[2]))
                 {
                     Some(v) => Some(v.clone()),
-                    None => {
-                        self.error(
-                            file,
-                            ptr,
-                            format!("Mappings has no {}/{}/{}", keys[0], keys[1], keys[2]),
-                        );
-                        Some(Value::Null)
-                    }
+                    None => Some(self.unresolved(
+                        file,
+                        &format!("Mappings/{}/{}/{}", keys[0], keys[1], keys[2]),
+                        ptr,
+                    )),
                 }
             }
             "Fn::Base64" => {
@@ -373,24 +411,7 @@ impl Resolver {
         if self.standalone {
             return Some(Value::from(name));
         }
-        if self.missing_parameters.iter().any(|p| p == name) {
-            self.error(
-                file,
-                ptr,
-                format!(
-                    "parameter `{name}` has no Default: pass --parameter-overrides {name}=VALUE"
-                ),
-            );
-            return Some(Value::Null);
-        }
-        self.error(
-            file,
-            ptr,
-            format!(
-                "Ref `{name}` names no parameter, pseudo-parameter or resource in the template"
-            ),
-        );
-        Some(Value::Null)
+        Some(self.unresolved(file, name, ptr))
     }
 
     fn get_att(&self, file: &Path, res: &str, attr: &str, ptr: &str) -> Value {
@@ -412,12 +433,7 @@ impl Resolver {
             None => None,
         };
         let Some(r) = found else {
-            self.error(
-                file,
-                ptr,
-                format!("Fn::GetAtt names `{res}`, which is not a resource in the template"),
-            );
-            return Value::Null;
+            return self.unresolved(file, res, ptr);
         };
         match attr {
             "Arn" => Value::String(r.arn.clone()),
@@ -622,6 +638,22 @@ impl Resolver {
     }
 }
 
+/// Where values were used, for a message: `line 12 (/Resources/...)`, with the file named
+/// when it is not `home`.
+pub(super) fn places(home: &Path, uses: &[(PathBuf, String)]) -> String {
+    uses.iter()
+        .map(|(file, ptr)| {
+            let at = crate::load_error::positions_of(file).and_then(|p| p.find(ptr));
+            match at {
+                Some((line, _)) if file == home => format!("line {line} ({ptr})"),
+                Some((line, _)) => format!("{}:{line} ({ptr})", file.display()),
+                None => ptr.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A value as text, for Sub/Join: strings as is, numbers and bools printed, lists comma-joined.
 pub fn scalar_text(v: &Value) -> String {
     match v {
@@ -635,6 +667,7 @@ pub fn scalar_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load_error::unresolved_in;
     use serde_json::json;
 
     fn resolver() -> Resolver {
@@ -693,16 +726,44 @@ mod tests {
     }
 
     #[test]
-    fn unknown_refs_are_errors_with_pointers() {
-        let r = resolver();
-        r.resolve(
-            &json!({"x": {"Ref": "Nope"}, "y": {"Fn::GetAtt": ["Gone", "Arn"]}}),
-            "/Resources/A/Properties",
+    fn unknown_names_warn_once_each_with_every_use_and_leave_a_marker() {
+        let mut r = resolver();
+        r.missing_parameters = vec!["Secret".into()];
+        let out = r
+            .resolve(
+                &json!({
+                    "x": {"Ref": "Nope"},
+                    "y": {"Fn::GetAtt": ["Gone", "Arn"]},
+                    "z": {"Fn::Sub": "a-${Nope}"},
+                    "s": {"Ref": "Secret"},
+                }),
+                "/Resources/A/Properties",
+            )
+            .expect("value");
+        assert!(r.take_errors().is_empty());
+        assert_eq!(
+            unresolved_in(out["x"].as_str().expect("text")),
+            Some("Nope")
         );
-        let errs = r.take_errors();
-        assert_eq!(errs.len(), 2);
-        assert_eq!(errs.0[0].pointer, "/Resources/A/Properties/x/Ref");
-        assert!(errs.0[0].message.contains("Ref `Nope`"));
-        assert!(errs.0[1].message.contains("`Gone`"));
+        assert_eq!(
+            unresolved_in(out["z"].as_str().expect("text")),
+            Some("Nope")
+        );
+        assert_eq!(
+            unresolved_in(out["y"].as_str().expect("text")),
+            Some("Gone")
+        );
+        assert_eq!(
+            unresolved_in(out["s"].as_str().expect("text")),
+            Some("Secret")
+        );
+        let warnings = r.take_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(warnings[0].pointer, "/Resources/A/Properties/x/Ref");
+        assert!(warnings[0].message.contains("`Nope`"));
+        assert!(warnings[0]
+            .message
+            .contains("also used at /Resources/A/Properties/z/Fn::Sub"));
+        assert!(warnings[1].message.contains("`Gone`"));
     }
 }

@@ -102,6 +102,7 @@ pub fn load_template(
 
     let (parameters, missing) =
         parameters::resolve(file, root, overrides, &mut errors, &mut warnings);
+    warnings.extend(parameters::missing_warnings(file, root, &missing));
     let mut resolver = Resolver::new(file, parameters);
     resolver.missing_parameters = missing;
     resolver.mappings = root.get("Mappings").cloned().unwrap_or(Value::Null);
@@ -151,11 +152,10 @@ pub fn load_template(
         }
     }
 
-    errors.extend(resolver.take_errors());
-    warnings.extend(resolver.take_warnings());
     let mut usage = usage::usage_resources(&resolver, &active);
     usage.merge(usage::sam_usage_plans(&apis));
     errors.extend(resolver.take_errors());
+    warnings.extend(resolver.take_warnings());
     errors.into_result(SamTemplate {
         file: file.to_path_buf(),
         apis,

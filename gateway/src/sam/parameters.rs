@@ -113,3 +113,70 @@ pub(super) fn resolve(
 
     (parameters, missing)
 }
+
+/// One warning per parameter that has neither a Default nor an override, at its declaration,
+/// naming every place the template uses it (aws-behaviour §12: only what uses it fails).
+pub(super) fn missing_warnings(
+    file: &Path,
+    root: &Map<String, Value>,
+    missing: &[String],
+) -> Vec<LoadError> {
+    missing
+        .iter()
+        .map(|name| {
+            let mut uses = Vec::new();
+            for section in ["Resources", "Outputs", "Conditions"] {
+                if let Some(v) = root.get(section) {
+                    find_uses(v, name, &format!("/{section}"), &mut uses);
+                }
+            }
+            let uses: Vec<(std::path::PathBuf, String)> =
+                uses.into_iter().map(|p| (file.to_path_buf(), p)).collect();
+            let used = if uses.is_empty() {
+                "nothing uses it".to_string()
+            } else {
+                format!(
+                    "used at {}; only what uses it fails (a route that needs it answers 500)",
+                    super::intrinsics::places(file, &uses)
+                )
+            };
+            LoadError::new(
+                file,
+                pointer_join("/Parameters", name),
+                format!(
+                    "parameter `{name}` has no Default and no value (pass --parameter-overrides {name}=VALUE); {used}"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Pointers of every `Ref: name` and `Fn::Sub` naming `${name}` under `v`.
+fn find_uses(v: &Value, name: &str, ptr: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = pointer_join(ptr, k);
+                let hit = match (k.as_str(), x) {
+                    ("Ref", Value::String(s)) => s == name,
+                    ("Fn::Sub", Value::String(s)) => s.contains(&format!("${{{name}}}")),
+                    ("Fn::Sub", Value::Array(a)) => a
+                        .first()
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.contains(&format!("${{{name}}}"))),
+                    _ => false,
+                };
+                if hit {
+                    out.push(p.clone());
+                }
+                find_uses(x, name, &p, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                find_uses(x, name, &pointer_join(ptr, &i.to_string()), out);
+            }
+        }
+        _ => {}
+    }
+}

@@ -5,6 +5,7 @@
 //! [`crate::api`] module turns an [`ApiSpec`] into a servable API.
 
 pub mod extensions;
+mod lenient;
 mod openapi3;
 mod swagger2;
 pub mod yaml;
@@ -145,6 +146,15 @@ pub struct ParamSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MethodResponseSpec {
     pub headers: Vec<String>,
+    /// Documented bodies by media type (what `--mock-missing` answers with).
+    pub bodies: IndexMap<String, ResponseBody>,
+}
+
+/// One documented response body: its example and schema, as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseBody {
+    pub example: Option<Value>,
+    pub schema: Option<Value>,
 }
 
 /// One operation (method on a path), with its extensions typed.
@@ -239,6 +249,8 @@ pub struct ApiSpec {
     /// The document's model definitions, placed where its `$ref`s point: OpenAPI 3's
     /// `{"components": {"schemas": ...}}` or Swagger 2's `{"definitions": ...}`.
     pub models: Value,
+    /// What API Gateway's import would report as warnings.
+    pub warnings: Vec<LoadError>,
 }
 
 /// Raw per-operation material both formats produce before extensions are typed.
@@ -292,37 +304,10 @@ pub fn load_api(
     doc: &Value,
     kind: Option<ApiKind>,
 ) -> Result<ApiSpec, LoadErrors> {
-    let Some(obj) = doc.as_object() else {
-        return Err(
-            LoadError::new(file, pointer_base, "an API definition must be a mapping").into(),
-        );
-    };
-    let raw = if let Some(v) = obj.get("openapi") {
-        let version = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if !version.starts_with("3.0") {
-            return Err(LoadError::new(
-                file,
-                pointer_join(pointer_base, "openapi"),
-                format!("OpenAPI {version} is not supported: API Gateway imports OpenAPI 3.0.x and Swagger 2.0"),
-            )
-            .into());
-        }
-        openapi3::read(file, pointer_base, doc, version)?
-    } else if obj.contains_key("swagger") {
-        swagger2::read(file, pointer_base, doc)?
-    } else {
-        return Err(LoadError::new(
-            file,
-            pointer_base,
-            "not an API definition: expected an `openapi: 3.0.x` or `swagger: \"2.0\"` field",
-        )
-        .into());
-    };
-    let (spec, errors) = type_extensions(file, pointer_base, raw, kind);
-    errors.into_result(spec)
+    match load_api_partial(file, pointer_base, doc, kind) {
+        (Some(spec), errors) => errors.into_result(spec),
+        (None, errors) => Err(errors),
+    }
 }
 
 /// Like [`load_api`], but keeps what did parse: operations whose extensions failed are left out,
@@ -339,32 +324,44 @@ pub fn load_api_partial(
             LoadError::new(file, pointer_base, "an API definition must be a mapping").into(),
         );
     };
-    if obj.contains_key("openapi") || obj.contains_key("swagger") {
-        let raw = if obj.contains_key("openapi") {
-            let version = match &obj["openapi"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if !version.starts_with("3.0") {
-                return match load_api(file, pointer_base, doc, kind) {
-                    Ok(s) => (Some(s), LoadErrors::default()),
-                    Err(e) => (None, e),
-                };
-            }
-            openapi3::read(file, pointer_base, doc, version)
-        } else {
-            swagger2::read(file, pointer_base, doc)
+    let raw = if let Some(v) = obj.get("openapi") {
+        let version = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
         };
-        return match raw {
-            Ok(raw) => {
-                let (spec, errors) = type_extensions(file, pointer_base, raw, kind);
-                (Some(spec), errors)
-            }
-            Err(e) => (None, e),
-        };
-    }
-    match load_api(file, pointer_base, doc, kind) {
-        Ok(s) => (Some(s), LoadErrors::default()),
+        if !version.starts_with("3.0") {
+            return (
+                None,
+                LoadError::new(
+                    file,
+                    pointer_join(pointer_base, "openapi"),
+                    format!("OpenAPI {version} is not supported: API Gateway imports OpenAPI 3.0.x and Swagger 2.0"),
+                )
+                .into(),
+            );
+        }
+        let (doc, warnings) = lenient::normalise(file, pointer_base, doc);
+        openapi3::read(file, pointer_base, &doc, version).map(|raw| (raw, warnings))
+    } else if obj.contains_key("swagger") {
+        let (doc, warnings) = lenient::normalise(file, pointer_base, doc);
+        swagger2::read(file, pointer_base, &doc).map(|raw| (raw, warnings))
+    } else {
+        return (
+            None,
+            LoadError::new(
+                file,
+                pointer_base,
+                "not an API definition: expected an `openapi: 3.0.x` or `swagger: \"2.0\"` field",
+            )
+            .into(),
+        );
+    };
+    match raw {
+        Ok((raw, warnings)) => {
+            let (mut spec, errors) = type_extensions(file, pointer_base, raw, kind);
+            spec.warnings.splice(0..0, warnings);
+            (Some(spec), errors)
+        }
         Err(e) => (None, e),
     }
 }
@@ -635,6 +632,7 @@ fn type_extensions(
         root,
         security_schemes,
         models: raw.models,
+        warnings: Vec::new(),
     };
     (spec, errors)
 }

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::extensions::ExtensionSite;
 use super::{
-    MethodResponseSpec, ParamLocation, ParamSpec, RawApi, RawOperation, RawScheme, RouteMethod,
-    SecuritySchemeKind, SpecFormat,
+    MethodResponseSpec, ParamLocation, ParamSpec, RawApi, RawOperation, RawScheme, ResponseBody,
+    RouteMethod, SecuritySchemeKind, SpecFormat,
 };
 use crate::load_error::{deserialize_at, pointer_join, LoadError, LoadErrors};
 
@@ -316,8 +316,22 @@ fn operation(
 }
 
 fn response_spec(r: &openapiv3::Response) -> MethodResponseSpec {
+    let bodies = r
+        .content
+        .iter()
+        .map(|(media, m)| {
+            let example = m.example.clone().or_else(|| {
+                m.examples
+                    .values()
+                    .find_map(|e| e.as_item().and_then(|e| e.value.clone()))
+            });
+            let schema = m.schema.as_ref().and_then(|s| serde_json::to_value(s).ok());
+            (media.clone(), ResponseBody { example, schema })
+        })
+        .collect();
     MethodResponseSpec {
         headers: r.headers.keys().cloned().collect(),
+        bodies,
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::extensions::ExtensionSite;
 use super::{
-    MethodResponseSpec, ParamLocation, ParamSpec, RawApi, RawOperation, RawScheme, RouteMethod,
-    SecuritySchemeKind, SpecFormat,
+    MethodResponseSpec, ParamLocation, ParamSpec, RawApi, RawOperation, RawScheme, ResponseBody,
+    RouteMethod, SecuritySchemeKind, SpecFormat,
 };
 use crate::load_error::{deserialize_at, pointer_join, LoadError, LoadErrors};
 
@@ -69,6 +69,10 @@ struct Response {
     reference: Option<String>,
     #[serde(default)]
     headers: IndexMap<String, Value>,
+    schema: Option<Value>,
+    /// Media type → example body.
+    #[serde(default)]
+    examples: IndexMap<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -80,9 +84,34 @@ struct Op {
     #[serde(default)]
     responses: IndexMap<String, Response>,
     consumes: Option<Vec<String>>,
+    produces: Option<Vec<String>>,
     security: Option<Vec<IndexMap<String, Vec<String>>>>,
     #[serde(flatten)]
     rest: IndexMap<String, Value>,
+}
+
+/// A Swagger 2 response's bodies: its `examples` by media type, and its `schema` for each media
+/// type the operation produces.
+fn response_bodies(r: &Response, produces: &[String]) -> IndexMap<String, ResponseBody> {
+    let mut bodies: IndexMap<String, ResponseBody> = IndexMap::new();
+    for media in produces {
+        if r.schema.is_some() || r.examples.contains_key(media) {
+            bodies.insert(
+                media.clone(),
+                ResponseBody {
+                    example: r.examples.get(media).cloned(),
+                    schema: r.schema.clone(),
+                },
+            );
+        }
+    }
+    for (media, example) in &r.examples {
+        bodies.entry(media.clone()).or_insert_with(|| ResponseBody {
+            example: Some(example.clone()),
+            schema: r.schema.clone(),
+        });
+    }
+    bodies
 }
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -98,6 +127,10 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
     let global_consumes: Option<Vec<String>> = s
         .rest
         .get("consumes")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let global_produces: Option<Vec<String>> = s
+        .rest
+        .get("produces")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     if s.swagger != "2.0" {
         errors.push(LoadError::new(
@@ -221,6 +254,11 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                     request_models.insert(media.to_ascii_lowercase(), schema.clone());
                 }
             }
+            let produces = op
+                .produces
+                .clone()
+                .or_else(|| global_produces.clone())
+                .unwrap_or_else(|| vec!["application/json".to_string()]);
             let mut responses = IndexMap::new();
             for (code, r) in &op.responses {
                 let r = match &r.reference {
@@ -235,6 +273,7 @@ pub(crate) fn read(file: &Path, base: &str, doc: &Value) -> Result<RawApi, LoadE
                     code.clone(),
                     MethodResponseSpec {
                         headers: r.headers.keys().cloned().collect(),
+                        bodies: response_bodies(&r, &produces),
                     },
                 );
             }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gateway::load::{load, Loaded, Source};
+use gateway::load::{load_with, LoadOptions, Loaded, Source};
 
 use crate::cli::{self, SourceArgs};
 use crate::{lambda, route_rows};
@@ -124,12 +124,12 @@ pub(crate) async fn serve_invoke_api(
 
 /// Load, printing every warning and error; `None` when loading failed.
 pub(crate) fn load_or_report(args: &SourceArgs) -> Result<Option<Loaded>> {
-    Ok(load_source_or_report(&args.source()?))
+    Ok(load_source_or_report(&args.source()?, args.load_options()))
 }
 
 /// [`load_or_report`] for a source already validated.
-pub(crate) fn load_source_or_report(source: &Source) -> Option<Loaded> {
-    match load(source) {
+pub(crate) fn load_source_or_report(source: &Source, options: LoadOptions) -> Option<Loaded> {
+    match load_with(source, options) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("warning: {w}");

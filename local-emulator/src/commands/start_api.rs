@@ -15,7 +15,7 @@ use crate::{admin, cli, dashboard, otlp, reload, server, tls};
 
 pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
     let config = EmulatorConfig::from_args(args)?;
-    let Some(loaded) = load_source_or_report(&config.source) else {
+    let Some(loaded) = load_source_or_report(&config.source, config.load_options) else {
         return Ok(ExitCode::FAILURE);
     };
     let metrics = Arc::new(gateway::Metrics::new());
@@ -98,6 +98,7 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         }
         _watches.push(reload::watch_apis(
             config.source.clone(),
+            config.load_options,
             config.extra_keys.clone(),
             files,
             Arc::clone(&slot),

@@ -5,12 +5,20 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::load_or_report;
-use crate::cli::SourceArgs;
+use crate::cli::{SourceArgs, Validate};
 
-pub(crate) fn validate(args: &SourceArgs) -> Result<ExitCode> {
-    let Some(loaded) = load_or_report(args)? else {
+pub(crate) fn validate(args: &Validate) -> Result<ExitCode> {
+    let Some(loaded) = load_or_report(&args.source)? else {
         return Ok(ExitCode::FAILURE);
     };
+    if args.strict && !loaded.warnings.is_empty() {
+        let n = loaded.warnings.len();
+        eprintln!(
+            "{n} warning{} found; --strict fails on warnings",
+            if n == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
     println!(
         "ok: {} API{}, {routes} route{}",

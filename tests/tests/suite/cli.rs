@@ -31,9 +31,9 @@ fn validate_reports_every_error_and_fails() {
     assert_eq!(code, 1);
     assert!(out.is_empty());
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(errors.len(), 4, "{err}");
+    assert_eq!(errors.len(), 3, "{err}");
     // Each names the file, line and column, then the operation.
-    for (line, col) in [(5, 5), (9, 5), (17, 5), (21, 5)] {
+    for (line, col) in [(5, 5), (9, 5), (17, 5)] {
         assert!(
             errors
                 .iter()
@@ -41,7 +41,32 @@ fn validate_reports_every_error_and_fails() {
             "{err}"
         );
     }
-    assert!(err.trim_end().ends_with("4 errors found"), "{err}");
+    assert!(err.trim_end().ends_with("3 errors found"), "{err}");
+}
+
+#[test]
+fn validate_lists_warnings_and_strict_fails_on_them() {
+    let lenient = fixture("lenient/openapi.yaml");
+    let file = lenient.to_str().expect("utf8");
+    let (code, out, err) = run(&["validate", "--openapi", file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ok: 1 API"), "{out}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert!(
+        warnings.iter().any(|l| l.contains("openapi.yaml:")
+            && l.contains("No integration defined for method")),
+        "{err}"
+    );
+    let (strict, out, err) = run(&["validate", "--strict", "--openapi", file]);
+    assert_eq!(strict, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "{} warnings found; --strict fails on warnings",
+            warnings.len()
+        )),
+        "{err}"
+    );
 }
 
 #[test]

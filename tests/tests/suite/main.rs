@@ -17,6 +17,7 @@ mod policies;
 mod reload;
 mod rest;
 mod server;
+mod templates;
 mod tls;
 mod traces;
 mod upstreams;

@@ -36,5 +36,24 @@ pub(crate) async fn run(
         }),
         IntegrationRequest::Http(plan) => http::call(&services.http, ctx, plan).await,
         IntegrationRequest::Aggregate(calls) => aggregate::execute(services, ctx, calls).await,
+        IntegrationRequest::Example(example) => {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = example
+                .content_type
+                .as_deref()
+                .and_then(|t| ::http::HeaderValue::from_str(t).ok())
+            {
+                headers.insert(::http::header::CONTENT_TYPE, value);
+            }
+            // Answered as a proxy response: the example is the method response.
+            Ok(IntegrationResponse {
+                status: example.status,
+                headers,
+                body: body::full(example.body.clone()),
+                payload: None,
+                selection: example.status.to_string(),
+                kind: IntegrationKind::HttpProxy,
+            })
+        }
     }
 }

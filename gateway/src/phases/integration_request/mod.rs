@@ -74,10 +74,13 @@ pub(crate) async fn run(
         Integration::Aggregate(agg) => Ok(Flow::Continue(IntegrationRequest::Aggregate(
             aggregate::prepare(api, route, agg, ctx, req)?,
         ))),
-        Integration::AwsService { .. } => Err(GatewayError::Configuration(format!(
-            "route {} uses a {} integration, which this build of tollgate does not run yet",
-            route.route_key,
-            route.integration.label()
+        // What AWS answers when a method's integration fails (aws-behaviour §12).
+        Integration::Unavailable(why) => Err(GatewayError::Configuration(format!(
+            "route {}: {why}",
+            route.route_key
+        ))),
+        Integration::Example(example) => Ok(Flow::Continue(IntegrationRequest::Example(
+            Arc::clone(example),
         ))),
     }
 }
