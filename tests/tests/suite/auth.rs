@@ -508,3 +508,24 @@ async fn api_keys_from_the_authorizer() {
     .await;
     assert_eq!(r.status, 401, "no token: the authorizer answers first");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_authorizer_serves_every_route_as_if_it_had_none() {
+    let t = fixture("e2e/auth.yaml");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--skip-build",
+        "--disable-authorizer",
+    ]);
+    // Without a token, and with one the authorizer would deny: the function answers both.
+    for token in [None, Some("deny")] {
+        let r = call(&emu, "/secure/echo", token).await;
+        assert_eq!(r.status, 200, "{token:?}: {}", r.text());
+        assert!(
+            authorizer_context(&r).is_null(),
+            "no authorizer ran: {}",
+            r.text()
+        );
+    }
+}
