@@ -104,6 +104,7 @@ fn load_template(
     let mut apis = Vec::new();
     let mut warnings = template.warnings.clone();
     for api in &template.apis {
+        let (errors_before, warnings_before) = (errors.len(), warnings.len());
         let (spec, parse_errors) = load_api_partial(
             &api.file,
             &api.pointer_base,
@@ -111,16 +112,21 @@ fn load_template(
             Some(api.kind),
         );
         errors.extend(parse_errors);
-        let Some(spec) = spec else { continue };
-        let opts = ResolveOptions {
-            name: api.logical_id.clone(),
-            stage: Some(api.stage.clone()),
-            functions: Some(template.function_ids.clone()),
-            stage_throttle: api.stage_throttle.clone(),
-            access_log_format: api.access_log_format.clone(),
-            load: options,
-        };
-        resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
+        if let Some(spec) = spec {
+            let opts = ResolveOptions {
+                name: api.logical_id.clone(),
+                stage: Some(api.stage.clone()),
+                functions: Some(template.function_ids.clone()),
+                stage_throttle: api.stage_throttle.clone(),
+                access_log_format: api.access_log_format.clone(),
+                load: options,
+            };
+            resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
+        }
+        errors.0[errors_before..]
+            .iter_mut()
+            .chain(warnings[warnings_before..].iter_mut())
+            .for_each(|e| api.relocate(e));
     }
     errors.into_result(Loaded {
         apis,

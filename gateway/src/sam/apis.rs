@@ -260,6 +260,7 @@ pub(super) fn api_from_resource(
             .and_then(|a| a.get("AddDefaultAuthorizerToCorsPreflight").cloned())
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
+        origins: Vec::new(),
     })
 }
 

@@ -101,7 +101,9 @@ pub(super) fn add_function_events(
                 ));
                 continue;
             }
-            if let Err(e) = add_event_route(file, &ev_ptr, api, &f.name, ev) {
+            // By logical id: two functions may share a FunctionName, and each event must reach
+            // the function that declares it.
+            if let Err(e) = add_event_route(file, &ev_ptr, api, &f.logical_id, ev) {
                 errors.push(e);
             }
         }
@@ -190,7 +192,7 @@ pub(super) fn add_event_route(
     file: &Path,
     ev_ptr: &str,
     api: &mut SamApi,
-    function_name: &str,
+    function_id: &str,
     ev: &Value,
 ) -> Result<(), LoadError> {
     let props = ev.get("Properties").cloned().unwrap_or_else(|| json!({}));
@@ -200,12 +202,16 @@ pub(super) fn add_event_route(
         .map(scalar_text)
         .map(|m| m.to_ascii_lowercase());
     let uri = format!(
-        "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/arn:aws:lambda:{}:{}:function:{function_name}/invocations",
+        "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/arn:aws:lambda:{}:{}:function:{function_id}/invocations",
         crate::REGION,
         crate::REGION,
         crate::ACCOUNT_ID
     );
     let mut integration = json!({"type": "aws_proxy", "httpMethod": "POST", "uri": uri});
+    // Both event types take TimeoutInMillis (SAM:sam-property-function-api).
+    if let Some(t) = props.get("TimeoutInMillis") {
+        integration["timeoutInMillis"] = t.clone();
+    }
     let (path, method_key, default_route) = match api.kind {
         ApiKind::Rest => {
             let (Some(path), Some(method)) = (path, method) else {
@@ -222,9 +228,6 @@ pub(super) fn add_event_route(
                 .get("PayloadFormatVersion")
                 .map(|v| Value::from(scalar_text(v)))
                 .unwrap_or_else(|| Value::from("2.0"));
-            if let Some(t) = props.get("TimeoutInMillis") {
-                integration["timeoutInMillis"] = t.clone();
-            }
             match (path, method) {
                 (None, None) => ("$default".to_string(), "any".to_string(), true),
                 (Some(p), Some(m)) => (p, m, false),

@@ -11,8 +11,10 @@
 
 mod apis;
 mod auth;
+mod cfn_rest;
 mod cors;
 mod events;
+mod functions;
 mod globals;
 pub mod intrinsics;
 mod parameters;
@@ -57,6 +59,28 @@ pub struct SamApi {
     pub access_log_format: Option<String>,
     /// `Auth.AddDefaultAuthorizerToCorsPreflight` (default true).
     pub cors_authorizer: bool,
+    /// For a definition tollgate wrote from resources: pointer in the definition → the place in
+    /// the template it was written from, so diagnostics name the user's own resource.
+    pub origins: Vec<(String, String)>,
+}
+
+impl SamApi {
+    /// Point `e` at where the user wrote what it is about, when it is about a generated part.
+    pub fn relocate(&self, e: &mut LoadError) {
+        if e.file != self.file {
+            return;
+        }
+        let best = self
+            .origins
+            .iter()
+            .filter(|(generated, _)| {
+                e.pointer == *generated || e.pointer.starts_with(&format!("{generated}/"))
+            })
+            .max_by_key(|(generated, _)| generated.len());
+        if let Some((_, written)) = best {
+            e.pointer = written.clone();
+        }
+    }
 }
 
 /// One function, its properties resolved.
@@ -66,6 +90,23 @@ pub struct SamFunction {
     pub name: String,
     pub properties: Value,
     pub metadata: Value,
+    pub code: FunctionCode,
+    /// The folder of the template that declares it: relative code paths start here.
+    pub base_dir: PathBuf,
+}
+
+/// Where a function's code is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionCode {
+    /// A local folder or file, as written (relative to the template's folder): `CodeUri`,
+    /// `Code` as a path, or a CDK asset.
+    Path(String),
+    /// Source written in the template (`InlineCode`, `Code.ZipFile`).
+    Inline(String),
+    /// A container image.
+    Image(String),
+    /// Code only in S3, with no local copy named.
+    S3(String),
 }
 
 #[derive(Debug, Clone)]
@@ -116,14 +157,24 @@ pub fn load_template(
     let mut active = resources::active(file, resources, &resolver, &globals, &mut errors);
     resources::add_implicit_apis(&mut active, &globals);
     resolver.resources = resources::references(&resolver, &active);
-    let (functions, function_ids) = resources::functions(&resolver, &active);
+    let (functions, function_ids) = functions::functions(file, &resolver, &active, &mut warnings);
 
     let mut apis: Vec<SamApi> = Vec::new();
     for (id, r) in &active {
         let kind = match r.kind.as_str() {
             "AWS::Serverless::Api" => ApiKind::Rest,
             "AWS::Serverless::HttpApi" => ApiKind::Http,
-            "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api" => {
+            "AWS::ApiGateway::RestApi" => {
+                apis.push(cfn_rest::rest_api(
+                    file,
+                    &resolver,
+                    &active,
+                    id,
+                    &mut warnings,
+                ));
+                continue;
+            }
+            "AWS::ApiGatewayV2::Api" => {
                 warnings.push(LoadError::new(
                     file,
                     crate::load_error::pointer_join("/Resources", id),

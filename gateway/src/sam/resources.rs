@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::globals::{for_type, merge_globals};
 use super::intrinsics::{scalar_text, Resolver, ResourceInfo};
-use super::{SamFunction, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
+use super::{IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use crate::load_error::{pointer_join, LoadError, LoadErrors};
 
 /// A resource whose condition holds, with its `Globals` merged in (still unresolved).
@@ -48,6 +48,7 @@ pub(super) fn active(
             props = merge_globals(g, &props);
         }
         let metadata = res.get("Metadata").cloned().unwrap_or(Value::Null);
+        use_local_asset(&mut props, &metadata);
         active.insert(
             id.clone(),
             Resource {
@@ -58,6 +59,32 @@ pub(super) fn active(
         );
     }
     active
+}
+
+/// CDK writes where an asset's local copy is (`aws:asset:path`, relative to the template) and
+/// which property it stands for (`aws:asset:property`, dotted): that property then names the
+/// local copy, as SAM CLI's normaliser does. A container image asset keeps its URI.
+fn use_local_asset(props: &mut Value, metadata: &Value) {
+    let (Some(path), Some(property)) = (
+        metadata.get("aws:asset:path").and_then(Value::as_str),
+        metadata.get("aws:asset:property").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    if property.ends_with("ImageUri") {
+        return;
+    }
+    let mut target = props;
+    let keys: Vec<&str> = property.split('.').collect();
+    for key in &keys[..keys.len() - 1] {
+        let Some(obj) = target.as_object_mut() else {
+            return;
+        };
+        target = obj.entry(key.to_string()).or_insert_with(|| json!({}));
+    }
+    if let (Some(obj), Some(last)) = (target.as_object_mut(), keys.last()) {
+        obj.insert(last.to_string(), Value::from(path));
+    }
 }
 
 /// SAM's implicit APIs exist when a function has an event that names no API.
@@ -171,6 +198,16 @@ pub(super) fn references(resolver: &Resolver, active: &Resources) -> HashMap<Str
                 );
                 (Value::from(name), arn)
             }
+            // `Ref` on a stage is its name (CloudFormation AWS::ApiGateway::Stage return values).
+            "AWS::ApiGateway::Stage" | "AWS::ApiGatewayV2::Stage" => (
+                Value::from(name_of("StageName").unwrap_or_else(|| id.clone())),
+                String::new(),
+            ),
+            // `Ref` on a model is its name.
+            "AWS::ApiGateway::Model" => (
+                Value::from(name_of("Name").unwrap_or_else(|| id.clone())),
+                String::new(),
+            ),
             "AWS::IAM::Role" => {
                 let name = name_of("RoleName").unwrap_or_else(|| id.clone());
                 (
@@ -203,6 +240,41 @@ pub(super) fn references(resolver: &Resolver, active: &Resources) -> HashMap<Str
             },
         );
     }
+    // An alias or version yields its function's ARN with a qualifier; a route that names one
+    // calls the function (Lambda resolves the qualifier to the same code locally).
+    for (id, r) in active {
+        let qualifier = match r.kind.as_str() {
+            "AWS::Lambda::Alias" => r.properties.get("Name").map(scalar_text),
+            "AWS::Lambda::Version" => Some("1".to_string()),
+            _ => continue,
+        };
+        let function = r
+            .properties
+            .get("FunctionName")
+            .and_then(|f| {
+                f.get("Ref")
+                    .and_then(Value::as_str)
+                    .or_else(|| f.pointer("/Fn::GetAtt/0").and_then(Value::as_str))
+                    .or_else(|| {
+                        f.get("Fn::GetAtt")
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.split('.').next())
+                    })
+            })
+            .and_then(|f| infos.get(f))
+            .map(|f: &ResourceInfo| f.arn.clone());
+        if let (Some(arn), Some(q)) = (function, qualifier) {
+            let qualified = format!("{arn}:{q}");
+            infos.insert(
+                id.clone(),
+                ResourceInfo {
+                    kind: r.kind.clone(),
+                    ref_value: Value::from(qualified.clone()),
+                    arn: qualified,
+                },
+            );
+        }
+    }
     for (id, stage) in stage_refs {
         infos.insert(
             id,
@@ -216,33 +288,33 @@ pub(super) fn references(resolver: &Resolver, active: &Resources) -> HashMap<Str
     infos
 }
 
-/// The functions, their properties resolved; and function name (and logical id) → logical id.
-pub(super) fn functions(
+/// The logical id a property refers to: `Ref: X` or `Fn::GetAtt: [X, ...]` as written, else
+/// the resource whose `Ref` value the resolved text is, else the text itself.
+pub(super) fn referenced_id(
     resolver: &Resolver,
-    active: &Resources,
-) -> (Vec<SamFunction>, HashMap<String, String>) {
-    let mut functions = Vec::new();
-    let mut function_ids = HashMap::new();
-    for (id, r) in active {
-        let (ty, props, metadata) = (&r.kind, &r.properties, &r.metadata);
-        if ty != "AWS::Serverless::Function" && ty != "AWS::Lambda::Function" {
-            continue;
-        }
-        let ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
-        let resolved = resolver.resolve(props, &ptr).unwrap_or_else(|| json!({}));
-        let name = resolver
-            .resources
-            .get(id)
-            .map(|r| scalar_text(&r.ref_value))
-            .unwrap_or_else(|| id.clone());
-        function_ids.insert(name.clone(), id.clone());
-        function_ids.insert(id.clone(), id.clone());
-        functions.push(SamFunction {
-            logical_id: id.clone(),
-            name,
-            properties: resolved,
-            metadata: metadata.clone(),
-        });
+    raw: Option<&Value>,
+    resolved: Option<&Value>,
+) -> Option<String> {
+    if let Some(id) = raw.and_then(written_reference) {
+        return Some(id);
     }
-    (functions, function_ids)
+    let text = resolved.map(scalar_text)?;
+    resolver
+        .resources
+        .iter()
+        .find(|(_, r)| scalar_text(&r.ref_value) == text)
+        .map(|(k, _)| k.clone())
+        .or(Some(text))
+}
+
+/// `Ref: X`, `Fn::GetAtt: [X, attr]` or `Fn::GetAtt: X.attr`, as written: X.
+pub(super) fn written_reference(v: &Value) -> Option<String> {
+    if let Some(id) = v.get("Ref").and_then(Value::as_str) {
+        return Some(id.to_string());
+    }
+    match v.get("Fn::GetAtt")? {
+        Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
+        Value::String(s) => s.split('.').next().map(str::to_string),
+        _ => None,
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::load_error::pointer_join;
 
 use super::intrinsics::{scalar_text, Resolver};
-use super::resources::Resources;
+use super::resources::{referenced_id, Resources};
 use super::SamApi;
 use crate::usage::{Quota, StageThrottle, Throttle, UsageConfig};
 
@@ -124,24 +124,6 @@ pub(super) fn sam_usage_plans(apis: &[SamApi]) -> UsageConfig {
         });
     }
     cfg
-}
-
-/// The logical id a `{"Ref": X}` (or an already resolved id) names.
-pub(super) fn referenced_id(
-    resolver: &Resolver,
-    raw: Option<&Value>,
-    resolved: Option<&Value>,
-) -> Option<String> {
-    if let Some(id) = raw.and_then(|v| v.get("Ref")).and_then(Value::as_str) {
-        return Some(id.to_string());
-    }
-    let text = resolved.map(scalar_text)?;
-    resolver
-        .resources
-        .iter()
-        .find(|(_, r)| scalar_text(&r.ref_value) == text)
-        .map(|(k, _)| k.clone())
-        .or(Some(text))
 }
 
 /// `Quota {Limit, Period, Offset}`; None when the limit or period is missing or unknown.

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use gateway::sam::SamFunction;
+use gateway::sam::{FunctionCode, SamFunction};
 use serde_json::Value;
 
 use super::cargo::{self, RustFunction};
@@ -50,16 +50,50 @@ pub fn prepare_functions(
         .filter_map(|f| rust_function(f, opts))
         .collect();
     let built = cargo::build(&rust, opts.skip_build, opts.verbose)?;
+    // Image and S3-only functions were warned about at load; their routes answer 500.
     functions
         .iter()
+        .filter(|f| matches!(f.code, FunctionCode::Path(_) | FunctionCode::Inline(_)))
         .map(|f| prepare_one(f, opts, &built).with_context(|| format!("function {}", f.logical_id)))
         .collect()
 }
 
-fn code_uri(f: &SamFunction, opts: &PrepareOptions) -> PathBuf {
-    text(f.properties.get("CodeUri"))
-        .map(|c| opts.template_dir.join(c))
-        .unwrap_or_else(|| opts.template_dir.clone())
+/// The folder the function's code is in, absolute (the process runs elsewhere). Code written in
+/// the template is written out to a folder of its own first, so nothing else beside the
+/// template is ever run in its place.
+fn code_uri(f: &SamFunction) -> Result<PathBuf> {
+    let dir = match &f.code {
+        FunctionCode::Path(p) => f.base_dir.join(p),
+        FunctionCode::Inline(source) => write_inline(f, source)?,
+        FunctionCode::Image(uri) => bail!(
+            "its code is the container image {uri}, which tollgate does not run: use a .zip function (CodeUri) locally"
+        ),
+        FunctionCode::S3(location) => bail!(
+            "its code is only in S3 ({location}), which a local run cannot read: point CodeUri (or Code) at a local folder"
+        ),
+    };
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
+}
+
+/// `InlineCode` / `Code.ZipFile` as the file Lambda makes of it: `index.py` or `index.js`
+/// (CloudFormation `AWS::Lambda::Function` Code), in a folder of this process's own.
+fn write_inline(f: &SamFunction, source: &str) -> Result<PathBuf> {
+    let runtime = text(f.properties.get("Runtime")).unwrap_or_default();
+    let file = if runtime.starts_with("python") {
+        "index.py"
+    } else if runtime.starts_with("nodejs") {
+        "index.js"
+    } else {
+        bail!("inline code needs a Python or Node.js Runtime (it has `{runtime}`)");
+    };
+    let dir = std::env::temp_dir()
+        .join(format!("tollgate-{}", std::process::id()))
+        .join("inline")
+        .join(&f.logical_id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join(file), source)
+        .with_context(|| format!("writing {}", dir.join(file).display()))?;
+    Ok(dir)
 }
 
 fn sam_build_output(f: &SamFunction, opts: &PrepareOptions) -> PathBuf {
@@ -71,7 +105,10 @@ fn sam_build_output(f: &SamFunction, opts: &PrepareOptions) -> PathBuf {
 
 /// The crate to build, for a function that is a Rust crate and has no prebuilt executable.
 fn rust_function(f: &SamFunction, opts: &PrepareOptions) -> Option<RustFunction> {
-    let code_uri = code_uri(f, opts);
+    if !matches!(f.code, FunctionCode::Path(_)) {
+        return None;
+    }
+    let code_uri = code_uri(f).ok()?;
     if sam_build_output(f, opts).is_file() || code_uri.join("bootstrap").is_file() {
         return None;
     }
@@ -98,7 +135,7 @@ fn prepare_one(
     let p = &f.properties;
     let runtime = text(p.get("Runtime")).unwrap_or_else(|| "provided.al2023".into());
     let handler = text(p.get("Handler")).unwrap_or_else(|| "bootstrap".into());
-    let code_uri = code_uri(f, opts);
+    let code_uri = code_uri(f)?;
     let timeout_s = p.get("Timeout").and_then(Value::as_f64).unwrap_or(3.0);
     let memory = p.get("MemorySize").and_then(Value::as_u64).unwrap_or(128);
     let max_concurrency = p

@@ -745,3 +745,36 @@ fn the_example_api_file_serves_bare_with_its_functions_and_aggregate() {
         "tollgate runs the aggregate, not API Gateway's MOCK fallback"
     );
 }
+
+#[test]
+fn each_event_calls_the_function_that_declares_it_even_when_names_are_shared() {
+    let loaded = template("sam/shared-name.yaml", &[]).expect("loads");
+    let api = &loaded.apis[0];
+    let lambda = |key: &str| {
+        let route = api
+            .routes
+            .iter()
+            .find(|r| r.route_key == key)
+            .unwrap_or_else(|| panic!("no route {key}"));
+        match &route.integration {
+            Integration::Lambda(l) => l.clone(),
+            other => panic!("{key}: {}", other.label()),
+        }
+    };
+    let first = lambda("GET /first");
+    let second = lambda("GET /second");
+    assert_eq!(
+        (first.function.as_str(), second.function.as_str()),
+        ("First", "Second")
+    );
+    // A REST Api event's TimeoutInMillis is the integration's timeout too.
+    assert_eq!(first.timeout, std::time::Duration::from_millis(1500));
+    assert_eq!(second.timeout, std::time::Duration::from_millis(29_000));
+    let warnings = warning_lines(&loaded.warnings);
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "/Resources/Second/Properties/FunctionName: `shared` is also the name of First"
+        )),
+        "{warnings:#?}"
+    );
+}

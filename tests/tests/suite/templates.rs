@@ -109,3 +109,96 @@ async fn a_sam_template_with_one_broken_route_serves_the_others() {
         );
     }
 }
+
+fn json(r: &tollgate_tests::Reply) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.text()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_methods() {
+    let dir = project("templates/cfn-rest");
+    let e = Emulator::start_in(&dir, &["-t", "template.yaml"]);
+    const KEY: (&str, &str) = ("x-api-key", "cfn-key-value-0123456789");
+
+    // AWS_PROXY through !Sub, behind an API key whose plan (from AWS::ApiGateway::UsagePlan)
+    // allows two calls a day; the stage is the AWS::ApiGateway::Stage's.
+    let no_key = get(&e.url("/pets")).await;
+    assert_eq!(
+        (no_key.status.as_u16(), no_key.text().as_str()),
+        (403, r#"{"message":"Forbidden"}"#)
+    );
+    let pets = send("GET", &e.url("/pets"), &[KEY], "").await;
+    assert_eq!(
+        json(&pets),
+        serde_json::json!({"greeting": "hello", "path": "/pets", "resource": "/pets",
+                           "stage": "v1", "principal": null})
+    );
+    assert_eq!(send("GET", &e.url("/pets"), &[KEY], "").await.status, 200);
+    let over = send("GET", &e.url("/pets"), &[KEY], "").await;
+    assert_eq!(
+        (over.status.as_u16(), over.text().as_str()),
+        (429, r#"{"message":"Limit Exceeded"}"#)
+    );
+
+    // A MOCK method whose body is checked against an AWS::ApiGateway::Model by the
+    // AWS::ApiGateway::RequestValidator it names.
+    let invalid = send(
+        "POST",
+        &e.url("/pets"),
+        &[("content-type", "application/json")],
+        "{}",
+    )
+    .await;
+    assert_eq!(
+        (invalid.status.as_u16(), invalid.text().as_str()),
+        (400, r#"{"message":"Invalid request body"}"#)
+    );
+    let created = send(
+        "POST",
+        &e.url("/pets"),
+        &[("content-type", "application/json")],
+        r#"{"name": "Rex"}"#,
+    )
+    .await;
+    assert_eq!(created.status.as_u16(), 201);
+    assert_eq!(created.text(), r#"{"created": true, "stage": "v1"}"#);
+
+    // Non-proxy Lambda through !Join, a local Code folder, a request template reading a path
+    // parameter and a stage variable, a response header mapped from a constant.
+    let pet = get(&e.url("/pets/7")).await;
+    assert_eq!(pet.status.as_u16(), 200, "{}", pet.text());
+    assert_eq!(pet.header("x-pet"), Some("yes"));
+    assert_eq!(
+        json(&pet),
+        serde_json::json!({"pet": "7", "stage": "cfn", "via": "non-proxy"})
+    );
+
+    // A TOKEN authorizer from AWS::ApiGateway::Authorizer, its function written inline.
+    let secure = |token: &'static str| {
+        let url = e.url("/secure");
+        async move { send("GET", &url, &[("authorization", token)], "").await }
+    };
+    assert_eq!(secure("wrong").await.status.as_u16(), 403);
+    let allowed = secure("let-me-in").await;
+    assert_eq!(json(&allowed)["principal"], "cfn-user");
+    let anonymous = get(&e.url("/secure")).await;
+    assert_eq!(
+        (anonymous.status.as_u16(), anonymous.text().as_str()),
+        (401, r#"{"message":"Unauthorized"}"#)
+    );
+
+    // The AWS::ApiGateway::GatewayResponse replaces the missing-route answer.
+    let missing = get(&e.url("/nowhere")).await;
+    assert_eq!(
+        (missing.status.as_u16(), missing.text().as_str()),
+        (404, r#"{"error": "not here"}"#)
+    );
+    assert_eq!(missing.header("x-why"), Some("no-such-route"));
+
+    // Two more APIs: one with an inline Body (stage from its Deployment), one whose
+    // BodyS3Location is a file beside the template.
+    let inline = get(&e.url("/inline")).await;
+    assert_eq!(json(&inline)["stage"], "live");
+    let file = get(&e.url("/file")).await;
+    assert_eq!(file.text(), r#"{"from": "BodyS3Location"}"#);
+}
