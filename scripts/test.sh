@@ -4,7 +4,8 @@
 #   2. builds the workspace once, in the background, while it installs the rest: Debian packages
 #      (redis-server, etcd-server, chromium, velocity) with one `apt-get update`, Python tools in
 #      a virtual environment (target/tools/venv) and npm packages under target/tools;
-#   3. lints template.yaml with cfn-lint, starts Redis, DynamoDB Local and etcd on free loopback
+#   3. synthesises the CDK app in tests/cdk-app and fails if its output differs from the
+#      committed fixture; lints template.yaml with cfn-lint, starts Redis, DynamoDB Local and etcd on free loopback
 #      ports, compiles the Velocity oracle;
 #   4. packages every Lambda function with cargo-lambda from that same build, runs every test,
 #      and fuzzes the VTL engine for 30 seconds (`scripts/fuzz.sh 600` fuzzes longer);
@@ -66,6 +67,9 @@ NPM_WANTED=()
 if [ ${#NPM_WANTED[@]} -gt 0 ]; then
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" "${NPM_WANTED[@]}" >&2
 fi
+
+phase "cdk synth (tests/cdk-app, compared with tests/fixtures/cdk)"
+./scripts/cdk-synth.sh
 
 phase "cfn-lint"
 shopt -s nullglob

@@ -117,7 +117,12 @@ pub(super) fn resolve_integration(
         }
         IntegrationType::AwsProxy | IntegrationType::Aws => {
             let uri = require_uri(&mut errors);
-            if uri.contains(":lambda:path/") {
+            // HTTP APIs also take the function's own ARN as the uri (§12).
+            let function_arn = spec.kind == ApiKind::Http
+                && uri.starts_with("arn:")
+                && uri.contains(":lambda:")
+                && uri.contains(":function:");
+            if uri.contains(":lambda:path/") || function_arn {
                 match function_from_uri(&uri) {
                     Some(name) => {
                         let function = match &opts.functions {

@@ -57,16 +57,25 @@ pub(crate) fn stages(
     Ok(staged)
 }
 
-/// The first staged API with a route for the method and path.
+/// The first staged API with a declared route for the method and path; else the first with a
+/// `$default` route. One API's catch-all does not hide another API's declared route when several
+/// share a port (on AWS each has its own host).
 pub(crate) fn route(
     staged: &[(Arc<ResolvedApi>, String)],
     method: &http::Method,
 ) -> Option<(Arc<ResolvedApi>, String, RouteMatch)> {
     let m = RouteMethod::from_http(method)?;
-    staged.iter().find_map(|(api, path)| {
+    let declared = staged.iter().find_map(|(api, path)| {
         api.router
-            .lookup(m, path)
+            .lookup_declared(m, path)
             .map(|hit| (Arc::clone(api), path.clone(), hit))
+    });
+    declared.or_else(|| {
+        staged.iter().find_map(|(api, path)| {
+            api.router
+                .default_match()
+                .map(|hit| (Arc::clone(api), path.clone(), hit))
+        })
     })
 }
 

@@ -187,6 +187,12 @@ impl Router {
 
     /// Find the route for a request method and raw (undecoded) path.
     pub fn lookup(&self, method: RouteMethod, path: &str) -> Option<RouteMatch> {
+        self.lookup_declared(method, path)
+            .or_else(|| self.default_match())
+    }
+
+    /// The route a declared path matches, not counting `$default`.
+    pub fn lookup_declared(&self, method: RouteMethod, path: &str) -> Option<RouteMatch> {
         let rest = path.strip_prefix('/').unwrap_or(path);
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let segments: Vec<&str> = if rest.is_empty() {
@@ -195,9 +201,12 @@ impl Router {
             rest.split('/').collect()
         };
         let mut params = Vec::new();
-        if let Some(route) = walk(&self.root, &segments, 0, method, rest, &mut params) {
-            return Some(RouteMatch { route, params });
-        }
+        walk(&self.root, &segments, 0, method, rest, &mut params)
+            .map(|route| RouteMatch { route, params })
+    }
+
+    /// The `$default` route, if set.
+    pub fn default_match(&self) -> Option<RouteMatch> {
         self.default_route.map(|route| RouteMatch {
             route,
             params: Vec::new(),

@@ -11,6 +11,7 @@
 
 mod apis;
 mod auth;
+mod cfn_http;
 mod cfn_rest;
 mod cors;
 mod events;
@@ -175,13 +176,12 @@ pub fn load_template(
                 continue;
             }
             "AWS::ApiGatewayV2::Api" => {
-                warnings.push(LoadError::new(
+                apis.extend(cfn_http::http_api(
                     file,
-                    crate::load_error::pointer_join("/Resources", id),
-                    format!(
-                        "raw {} resources are not served; declare the API as AWS::Serverless::Api or HttpApi",
-                        r.kind
-                    ),
+                    &resolver,
+                    &active,
+                    id,
+                    &mut warnings,
                 ));
                 continue;
             }

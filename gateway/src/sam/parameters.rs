@@ -121,32 +121,58 @@ pub(super) fn missing_warnings(
     root: &Map<String, Value>,
     missing: &[String],
 ) -> Vec<LoadError> {
+    let replaced = local_asset_properties(root);
     missing
         .iter()
-        .map(|name| {
+        .filter_map(|name| {
             let mut uses = Vec::new();
             for section in ["Resources", "Outputs", "Conditions"] {
                 if let Some(v) = root.get(section) {
                     find_uses(v, name, &format!("/{section}"), &mut uses);
                 }
             }
-            let uses: Vec<(std::path::PathBuf, String)> =
-                uses.into_iter().map(|p| (file.to_path_buf(), p)).collect();
-            let used = if uses.is_empty() {
-                "nothing uses it".to_string()
-            } else {
-                format!(
-                    "used at {}; only what uses it fails (a route that needs it answers 500)",
-                    super::intrinsics::places(file, &uses)
-                )
-            };
-            LoadError::new(
+            // A parameter nothing local needs (unused, or only where a CDK asset's local folder
+            // stands in, as for CDK's asset parameters) does not matter here.
+            let uses: Vec<(std::path::PathBuf, String)> = uses
+                .into_iter()
+                .filter(|u| !replaced.iter().any(|r| u == r || u.starts_with(&format!("{r}/"))))
+                .map(|p| (file.to_path_buf(), p))
+                .collect();
+            if uses.is_empty() {
+                return None;
+            }
+            let used = format!(
+                "used at {}; only what uses it fails (a route that needs it answers 500)",
+                super::intrinsics::places(file, &uses)
+            );
+            Some(LoadError::new(
                 file,
                 pointer_join("/Parameters", name),
                 format!(
                     "parameter `{name}` has no Default and no value (pass --parameter-overrides {name}=VALUE); {used}"
                 ),
-            )
+            ))
+        })
+        .collect()
+}
+
+/// Pointers of the properties a CDK asset's local copy replaces (`aws:asset:property` of a
+/// resource whose metadata names an `aws:asset:path`).
+fn local_asset_properties(root: &Map<String, Value>) -> Vec<String> {
+    let Some(resources) = root.get("Resources").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter_map(|(id, r)| {
+            let meta = r.get("Metadata")?;
+            meta.get("aws:asset:path")?;
+            let property = meta.get("aws:asset:property")?.as_str()?;
+            let mut ptr = pointer_join(&pointer_join("/Resources", id), "Properties");
+            for part in property.split('.') {
+                ptr = pointer_join(&ptr, part);
+            }
+            Some(ptr)
         })
         .collect()
 }

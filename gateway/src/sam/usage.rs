@@ -35,7 +35,7 @@ pub(super) fn stage_throttle(
         };
         let path = m
             .get("ResourcePath")
-            .map(scalar_text)
+            .map(|p| resource_path(&scalar_text(p)))
             .unwrap_or_else(|| "/*".into());
         let method = m
             .get("HttpMethod")
@@ -65,6 +65,15 @@ pub(super) fn stage_throttle(
         }
     }
     t
+}
+
+/// A `MethodSettings` `ResourcePath` as the route's path: CloudFormation writes each `/` after the
+/// first as `~1` (`/~1pets~1{id}` is `/pets/{id}`, §12), and a path written plainly is kept.
+fn resource_path(written: &str) -> String {
+    match written.strip_prefix('/') {
+        Some(rest) if rest.starts_with("~1") => rest.replace("~1", "/").replace("~0", "~"),
+        _ => written.to_string(),
+    }
 }
 
 /// SAM `Auth.UsagePlan`: `PER_API` makes a plan and a key per API (`<Api>UsagePlan`,
@@ -257,4 +266,26 @@ pub(super) fn usage_resources(resolver: &Resolver, active: &Resources) -> UsageC
         }
     }
     cfg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_settings_paths_are_decoded() {
+        let t = stage_throttle(
+            Some(json!([
+                {"ResourcePath": "/~1pets~1{id}", "HttpMethod": "get", "ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1},
+                {"ResourcePath": "/orders", "HttpMethod": "POST", "ThrottlingRateLimit": 2.0, "ThrottlingBurstLimit": 2},
+                {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 3.0, "ThrottlingBurstLimit": 3},
+            ])),
+            None,
+            None,
+        );
+        let mut keys: Vec<&String> = t.methods.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["/orders/POST", "/pets/{id}/GET"]);
+        assert_eq!(t.default.map(|d| d.burst_limit), Some(3));
+    }
 }

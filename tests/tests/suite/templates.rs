@@ -2,7 +2,8 @@
 //! CLI tolerate, plain CloudFormation, CDK output and nested stacks. Each test copies its fixture
 //! folder and starts `tollgate` there with relative paths, as a user does.
 
-use tollgate_tests::{get, project, send, Emulator, Upstream};
+use tollgate_tests::jwt::sign;
+use tollgate_tests::{get, project, send, Emulator, JwksServer, Upstream};
 
 fn warnings(e: &Emulator) -> Vec<String> {
     e.stderr()
@@ -201,4 +202,135 @@ async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_method
     assert_eq!(json(&inline)["stage"], "live");
     let file = get(&e.url("/file")).await;
     assert_eq!(file.text(), r#"{"from": "BodyS3Location"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_cloudformation_http_apis_are_served_from_routes_a_body_and_quick_create() {
+    let dir = project("templates/cfn-http");
+    let e = Emulator::start_in(&dir, &["-t", "template.yaml"]);
+
+    // A Route whose Target names an Integration; the Stage's variables reach the event, and its
+    // RouteSettings throttle this route alone (burst 1).
+    let item = get(&e.url("/items/1")).await;
+    assert_eq!(
+        json(&item),
+        serde_json::json!({"route": "GET /items/{id}", "stage": "$default", "colour": "blue", "who": null})
+    );
+    let throttled = get(&e.url("/items/2")).await;
+    assert_eq!(
+        (throttled.status.as_u16(), throttled.text().as_str()),
+        (429, r#"{"message":"Too Many Requests"}"#)
+    );
+
+    // A Lambda REQUEST authorizer with simple responses, from AWS::ApiGatewayV2::Authorizer.
+    let private = |token: Option<&'static str>| {
+        let url = e.url("/private");
+        async move {
+            let headers: Vec<(&str, &str)> = token.map(|t| ("x-token", t)).into_iter().collect();
+            send("POST", &url, &headers, "").await
+        }
+    };
+    let allowed = private(Some("open-sesame")).await;
+    assert_eq!(json(&allowed)["who"], "cfn-http");
+    assert_eq!(private(Some("wrong")).await.status.as_u16(), 403);
+    assert_eq!(private(None).await.status.as_u16(), 401);
+
+    // The Body API's declared route is found though another API on the port has $default, and
+    // its uri is the function's own ARN, as HTTP APIs allow.
+    let body = get(&e.url("/from-body")).await;
+    assert_eq!(json(&body)["route"], "GET /from-body");
+    assert_eq!(json(&get(&e.url("/elsewhere")).await)["route"], "$default");
+
+    // Quick create: Target makes a $default route and stage; CorsConfiguration applies.
+    let quick = send(
+        "GET",
+        &e.url("/anything"),
+        &[
+            ("host", "quickapi.localhost"),
+            ("origin", "https://example.com"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(json(&quick)["colour"], serde_json::Value::Null);
+    assert_eq!(
+        quick.header("access-control-allow-origin"),
+        Some("https://example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cdk_rest_stack_output_is_served_with_its_asset_code() {
+    let dir = project("cdk");
+    let e = Emulator::start_in(&dir, &["-t", "cdk.out/RestStack.template.json"]);
+    const KEY: (&str, &str) = ("x-api-key", "cdk-key-value-0123456789");
+    // RestApi + LambdaIntegration, the function's code from its aws:asset:path folder, behind
+    // the usage plan's key.
+    assert_eq!(get(&e.url("/pets")).await.status.as_u16(), 403);
+    let pets = send("GET", &e.url("/pets"), &[KEY], "").await;
+    assert_eq!(
+        json(&pets),
+        serde_json::json!({"table": "pets-table", "version": "1.0", "route": "/pets",
+                           "stage": "dev", "principal": null, "subject": null})
+    );
+    assert_eq!(json(&get(&e.url("/pets/3")).await)["route"], "/pets/{id}");
+    // The TokenAuthorizer.
+    let secure = send(
+        "GET",
+        &e.url("/secure"),
+        &[("authorization", "Bearer cdk-token")],
+        "",
+    )
+    .await;
+    assert_eq!(json(&secure)["principal"], "cdk-user");
+    let denied = send(
+        "GET",
+        &e.url("/secure"),
+        &[("authorization", "Bearer other")],
+        "",
+    )
+    .await;
+    assert_eq!(denied.status.as_u16(), 403);
+    // SpecRestApi with an inline OpenAPI body, its uri written with Fn::Sub.
+    assert_eq!(json(&get(&e.url("/spec")).await)["stage"], "spec");
+    // Nothing about CDK's own resources and parameters is worth a warning.
+    assert!(
+        warnings(&e).iter().all(|w| w.contains("no `responses`")),
+        "{:#?}",
+        warnings(&e)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cdk_http_stack_output_is_served_with_its_jwt_authorizer() {
+    let idp = JwksServer::start("jwt/jwks1.json").await;
+    let issuer = idp.issuer();
+    let dir = project("cdk");
+    let overrides = format!("JwtIssuer={issuer}");
+    // The legacy synthesizer's asset parameters have no Default and need none.
+    let e = Emulator::start_in(
+        &dir,
+        &[
+            "-t",
+            "cdk.out/HttpStack.template.json",
+            "--parameter-overrides",
+            &overrides,
+        ],
+    );
+    assert_eq!(warnings(&e), Vec::<String>::new());
+    let open = get(&e.url("/open")).await;
+    assert_eq!(json(&open)["route"], "GET /open");
+    assert_eq!(json(&open)["version"], "2.0");
+    let anonymous = get(&e.url("/notes/1")).await;
+    assert_eq!(
+        (anonymous.status.as_u16(), anonymous.text().as_str()),
+        (401, r#"{"message":"Unauthorized"}"#)
+    );
+    let token = sign(
+        "key1",
+        &serde_json::json!({"iss": issuer, "aud": "tollgate-tests", "sub": "cdk-subject"}),
+    );
+    let bearer = format!("Bearer {token}");
+    let notes = send("GET", &e.url("/notes/1"), &[("authorization", &bearer)], "").await;
+    assert_eq!(json(&notes)["subject"], "cdk-subject", "{}", notes.text());
 }
