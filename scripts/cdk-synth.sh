@@ -24,8 +24,7 @@ if ! (cd "$APP" && "$TOOLS/node_modules/.bin/cdk" synth --no-notices --quiet -o 
 fi
 # What the tests read: the templates, the asset manifest and the asset folders (tree.json and
 # the metadata files hold absolute paths of this machine).
-KEEP=(RestStack.template.json HttpStack.template.json RestStack.assets.json manifest.json)
-KEEP+=($(cd "$OUT" && ls -d asset.*))
+mapfile -t KEEP < <(cd "$OUT" && ls -d ./*.template.json ./*.assets.json manifest.json asset.*)
 if [ "${1:-}" = --update ]; then
     rm -rf "$FIXTURE" && mkdir -p "$FIXTURE"
     (cd "$OUT" && cp -r "${KEEP[@]}" "$FIXTURE/")

@@ -40,13 +40,23 @@ pub struct Served {
     usage: UsageConfig,
 }
 
+/// A route one API declares that an earlier API on the same port also declares, and answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowedRoute {
+    pub api: String,
+    /// What reaches `api` itself: `Host: <host_label>.localhost`.
+    pub host_label: String,
+    pub route: String,
+    pub winner: String,
+}
+
 impl Served {
     pub fn new(apis: Vec<ResolvedApi>, usage: UsageConfig) -> Self {
         let apis: Vec<Arc<ResolvedApi>> = apis.into_iter().map(Arc::new).collect();
         let by_host = apis
             .iter()
             .enumerate()
-            .map(|(i, a)| (a.name.to_ascii_lowercase(), i))
+            .map(|(i, a)| (a.host_label(), i))
             .collect();
         Self {
             apis,
@@ -171,9 +181,8 @@ impl Gateway {
         out
     }
 
-    /// Routes that two APIs both define, which only host-based selection can tell apart:
-    /// `(shadowed api, route key, winning api)`.
-    pub fn shadowed_routes(&self) -> Vec<(String, String, String)> {
+    /// Routes that two APIs both define, which only host-based selection can tell apart.
+    pub fn shadowed_routes(&self) -> Vec<ShadowedRoute> {
         let mut seen: HashMap<(String, String), String> = HashMap::new();
         let mut out = Vec::new();
         for api in self.apis() {
@@ -187,7 +196,12 @@ impl Gateway {
                     r.route_key.clone(),
                 );
                 match seen.get(&key) {
-                    Some(first) => out.push((api.name.clone(), r.route_key.clone(), first.clone())),
+                    Some(first) => out.push(ShadowedRoute {
+                        api: api.name.clone(),
+                        host_label: api.host_label(),
+                        route: r.route_key.clone(),
+                        winner: first.clone(),
+                    }),
                     None => {
                         seen.insert(key, api.name.clone());
                     }

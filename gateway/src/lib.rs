@@ -54,7 +54,7 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 // Serving.
 pub use config::GatewayConfig;
-pub use gateway::{Gateway, Served};
+pub use gateway::{Gateway, Served, ShadowedRoute};
 pub use services::Services;
 
 // What a request carries, for servers and completion hooks.

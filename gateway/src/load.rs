@@ -92,9 +92,11 @@ fn load_template(
     overrides: &HashMap<String, String>,
     options: LoadOptions,
 ) -> Result<Loaded, LoadErrors> {
-    let template = sam::load_template(path, overrides)?;
+    let mut template = sam::load_template(path, overrides)?;
+    let nested = std::mem::take(&mut template.nested);
+    let stacks: Vec<&sam::SamTemplate> = std::iter::once(&template).chain(&nested).collect();
     let mut errors = LoadErrors::default();
-    if template.apis.is_empty() {
+    if stacks.iter().all(|t| t.apis.is_empty()) {
         errors.push(LoadError::new(
             path,
             "/Resources",
@@ -102,36 +104,55 @@ fn load_template(
         ));
     }
     let mut apis = Vec::new();
-    let mut warnings = template.warnings.clone();
-    for api in &template.apis {
-        let (errors_before, warnings_before) = (errors.len(), warnings.len());
-        let (spec, parse_errors) = load_api_partial(
-            &api.file,
-            &api.pointer_base,
-            &api.definition,
-            Some(api.kind),
-        );
-        errors.extend(parse_errors);
-        if let Some(spec) = spec {
-            let opts = ResolveOptions {
-                name: api.logical_id.clone(),
-                stage: Some(api.stage.clone()),
-                functions: Some(template.function_ids.clone()),
-                stage_throttle: api.stage_throttle.clone(),
-                access_log_format: api.access_log_format.clone(),
-                load: options,
-            };
-            resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
+    let mut warnings = Vec::new();
+    let mut functions = Vec::new();
+    let mut usage = crate::usage::UsageConfig::default();
+    // A stack may call another stack's function by the name an output passed it: each stack's
+    // own names first, then every other stack's.
+    let mut every_function: HashMap<String, String> = HashMap::new();
+    for stack in &stacks {
+        for (name, id) in &stack.function_ids {
+            every_function
+                .entry(name.clone())
+                .or_insert_with(|| id.clone());
         }
-        errors.0[errors_before..]
-            .iter_mut()
-            .chain(warnings[warnings_before..].iter_mut())
-            .for_each(|e| api.relocate(e));
+    }
+    for stack in stacks {
+        let mut function_ids = every_function.clone();
+        function_ids.extend(stack.function_ids.clone());
+        warnings.extend(stack.warnings.iter().cloned());
+        functions.extend(stack.functions.iter().cloned());
+        usage.merge(stack.usage.clone());
+        for api in &stack.apis {
+            let (errors_before, warnings_before) = (errors.len(), warnings.len());
+            let (spec, parse_errors) = load_api_partial(
+                &api.file,
+                &api.pointer_base,
+                &api.definition,
+                Some(api.kind),
+            );
+            errors.extend(parse_errors);
+            if let Some(spec) = spec {
+                let opts = ResolveOptions {
+                    name: api.logical_id.clone(),
+                    stage: Some(api.stage.clone()),
+                    functions: Some(function_ids.clone()),
+                    stage_throttle: api.stage_throttle.clone(),
+                    access_log_format: api.access_log_format.clone(),
+                    load: options,
+                };
+                resolve_into(&spec, &opts, &mut apis, &mut warnings, &mut errors);
+            }
+            errors.0[errors_before..]
+                .iter_mut()
+                .chain(warnings[warnings_before..].iter_mut())
+                .for_each(|e| api.relocate(e));
+        }
     }
     errors.into_result(Loaded {
         apis,
-        functions: template.functions,
-        usage: template.usage,
+        functions,
+        usage,
         warnings,
     })
 }

@@ -49,6 +49,8 @@ class RestStack extends cdk.Stack {
     plan.addApiKey(key);
     plan.addApiStage({ stage: api.deploymentStage });
 
+    new PetsNested(this, "Nested", { table: new cdk.CfnParameter(this, "NestedTable", { default: "nested-table" }).valueAsString });
+
     new apigw.SpecRestApi(this, "SpecApi", {
       deployOptions: { stageName: "spec" },
       apiDefinition: apigw.ApiDefinition.fromInline({
@@ -70,6 +72,21 @@ class RestStack extends cdk.Stack {
         },
       }),
     });
+  }
+}
+
+// A NestedStack with its own function and API; the parent passes it a value as a parameter.
+class PetsNested extends cdk.NestedStack {
+  constructor(scope, id, props) {
+    super(scope, id, props);
+    const fn = new lambda.Function(this, "Nested", {
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: "pets.handler",
+      code: code(),
+      environment: { TABLE: props.table },
+    });
+    const api = new apigw.RestApi(this, "NestedApi", { deployOptions: { stageName: "nested" } });
+    api.root.addResource("nested").addMethod("GET", new apigw.LambdaIntegration(fn));
   }
 }
 

@@ -90,6 +90,21 @@ pub struct ResolvedApi {
 }
 
 impl ResolvedApi {
+    /// The label that picks this API by `Host: <label>.localhost`: its name in lower case, each
+    /// character a host name cannot hold (the `/` of a nested stack's `Child/Api`) as `-`.
+    pub fn host_label(&self) -> String {
+        self.name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    }
+
     /// The functions (logical ids, or names in a bare OpenAPI file) the API's routes call: their
     /// integrations, Lambda authorizers and aggregate calls.
     pub fn functions(&self) -> std::collections::BTreeSet<String> {

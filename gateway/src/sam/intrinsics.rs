@@ -35,6 +35,8 @@ pub struct Resolver {
     pub standalone: bool,
     /// Parameters with no Default and no override: what uses one cannot be resolved.
     pub missing_parameters: Vec<String>,
+    /// Each loaded nested stack's resolved `Outputs`, by its logical id.
+    pub stack_outputs: HashMap<String, Map<String, Value>>,
     /// Names that could not be resolved, with every place that used them (first use first).
     unresolved: RefCell<indexmap::IndexMap<String, Vec<(PathBuf, String)>>>,
     condition_cache: RefCell<HashMap<String, bool>>,
@@ -95,6 +97,7 @@ impl Resolver {
             resources: HashMap::new(),
             standalone: false,
             missing_parameters: Vec::new(),
+            stack_outputs: HashMap::new(),
             unresolved: RefCell::new(indexmap::IndexMap::new()),
             condition_cache: RefCell::new(HashMap::new()),
             evaluating: RefCell::new(Vec::new()),
@@ -435,6 +438,12 @@ impl Resolver {
         let Some(r) = found else {
             return self.unresolved(file, res, ptr);
         };
+        if let Some(output) = attr.strip_prefix("Outputs.") {
+            return match self.stack_outputs.get(res).and_then(|o| o.get(output)) {
+                Some(v) => v.clone(),
+                None => self.unresolved(file, &format!("{res}.{attr}"), ptr),
+            };
+        }
         match attr {
             "Arn" => Value::String(r.arn.clone()),
             "RootResourceId" => Value::String(crate::ids::api_id_for(&format!("{res}/root"))),

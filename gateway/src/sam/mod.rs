@@ -18,6 +18,7 @@ mod events;
 mod functions;
 mod globals;
 pub mod intrinsics;
+mod nested;
 mod parameters;
 mod resources;
 mod usage;
@@ -120,12 +121,51 @@ pub struct SamTemplate {
     /// `AWS::ApiGateway::ApiKey`, `UsagePlan` and `UsagePlanKey` resources.
     pub usage: crate::usage::UsageConfig,
     pub warnings: Vec<LoadError>,
+    /// A nested stack's `Outputs`, resolved (empty for the root template).
+    pub outputs: serde_json::Map<String, Value>,
+    /// Every stack nested in this one, at any depth, logical ids prefixed with their path.
+    pub nested: Vec<SamTemplate>,
 }
 
-/// Load a SAM template.
+impl SamTemplate {
+    /// Name everything this stack declares as the parent stack `parent` sees it: `Parent/Id`.
+    fn prefix(&mut self, parent: &str) {
+        let p = |id: &str| format!("{parent}/{id}");
+        for api in &mut self.apis {
+            api.logical_id = p(&api.logical_id);
+        }
+        for f in &mut self.functions {
+            f.logical_id = p(&f.logical_id);
+        }
+        for id in self.function_ids.values_mut() {
+            *id = p(id);
+        }
+        for plan in &mut self.usage.plans {
+            plan.id = p(&plan.id);
+            for stage in &mut plan.api_stages {
+                stage.api = p(&stage.api);
+            }
+        }
+        for key in &mut self.usage.keys {
+            key.id = p(&key.id);
+            key.plans.iter_mut().for_each(|plan| *plan = p(plan));
+        }
+    }
+}
+
+/// Load a SAM template, and the stacks nested in it.
 pub fn load_template(
     file: &Path,
     overrides: &HashMap<String, String>,
+) -> Result<SamTemplate, LoadErrors> {
+    load_nested(file, overrides, 0)
+}
+
+/// Load a template `depth` stacks below the root; `overrides` are the parameters passed in.
+fn load_nested(
+    file: &Path,
+    overrides: &HashMap<String, String>,
+    depth: usize,
 ) -> Result<SamTemplate, LoadErrors> {
     let doc = crate::spec::yaml::read_document(file)?;
     let mut errors = LoadErrors::default();
@@ -158,6 +198,14 @@ pub fn load_template(
     let mut active = resources::active(file, resources, &resolver, &globals, &mut errors);
     resources::add_implicit_apis(&mut active, &globals);
     resolver.resources = resources::references(&resolver, &active);
+    let nested = nested::load_children(
+        file,
+        &mut resolver,
+        &active,
+        depth,
+        &mut errors,
+        &mut warnings,
+    );
     let (functions, function_ids) = functions::functions(file, &resolver, &active, &mut warnings);
 
     let mut apis: Vec<SamApi> = Vec::new();
@@ -205,6 +253,11 @@ pub fn load_template(
 
     let mut usage = usage::usage_resources(&resolver, &active);
     usage.merge(usage::sam_usage_plans(&apis));
+    let outputs = if depth > 0 {
+        nested::outputs(&resolver, root)
+    } else {
+        serde_json::Map::new()
+    };
     errors.extend(resolver.take_errors());
     warnings.extend(resolver.take_warnings());
     errors.into_result(SamTemplate {
@@ -214,6 +267,8 @@ pub fn load_template(
         function_ids,
         usage,
         warnings,
+        outputs,
+        nested,
     })
 }
 

@@ -57,10 +57,10 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         host = Some(started);
     }
     let gateway = Gateway::new(config.gateway.clone(), services, served, Some(sink));
-    for (api, route, winner) in gateway.shadowed_routes() {
+    for s in gateway.shadowed_routes() {
         eprintln!(
-            "warning: {route} of {api} is also defined by {winner}, which answers it; reach {api}'s with Host: {}.localhost",
-            api.to_ascii_lowercase()
+            "warning: {} of {} is also defined by {}, which answers it; reach {}'s with Host: {}.localhost",
+            s.route, s.api, s.winner, s.api, s.host_label
         );
     }
 
@@ -124,7 +124,7 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
             api.kind.label(),
             api.name,
             api.stage.name,
-            api.name.to_ascii_lowercase(),
+            api.host_label(),
             bound.port()
         );
     }

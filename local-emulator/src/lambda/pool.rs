@@ -384,7 +384,10 @@ impl FunctionPool {
                         ""
                     },
                     self.runtime_api,
-                    cfg.logical_id
+                    percent_encoding::utf8_percent_encode(
+                        &cfg.logical_id,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
                 ),
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("tollgate/{id}"))

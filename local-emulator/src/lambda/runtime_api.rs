@@ -94,7 +94,9 @@ async fn handle(req: Request<Incoming>, pools: &Pools) -> Response<Full<Bytes>> 
             &format!("no Runtime API resource at {path}"),
         );
     };
-    let Some(pool) = pools.get(*function) else {
+    // A nested stack's function (`Child/Fn`) travels percent-encoded in its one segment.
+    let function = percent_encoding::percent_decode_str(function).decode_utf8_lossy();
+    let Some(pool) = pools.get(function.as_ref()) else {
         return error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",

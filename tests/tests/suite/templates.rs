@@ -293,6 +293,17 @@ async fn cdk_rest_stack_output_is_served_with_its_asset_code() {
     assert_eq!(denied.status.as_u16(), 403);
     // SpecRestApi with an inline OpenAPI body, its uri written with Fn::Sub.
     assert_eq!(json(&get(&e.url("/spec")).await)["stage"], "spec");
+    // A NestedStack: its template found through the asset metadata, a parameter passed down.
+    let nested = get(&e.url("/nested")).await;
+    assert_eq!(
+        (
+            json(&nested)["table"].as_str(),
+            json(&nested)["stage"].as_str()
+        ),
+        (Some("nested-table"), Some("nested")),
+        "{}",
+        nested.text()
+    );
     // Nothing about CDK's own resources and parameters is worth a warning.
     assert!(
         warnings(&e).iter().all(|w| w.contains("no `responses`")),
@@ -333,4 +344,46 @@ async fn cdk_http_stack_output_is_served_with_its_jwt_authorizer() {
     let bearer = format!("Bearer {token}");
     let notes = send("GET", &e.url("/notes/1"), &[("authorization", &bearer)], "").await;
     assert_eq!(json(&notes)["subject"], "cdk-subject", "{}", notes.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nested_stacks_serve_every_api_with_parameters_and_outputs_passed_between_them() {
+    let dir = project("templates/nested");
+    // Default flags: template.yaml in the folder it is started from.
+    let e = Emulator::start_in(&dir, &[]);
+    // The root's own API; its stage variable is a child's output.
+    let root = get(&e.url("/root")).await;
+    let backend_api = json(&root)["backend"]["backendApi"].clone();
+    assert!(
+        backend_api.as_str().is_some_and(|s| s.len() == 10),
+        "{}",
+        root.text()
+    );
+    // The SAM application's API, its function run from the child's own folder with the
+    // parameters the root passed (a list arrives comma-separated, as CloudFormation passes it).
+    let hello = get(&e.url("/hello")).await;
+    assert_eq!(
+        json(&hello),
+        serde_json::json!({"greeting": "hello", "colour": "green", "resource": "/hello"})
+    );
+    // The plain CloudFormation stack's API calls the application's function through the
+    // output the root passed down as a parameter.
+    let front = get(&e.url("/front")).await;
+    assert_eq!(json(&front)["resource"], "/front", "{}", front.text());
+    // A child's API is also reachable by its own Host label.
+    let by_host = send(
+        "GET",
+        &e.url("/hello"),
+        &[("host", "backend-serverlessrestapi.localhost")],
+        "",
+    )
+    .await;
+    assert_eq!(by_host.status.as_u16(), 200);
+    let w = warnings(&e);
+    assert!(
+        w.iter().any(|l| l.contains(
+            "/Resources/FromRepository/Properties/Location: names an application in the Serverless Application Repository"
+        )),
+        "{w:#?}"
+    );
 }
