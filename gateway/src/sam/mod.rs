@@ -14,6 +14,7 @@ mod auth;
 mod cfn_http;
 mod cfn_rest;
 mod cors;
+mod diagnostics;
 mod events;
 mod functions;
 mod globals;
@@ -23,6 +24,7 @@ mod parameters;
 mod resources;
 mod usage;
 
+pub use diagnostics::not_runnable;
 pub use parameters::parse_parameter_overrides;
 
 use std::collections::HashMap;
@@ -195,7 +197,14 @@ fn load_nested(
         .unwrap_or_default();
 
     let globals = globals::read(file, root, &mut errors);
-    let mut active = resources::active(file, resources, &resolver, &globals, &mut errors);
+    let mut active = resources::active(
+        file,
+        resources,
+        &resolver,
+        &globals,
+        &mut errors,
+        &mut warnings,
+    );
     resources::add_implicit_apis(&mut active, &globals);
     resolver.resources = resources::references(&resolver, &active);
     let nested = nested::load_children(
@@ -207,6 +216,10 @@ fn load_nested(
         &mut warnings,
     );
     let (functions, function_ids) = functions::functions(file, &resolver, &active, &mut warnings);
+    warnings.extend(diagnostics::unknown_types(file, resources));
+    for f in &functions {
+        warnings.extend(diagnostics::function_warnings(file, f));
+    }
 
     let mut apis: Vec<SamApi> = Vec::new();
     for (id, r) in &active {

@@ -30,6 +30,7 @@ pub(super) fn active(
     resolver: &Resolver,
     globals: &Map<String, Value>,
     errors: &mut LoadErrors,
+    warnings: &mut Vec<LoadError>,
 ) -> Resources {
     let mut active = Resources::new();
     for (id, res) in resources {
@@ -39,6 +40,15 @@ pub(super) fn active(
             continue;
         };
         if let Some(c) = res.get("Condition").and_then(Value::as_str) {
+            if !resolver.conditions.contains_key(c) {
+                // CloudFormation refuses the template; locally the resource is left out.
+                warnings.push(LoadError::new(
+                    file,
+                    pointer_join(&ptr, "Condition"),
+                    format!("condition `{c}` is not declared under Conditions (AWS refuses this template): the resource is left out"),
+                ));
+                continue;
+            }
             if !resolver.condition(c, &pointer_join(&ptr, "Condition")) {
                 continue;
             }

@@ -47,13 +47,16 @@ pub fn prepare_functions(
     // Every Rust function first, in one cargo run per workspace.
     let rust: Vec<RustFunction> = functions
         .iter()
+        .filter(|f| gateway::sam::not_runnable(f).is_none())
         .filter_map(|f| rust_function(f, opts))
         .collect();
     let built = cargo::build(&rust, opts.skip_build, opts.verbose)?;
-    // Image and S3-only functions were warned about at load; their routes answer 500.
+    // Image and S3-only functions, and those that cannot run here, were warned about at load:
+    // they are not started, and what calls them fails.
     functions
         .iter()
         .filter(|f| matches!(f.code, FunctionCode::Path(_) | FunctionCode::Inline(_)))
+        .filter(|f| gateway::sam::not_runnable(f).is_none())
         .map(|f| prepare_one(f, opts, &built).with_context(|| format!("function {}", f.logical_id)))
         .collect()
 }

@@ -387,3 +387,34 @@ async fn nested_stacks_serve_every_api_with_parameters_and_outputs_passed_betwee
         "{w:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slips_that_would_change_behaviour_silently_are_named_and_fail_only_themselves() {
+    let dir = project("templates/diagnostics");
+    let e = Emulator::start_in(&dir, &[]);
+    let w = warnings(&e);
+    for expected in [
+        "template.yaml:14:16: /Resources/Good/Properties/Events/Typo/Type: `HttpAPI` is not an event type (did you mean `HttpApi`?): the event is ignored",
+        "template.yaml:32:5: /Resources/Misspelt/Type: `AWS::Serverless::Functon` is not a type tollgate knows (did you mean `AWS::Serverless::Function`?)",
+        "template.yaml:11:15: /Resources/Good/Properties/Layers: layers are not provided locally",
+        "template.yaml:20:7: /Resources/Java/Properties/Runtime: `java21` is not supported locally; supported: python3.x, nodejs",
+        "/Resources/Missing/Properties/CodeUri: its code folder `nowhere/` does not exist (looked for ",
+        "/Resources/Undeclared/Condition: condition `NotDeclared` is not declared under Conditions",
+    ] {
+        assert!(
+            w.iter().any(|l| l.contains(expected)),
+            "no warning {expected:?} in {w:#?}"
+        );
+    }
+    assert_eq!(get(&e.url("/good")).await.text(), "ok");
+    for path in ["/java", "/missing"] {
+        let r = get(&e.url(path)).await;
+        assert_eq!(
+            (r.status.as_u16(), r.text().as_str()),
+            (500, r#"{"message": "Internal server error"}"#),
+            "{path}"
+        );
+    }
+    // The misspelt event made no route.
+    assert_eq!(get(&e.url("/typo")).await.status.as_u16(), 403);
+}
