@@ -123,7 +123,7 @@ fn refresh_functions(admin: &Admin) {
     for pool in admin.host.iter().flat_map(|h| h.pools()) {
         let (live, busy) = pool.counts();
         admin.metrics.set_function(
-            &pool.cfg.logical_id,
+            &pool.cfg().logical_id,
             live.saturating_sub(busy),
             busy,
             pool.cold_starts(),
@@ -139,7 +139,7 @@ fn functions(admin: &Admin) -> serde_json::Value {
         .map(|p| {
             let (live, busy) = p.counts();
             serde_json::json!({
-                "function": p.cfg.logical_id,
+                "function": p.cfg().logical_id,
                 "warm": live,
                 "busy": busy,
                 "coldStarts": p.cold_starts(),

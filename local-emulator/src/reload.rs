@@ -16,7 +16,8 @@ use gateway::{Gateway, Served, UsageConfig};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::lambda::{FunctionPool, LambdaHost};
+use crate::lambda::{FunctionPool, LambdaHost, PrepareOptions};
+use gateway::sam::SamFunction;
 
 /// The gateway the server currently runs; swapped whole on reload.
 pub struct GatewaySlot {
@@ -90,14 +91,22 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// The running functions, and how to prepare them again when the template changes them.
+pub struct FunctionReload {
+    pub host: Arc<LambdaHost>,
+    pub options: PrepareOptions,
+}
+
 /// Reload the APIs, and the API keys and plans the template declares, when any file they were
 /// loaded from changes. `extra_keys` (`--api-keys`) are served beside the template's each time.
+/// Running functions whose properties the edit changed restart with their new configuration.
 pub fn watch_apis(
     source: Source,
     options: gateway::load::LoadOptions,
     extra_keys: UsageConfig,
     files: Vec<PathBuf>,
     slot: Arc<GatewaySlot>,
+    functions: Option<FunctionReload>,
 ) -> Result<Watch> {
     let files: HashSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
     let dirs: HashSet<PathBuf> = files
@@ -122,6 +131,9 @@ pub fn watch_apis(
                     let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
                     let mut usage = loaded.usage;
                     usage.merge(extra_keys.clone());
+                    if let Some(f) = &functions {
+                        reconfigure(f, &loaded.functions).await;
+                    }
                     let next = slot.get().reloaded(Served::new(loaded.apis, usage));
                     slot.set(next);
                     eprintln!("tollgate: reloaded the API definitions ({routes} routes)");
@@ -142,11 +154,48 @@ pub fn watch_apis(
     Ok(w)
 }
 
+/// Restart each running function whose template properties changed with its new configuration
+/// (Handler, CodeUri, Runtime, Environment, Timeout, ...). One that no longer prepares keeps its
+/// last configuration, and says why.
+async fn reconfigure(f: &FunctionReload, functions: &[SamFunction]) {
+    let changed: Vec<SamFunction> = functions
+        .iter()
+        .filter(|sf| {
+            f.host
+                .pool(&sf.logical_id)
+                .is_some_and(|p| p.cfg().declared != sf.properties)
+        })
+        .cloned()
+        .collect();
+    for sf in changed {
+        let options = f.options.clone();
+        let id = sf.logical_id.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            crate::lambda::prepare_functions(std::slice::from_ref(&sf), &options)
+        })
+        .await;
+        match prepared {
+            Ok(Ok(configs)) => {
+                for cfg in configs {
+                    if let Some(pool) = f.host.pool(&cfg.logical_id) {
+                        pool.reconfigure(cfg).await;
+                        eprintln!("tollgate: {id} restarted with its new configuration");
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {id}: {e:#} (it keeps its last configuration)")
+            }
+            Err(e) => eprintln!("error: {id}: {e}"),
+        }
+    }
+}
+
 /// Rebuild and swap a function's processes when its code changes.
 pub fn watch_functions(host: &LambdaHost) -> Result<Vec<Watch>> {
     let mut watches = Vec::new();
     for pool in host.pools() {
-        let Some(dir) = pool.cfg.source_dir.clone() else {
+        let Some(dir) = pool.cfg().source_dir.clone() else {
             continue;
         };
         if !dir.is_dir() {
@@ -163,8 +212,8 @@ pub fn watch_functions(host: &LambdaHost) -> Result<Vec<Watch>> {
         let pool: Arc<FunctionPool> = Arc::clone(pool);
         tokio::spawn(async move {
             while settled(&mut rx).await {
-                let name = pool.cfg.logical_id.clone();
-                let rebuild = pool.cfg.rebuild.clone();
+                let name = pool.cfg().logical_id.clone();
+                let rebuild = pool.cfg().rebuild.clone();
                 eprintln!("tollgate: {name} changed; reloading");
                 let result = pool
                     .reload(move || match rebuild {

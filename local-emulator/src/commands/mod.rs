@@ -55,12 +55,12 @@ pub(crate) fn template_functions(
     }
 }
 
-/// Build or find the functions' executables and start the Runtime API host.
-pub(crate) async fn start_host(
-    functions: &[gateway::sam::SamFunction],
+/// How functions are prepared: the template's folder and the `--skip-build`, concurrency,
+/// `--env-vars` and verbosity flags.
+pub(crate) fn prepare_options(
     template: &std::path::Path,
     args: &cli::LambdaArgs,
-) -> Result<Arc<lambda::LambdaHost>> {
+) -> Result<lambda::PrepareOptions> {
     let template_dir = template
         .parent()
         .map(std::path::Path::to_path_buf)
@@ -77,13 +77,22 @@ pub(crate) async fn start_host(
         ),
         None => None,
     };
-    let opts = lambda::PrepareOptions {
+    Ok(lambda::PrepareOptions {
         template_dir,
         skip_build: args.skip_build,
         default_max_concurrency: args.max_concurrency,
         env_overrides,
         verbose: args.verbose,
-    };
+    })
+}
+
+/// Build or find the functions' executables and start the Runtime API host.
+pub(crate) async fn start_host(
+    functions: &[gateway::sam::SamFunction],
+    template: &std::path::Path,
+    args: &cli::LambdaArgs,
+) -> Result<Arc<lambda::LambdaHost>> {
+    let opts = prepare_options(template, args)?;
     let configs = tokio::task::block_in_place(|| lambda::prepare_functions(functions, &opts))?;
     let host = lambda::LambdaHost::start(
         configs,

@@ -96,12 +96,20 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
             Source::Template { path, .. } => files.push(path.clone()),
             Source::OpenApi { paths, .. } => files.extend(paths.iter().cloned()),
         }
+        let functions = match (&host, &config.source) {
+            (Some(h), Source::Template { path, .. }) => Some(reload::FunctionReload {
+                host: Arc::clone(h),
+                options: super::prepare_options(path, &config.lambda)?,
+            }),
+            _ => None,
+        };
         _watches.push(reload::watch_apis(
             config.source.clone(),
             config.load_options,
             config.extra_keys.clone(),
             files,
             Arc::clone(&slot),
+            functions,
         )?);
         if let Some(h) = &host {
             _watches.extend(reload::watch_functions(h)?);

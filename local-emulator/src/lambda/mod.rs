@@ -38,6 +38,9 @@ pub struct FunctionConfig {
     pub source_dir: Option<PathBuf>,
     /// How to rebuild it on change: a Rust crate's manifest and binary name.
     pub rebuild: Option<(PathBuf, String)>,
+    /// The template's properties it was prepared from: a reload that changes them restarts the
+    /// function with a new configuration.
+    pub declared: serde_json::Value,
 }
 
 /// Host-wide settings.
@@ -88,6 +91,11 @@ impl LambdaHost {
 
     pub fn pools(&self) -> impl Iterator<Item = &Arc<FunctionPool>> {
         self.pools.values()
+    }
+
+    /// The pool of the function with this logical id.
+    pub fn pool(&self, logical_id: &str) -> Option<&Arc<FunctionPool>> {
+        self.pools.get(logical_id)
     }
 
     /// The logical id a function name, logical id or ARN-derived name refers to.

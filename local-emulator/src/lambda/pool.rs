@@ -116,7 +116,8 @@ pub enum RuntimeApiError {
 }
 
 pub struct FunctionPool {
-    pub cfg: Arc<FunctionConfig>,
+    /// Replaced whole when the template changes the function (see `reconfigure`).
+    cfg: std::sync::RwLock<Arc<FunctionConfig>>,
     /// Held shared by every invocation and exclusively by a reload, so a rebuild waits for
     /// in-flight calls and calls arriving during it wait for the new code instead of failing.
     gate: tokio::sync::RwLock<()>,
@@ -182,7 +183,7 @@ impl FunctionPool {
         launcher: Arc<dyn Launcher>,
     ) -> Arc<FunctionPool> {
         let pool = Arc::new_cyclic(|me| FunctionPool {
-            cfg: Arc::new(cfg),
+            cfg: std::sync::RwLock::new(Arc::new(cfg)),
             gate: tokio::sync::RwLock::new(()),
             launcher,
             runtime_api,
@@ -257,7 +258,7 @@ impl FunctionPool {
             let mut st = self.lock();
             if let Some(job) = self.try_dispatch(&mut st, job) {
                 if st.queue.len() >= self.queue_limit {
-                    return Err(InvokeError::Throttled(self.cfg.logical_id.clone()));
+                    return Err(InvokeError::Throttled(self.cfg().logical_id.clone()));
                 }
                 st.queue.push_back(job);
                 self.grow(&mut st);
@@ -265,7 +266,7 @@ impl FunctionPool {
         }
         rx.await.unwrap_or_else(|_| {
             Err(InvokeError::Failed {
-                function: self.cfg.logical_id.clone(),
+                function: self.cfg().logical_id.clone(),
                 message: "the runtime host dropped the invocation".into(),
             })
         })
@@ -305,7 +306,7 @@ impl FunctionPool {
         let delivery = Delivery {
             request_id: job.request_id.clone(),
             payload: job.payload.clone(),
-            deadline_ms: now_ms() + self.cfg.timeout.as_millis(),
+            deadline_ms: now_ms() + self.cfg().timeout.as_millis(),
             trace_id: job.trace_id.clone(),
         };
         if tx.send(delivery).is_err() {
@@ -338,7 +339,7 @@ impl FunctionPool {
                 .values()
                 .filter(|w| matches!(w.phase, Phase::Starting | Phase::Idle))
                 .count();
-            if st.queue.len() <= coming || st.workers.len() >= self.cfg.max_concurrency {
+            if st.queue.len() <= coming || st.workers.len() >= self.cfg().max_concurrency {
                 break;
             }
             self.spawn_worker(st);
@@ -367,7 +368,7 @@ impl FunctionPool {
     }
 
     pub async fn run_process(self: Arc<Self>, id: u64, kill_rx: oneshot::Receiver<()>) {
-        let cfg = Arc::clone(&self.cfg);
+        let cfg = self.cfg();
         let mut cmd = tokio::process::Command::new(&cfg.command);
         cmd.args(&cfg.args)
             .current_dir(&cfg.working_dir)
@@ -471,7 +472,7 @@ impl FunctionPool {
         match worker.phase {
             Phase::Busy(rid) => {
                 if let Some(inf) = st.inflight.remove(&rid) {
-                    tracing::warn!(function = %self.cfg.logical_id, request_id = %rid, "{reason} during an invocation");
+                    tracing::warn!(function = %self.cfg().logical_id, request_id = %rid, "{reason} during an invocation");
                     let _ = inf
                         .reply
                         .send(Ok(InvokeOutcome::FunctionError(exit_error(&rid, reason))));
@@ -481,7 +482,7 @@ impl FunctionPool {
                 // It never asked for work: an init failure. Fail the oldest waiting invocation
                 // with it, so a broken function cannot spin forever.
                 tracing::error!(
-                    function = %self.cfg.logical_id,
+                    function = %self.cfg().logical_id,
                     "init failed ({reason}); stderr:\n{}",
                     stderr_tail.join("\n")
                 );
@@ -583,7 +584,7 @@ impl FunctionPool {
         if let Some(k) = w.kill.take() {
             let _ = k.send(());
         }
-        tracing::error!(function = %self.cfg.logical_id, "init error: {}", String::from_utf8_lossy(&body));
+        tracing::error!(function = %self.cfg().logical_id, "init error: {}", String::from_utf8_lossy(&body));
         if let Some(job) = st.queue.pop_front() {
             let _ = job.reply.send(Ok(InvokeOutcome::FunctionError(body)));
         }
@@ -599,7 +600,7 @@ impl FunctionPool {
         let Some(pool) = self.me.upgrade() else {
             return;
         };
-        let timeout = self.cfg.timeout;
+        let timeout = self.cfg().timeout;
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             let mut st = pool.lock();
@@ -611,7 +612,7 @@ impl FunctionPool {
                 return;
             }
             if let Some(inf) = st.inflight.remove(&request_id) {
-                tracing::warn!(function = %pool.cfg.logical_id, request_id = %request_id, "Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                tracing::warn!(function = %pool.cfg().logical_id, request_id = %request_id, "Task timed out after {:.2} seconds", timeout.as_secs_f64());
                 let _ = inf
                     .reply
                     .send(Ok(InvokeOutcome::FunctionError(timeout_error(
@@ -645,6 +646,25 @@ impl FunctionPool {
     /// Swap in new code: wait for in-flight invocations, run `build` (which may take a while;
     /// new invocations wait meanwhile), then stop the old processes so the next call starts the
     /// new code.
+    /// The configuration new processes start with.
+    pub fn cfg(&self) -> Arc<FunctionConfig> {
+        match self.cfg.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Run new calls with `cfg` (the template changed the function): calls in flight finish on
+    /// the old processes, which then stop; calls arriving meanwhile wait, as in [`Self::reload`].
+    pub async fn reconfigure(&self, cfg: FunctionConfig) {
+        let _exclusive = self.gate.write().await;
+        match self.cfg.write() {
+            Ok(mut c) => *c = Arc::new(cfg),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(cfg),
+        }
+        self.stop_all();
+    }
+
     pub async fn reload<F>(&self, build: F) -> anyhow::Result<()>
     where
         F: FnOnce() -> anyhow::Result<()> + Send + 'static,
@@ -781,6 +801,7 @@ mod tests {
             runtime_api_scheme: true,
             source_dir: None,
             rebuild: None,
+            declared: serde_json::Value::Null,
         }
     }
 

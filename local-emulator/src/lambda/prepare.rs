@@ -275,6 +275,7 @@ fn prepare_one(
         runtime_api_scheme,
         source_dir,
         rebuild,
+        declared: f.properties.clone(),
     })
 }
 

@@ -120,7 +120,7 @@ async fn handle(req: Request<Incoming>, pools: &Pools) -> Response<Full<Bytes>> 
                 set("content-type", "application/json");
                 set("lambda-runtime-aws-request-id", &d.request_id);
                 set("lambda-runtime-deadline-ms", &d.deadline_ms.to_string());
-                set("lambda-runtime-invoked-function-arn", &pool.cfg.arn);
+                set("lambda-runtime-invoked-function-arn", &pool.cfg().arn);
                 set("lambda-runtime-trace-id", &d.trace_id);
                 r
             }

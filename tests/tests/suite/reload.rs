@@ -215,3 +215,65 @@ async fn sam_build_output_is_used_as_is() {
     assert_eq!(get(&emu.url("/f")).await.text(), "from-sam-build");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Python function whose template sets its handler, environment and timeout.
+fn function_template(handler: &str, greeting: &str, timeout: u32) -> String {
+    format!(
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Runtime: python3.12
+      Handler: {handler}
+      Timeout: {timeout}
+      Environment:
+        Variables:
+          GREETING: {greeting}
+      Events:
+        Get:
+          Type: Api
+          Properties: {{Path: /f, Method: get}}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_edit_to_a_function_restarts_it_with_the_new_configuration() {
+    let dir = temp_dir("fn-config");
+    std::fs::create_dir_all(dir.join("src")).expect("dir");
+    std::fs::write(
+        dir.join("src/app.py"),
+        "import os, time\n\
+         def plain(event, context):\n    return {'statusCode': 200, 'body': 'plain ' + os.environ['GREETING']}\n\
+         def loud(event, context):\n    return {'statusCode': 200, 'body': 'LOUD ' + os.environ['GREETING']}\n\
+         def slow(event, context):\n    time.sleep(2)\n    return {'statusCode': 200, 'body': 'slow'}\n",
+    )
+    .expect("code");
+    let template = dir.join("template.yaml");
+    std::fs::write(&template, function_template("app.plain", "hello", 5)).expect("template");
+    let emu = Emulator::start_in(&dir, &[]);
+    assert_eq!(get(&emu.url("/f")).await.text(), "plain hello");
+
+    // Handler and Environment.
+    replace(&template, &function_template("app.loud", "bonjour", 5));
+    let url = emu.url("/f");
+    eventually("the new handler and environment", async || {
+        get(&url).await.text() == "LOUD bonjour"
+    })
+    .await;
+    assert!(emu
+        .stderr()
+        .iter()
+        .any(|l| l.contains("tollgate: Fn restarted with its new configuration")));
+
+    // Timeout: a handler that takes 2 s now times out at 1 s.
+    replace(&template, &function_template("app.slow", "x", 1));
+    eventually("the new timeout", async || {
+        let r = get(&url).await;
+        r.status == 502
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
