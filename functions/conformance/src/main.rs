@@ -5,7 +5,8 @@
 //! - `.../raw`: returns the request body, parsed as JSON, as the function's result (malformed
 //!   proxy response tests);
 //! - `.../fail`: an unhandled error; `.../crash`: the process exits mid-invocation;
-//! - `.../sleep/{ms}`: answers after a delay; `.../pid`: says which process answered.
+//! - `.../sleep/{ms}`: answers after a delay; `.../pid`: says which process answered, and the
+//!   Runtime API address it was given.
 //!
 //! With `INIT_FAIL=1` in its environment it exits before asking for work (an init failure).
 
@@ -70,7 +71,12 @@ fn decide(event: &Value) -> Action {
         _ => Action::Reply(json!({
             "statusCode": 200,
             "headers": {"content-type": "application/json"},
-            "body": json!({"pid": std::process::id(), "path": p}).to_string(),
+            "body": json!({
+                "pid": std::process::id(),
+                "path": p,
+                "runtime_api": std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default(),
+            })
+            .to_string(),
         })),
     }
 }

@@ -105,10 +105,9 @@ pub(crate) async fn start_host(
     .await?;
     if args.verbose {
         eprintln!(
-            "Lambda Runtime API for {} function{} on {}",
+            "Lambda Runtime API for {} function{}: one loopback port per process",
             functions.len(),
             if functions.len() == 1 { "" } else { "s" },
-            host.runtime_api
         );
     }
     Ok(Arc::new(host))

@@ -30,10 +30,6 @@ pub struct FunctionConfig {
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
     pub max_concurrency: usize,
-    /// Whether `AWS_LAMBDA_RUNTIME_API` carries `http://`: the Rust client takes a URI (and only
-    /// then accepts the `/{function}/{worker}` path); the Python and Node clients take
-    /// `host:port[/path]` and add the scheme themselves.
-    pub runtime_api_scheme: bool,
     /// Where the function's code lives, for hot reload (`None`: not watched).
     pub source_dir: Option<PathBuf>,
     /// How to rebuild it on change: a Rust crate's manifest and binary name.
@@ -56,7 +52,6 @@ pub struct LambdaHost {
     pools: Arc<HashMap<String, Arc<FunctionPool>>>,
     /// Function name or logical id → logical id.
     names: HashMap<String, String>,
-    pub runtime_api: String,
 }
 
 impl LambdaHost {
@@ -65,27 +60,21 @@ impl LambdaHost {
         functions: Vec<FunctionConfig>,
         opts: &HostOptions,
     ) -> anyhow::Result<LambdaHost> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let runtime_api = listener.local_addr()?.to_string();
         let mut pools = HashMap::new();
         let mut names = HashMap::new();
         for f in functions {
             let id = f.logical_id.clone();
             names.insert(f.name.clone(), id.clone());
             names.insert(id.clone(), id.clone());
-            let pool =
-                FunctionPool::new(f, runtime_api.clone(), opts.queue_limit, opts.idle_timeout);
+            let pool = FunctionPool::new(f, opts.queue_limit, opts.idle_timeout);
             if opts.eager {
                 pool.warm();
             }
             pools.insert(id, pool);
         }
-        let pools = Arc::new(pools);
-        runtime_api::serve(listener, Arc::clone(&pools));
         Ok(LambdaHost {
-            pools,
+            pools: Arc::new(pools),
             names,
-            runtime_api,
         })
     }
 

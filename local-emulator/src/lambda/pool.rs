@@ -122,7 +122,6 @@ pub struct FunctionPool {
     /// in-flight calls and calls arriving during it wait for the new code instead of failing.
     gate: tokio::sync::RwLock<()>,
     launcher: Arc<dyn Launcher>,
-    runtime_api: String,
     queue_limit: usize,
     idle_timeout: Duration,
     state: Mutex<State>,
@@ -159,25 +158,26 @@ fn exit_error(request_id: &str, reason: &str) -> Bytes {
     )
 }
 
+/// Stops a worker's Runtime API when the worker's run ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl FunctionPool {
     pub fn new(
         cfg: FunctionConfig,
-        runtime_api: String,
         queue_limit: usize,
         idle_timeout: Duration,
     ) -> Arc<FunctionPool> {
-        Self::with_launcher(
-            cfg,
-            runtime_api,
-            queue_limit,
-            idle_timeout,
-            Arc::new(ProcessLauncher),
-        )
+        Self::with_launcher(cfg, queue_limit, idle_timeout, Arc::new(ProcessLauncher))
     }
 
     pub fn with_launcher(
         cfg: FunctionConfig,
-        runtime_api: String,
         queue_limit: usize,
         idle_timeout: Duration,
         launcher: Arc<dyn Launcher>,
@@ -186,7 +186,6 @@ impl FunctionPool {
             cfg: std::sync::RwLock::new(Arc::new(cfg)),
             gate: tokio::sync::RwLock::new(()),
             launcher,
-            runtime_api,
             queue_limit,
             idle_timeout,
             state: Mutex::new(State::default()),
@@ -369,28 +368,27 @@ impl FunctionPool {
 
     pub async fn run_process(self: Arc<Self>, id: u64, kill_rx: oneshot::Receiver<()>) {
         let cfg = self.cfg();
+        // Each process gets a Runtime API of its own at `host:port`, as Lambda defines the
+        // address: every client (and its init-error path) then works, and whatever arrives
+        // there is this worker's.
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => {
+                self.exited(id, &format!("cannot open its Runtime API: {e}"), Vec::new());
+                return;
+            }
+        };
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let api = super::runtime_api::serve_worker(listener, Arc::clone(&self), id);
+        let _api = AbortOnDrop(api);
         let mut cmd = tokio::process::Command::new(&cfg.command);
         cmd.args(&cfg.args)
             .current_dir(&cfg.working_dir)
             .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            // The Rust runtime client takes a base URI; with a scheme it may carry a path, which
-            // is how each process gets its own `/{function}/{worker}` prefix.
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!(
-                    "{}{}/{}/{id}",
-                    if cfg.runtime_api_scheme {
-                        "http://"
-                    } else {
-                        ""
-                    },
-                    self.runtime_api,
-                    percent_encoding::utf8_percent_encode(
-                        &cfg.logical_id,
-                        percent_encoding::NON_ALPHANUMERIC
-                    )
-                ),
-            )
+            .env("AWS_LAMBDA_RUNTIME_API", address)
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("tollgate/{id}"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -798,7 +796,6 @@ mod tests {
             env: vec![],
             timeout: Duration::from_millis(timeout_ms),
             max_concurrency: max,
-            runtime_api_scheme: true,
             source_dir: None,
             rebuild: None,
             declared: serde_json::Value::Null,
@@ -819,7 +816,6 @@ mod tests {
         });
         let p = FunctionPool::with_launcher(
             config(max, timeout_ms),
-            "127.0.0.1:1".into(),
             queue,
             Duration::from_millis(idle_ms),
             fake.clone(),

@@ -150,24 +150,13 @@ fn prepare_one(
     let sam_build = sam_build_output(f, opts);
     let mut args: Vec<String> = Vec::new();
     let mut extra_env: Vec<(String, String)> = Vec::new();
-    let mut runtime_api_scheme = true;
     let mut source_dir = Some(code_uri.clone());
     let mut rebuild = None;
-    // A script bootstrap (a custom runtime in shell, say) adds `http://` itself, as every client
-    // but Rust's does; a binary one is taken for a Rust runtime.
-    let is_script = |p: &Path| {
-        std::fs::read(p)
-            .map(|b| b.starts_with(b"#!"))
-            .unwrap_or(false)
-    };
     let command = if sam_build.is_file() {
         source_dir = None;
-        runtime_api_scheme = !is_script(&sam_build);
         sam_build
     } else if code_uri.join("bootstrap").is_file() {
-        let bootstrap = code_uri.join("bootstrap");
-        runtime_api_scheme = !is_script(&bootstrap);
-        bootstrap
+        code_uri.join("bootstrap")
     } else if let Some(rf) = rust_function(f, opts) {
         let (exe, bin) = built
             .get(&rf)
@@ -191,7 +180,6 @@ fn prepare_one(
         args = vec!["-m".into(), "awslambdaric".into(), handler.clone()];
         extra_env.push(("PYTHONPATH".into(), code_uri.display().to_string()));
         extra_env.push(("PYTHONUNBUFFERED".into(), "1".into()));
-        runtime_api_scheme = false;
         PathBuf::from(python)
     } else if runtime.starts_with("nodejs") {
         let bin = ["node_modules/.bin/aws-lambda-ric"]
@@ -205,7 +193,6 @@ fn prepare_one(
                 )
             })?;
         args = vec![handler.clone()];
-        runtime_api_scheme = false;
         bin
     } else {
         bail!(
@@ -272,7 +259,6 @@ fn prepare_one(
         env,
         timeout: Duration::from_secs_f64(timeout_s.max(0.001)),
         max_concurrency,
-        runtime_api_scheme,
         source_dir,
         rebuild,
         declared: f.properties.clone(),

@@ -1,12 +1,11 @@
 //! The Lambda Runtime API, as the official runtime clients expect it.
 //!
-//! One listener serves every function: a process's `AWS_LAMBDA_RUNTIME_API` is
-//! `127.0.0.1:PORT/{function}/{worker}`, so requests arrive as
-//! `/{function}/{worker}/2018-06-01/runtime/...`. `next` long-polls (never 204); events carry
+//! Each function process has a listener of its own: its `AWS_LAMBDA_RUNTIME_API` is
+//! `127.0.0.1:PORT`, the `host:port` Lambda defines, so requests arrive as
+//! `/2018-06-01/runtime/...` and belong to that process. `next` long-polls (never 204); events carry
 //! the request id, an epoch-millisecond deadline, the function ARN and the trace id. Unknown or
 //! repeated request ids answer 400 with a JSON error, never a panic.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -22,8 +21,6 @@ use super::pool::{FunctionPool, RuntimeApiError};
 
 /// Lambda's synchronous response limit.
 const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-
-type Pools = Arc<HashMap<String, Arc<FunctionPool>>>;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
@@ -54,8 +51,13 @@ fn api_error(e: RuntimeApiError) -> Response<Full<Bytes>> {
     }
 }
 
-/// Serve the Runtime API on `listener` until the process ends.
-pub fn serve(listener: TcpListener, pools: Pools) {
+/// Serve one worker's Runtime API on `listener` until the returned task is aborted (when the
+/// worker's process has ended).
+pub fn serve_worker(
+    listener: TcpListener,
+    pool: Arc<FunctionPool>,
+    worker: u64,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -63,11 +65,11 @@ pub fn serve(listener: TcpListener, pools: Pools) {
             };
             // Without TCP_NODELAY every invoke waits on Nagle's algorithm.
             let _ = stream.set_nodelay(true);
-            let pools = Arc::clone(&pools);
+            let pool = Arc::clone(&pool);
             tokio::spawn(async move {
                 let svc = service_fn(move |req: Request<Incoming>| {
-                    let pools = Arc::clone(&pools);
-                    async move { Ok::<_, Infallible>(handle(req, &pools).await) }
+                    let pool = Arc::clone(&pool);
+                    async move { Ok::<_, Infallible>(handle(req, &pool, worker).await) }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .http1_only()
@@ -75,38 +77,21 @@ pub fn serve(listener: TcpListener, pools: Pools) {
                     .await;
             });
         }
-    });
+    })
 }
 
-async fn handle(req: Request<Incoming>, pools: &Pools) -> Response<Full<Bytes>> {
+async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    // {function}/{worker}/2018-06-01/runtime/...
-    let (Some(function), Some(worker), Some(&"2018-06-01"), Some(&"runtime")) = (
-        segments.first(),
-        segments.get(1),
-        segments.get(2),
-        segments.get(3),
-    ) else {
+    // 2018-06-01/runtime/...
+    let (Some(&"2018-06-01"), Some(&"runtime")) = (segments.first(), segments.get(1)) else {
         return error(
             StatusCode::NOT_FOUND,
             "NotFound",
             &format!("no Runtime API resource at {path}"),
         );
     };
-    // A nested stack's function (`Child/Fn`) travels percent-encoded in its one segment.
-    let function = percent_encoding::percent_decode_str(function).decode_utf8_lossy();
-    let Some(pool) = pools.get(function.as_ref()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            &format!("function {function} is not served here"),
-        );
-    };
-    let Ok(worker) = worker.parse::<u64>() else {
-        return api_error(RuntimeApiError::UnknownWorker);
-    };
-    let rest = &segments[4..];
+    let rest = &segments[2..];
     match (req.method().clone(), rest) {
         (Method::GET, ["invocation", "next"]) => match pool.next(worker).await {
             Ok(d) => {

@@ -412,7 +412,7 @@ fn start_api_runs_only_the_functions_routes_call_and_ends_with_what_to_use() {
     );
     assert!(
         err.iter()
-            .any(|l| l.contains("Lambda Runtime API for 1 function on")),
+            .any(|l| l.contains("Lambda Runtime API for 1 function: one loopback port per process")),
         "{err:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
