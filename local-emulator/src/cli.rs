@@ -356,6 +356,10 @@ pub struct LambdaArgs {
     /// Also serve the Lambda Invoke API on this port (start-api only).
     #[arg(long)]
     pub lambda_port: Option<u16>,
+    /// What runs Python and Node.js handlers: tollgate's own client (nothing to install), or
+    /// AWS's awslambdaric / aws-lambda-ric where installed.
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub runtime_client: crate::lambda::clients::RuntimeClient,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

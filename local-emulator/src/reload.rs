@@ -175,12 +175,15 @@ async fn reconfigure(f: &FunctionReload, functions: &[SamFunction]) {
         })
         .await;
         match prepared {
-            Ok(Ok(configs)) => {
-                for cfg in configs {
+            Ok(Ok(prepared)) => {
+                for cfg in prepared.configs {
                     if let Some(pool) = f.host.pool(&cfg.logical_id) {
                         pool.reconfigure(cfg).await;
                         eprintln!("tollgate: {id} restarted with its new configuration");
                     }
+                }
+                for (_, e) in prepared.failed {
+                    eprintln!("error: {id}: {e:#} (it keeps its last configuration)");
                 }
             }
             Ok(Err(e)) => {

@@ -126,6 +126,17 @@ impl Emulator {
         Self::spawn(command)
     }
 
+    /// `tollgate start-lambda` started in `dir`, as a user runs it from a project folder.
+    pub fn start_lambda_in(dir: &Path, args: &[&str]) -> Emulator {
+        let mut command = Command::new(tollgate_bin());
+        command
+            .arg("start-lambda")
+            .args(["-p", "0", "--host", "127.0.0.1"])
+            .args(args)
+            .current_dir(dir);
+        Self::spawn(command)
+    }
+
     fn spawn(mut command: Command) -> Emulator {
         let mut child = command
             .env("TOLLGATE_LOG", "info")

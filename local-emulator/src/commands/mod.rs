@@ -83,6 +83,7 @@ pub(crate) fn prepare_options(
         default_max_concurrency: args.max_concurrency,
         env_overrides,
         verbose: args.verbose,
+        runtime_client: args.runtime_client,
     })
 }
 
@@ -93,7 +94,23 @@ pub(crate) async fn start_host(
     args: &cli::LambdaArgs,
 ) -> Result<Arc<lambda::LambdaHost>> {
     let opts = prepare_options(template, args)?;
-    let configs = tokio::task::block_in_place(|| lambda::prepare_functions(functions, &opts))?;
+    let prepared = tokio::task::block_in_place(|| lambda::prepare_functions(functions, &opts))?;
+    for (id, why) in &prepared.failed {
+        eprintln!(
+            "warning: function {id}: {why:#}; it is not started, and a route that calls it answers 500"
+        );
+    }
+    // One line per note, naming every function it is about.
+    let mut notes: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for c in &prepared.configs {
+        for note in &c.notes {
+            notes.entry(note).or_default().push(&c.logical_id);
+        }
+    }
+    for (note, ids) in notes {
+        eprintln!("note: {note}: {}", ids.join(", "));
+    }
+    let configs = prepared.configs;
     let host = lambda::LambdaHost::start(
         configs,
         &lambda::HostOptions {

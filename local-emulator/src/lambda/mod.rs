@@ -2,6 +2,8 @@
 //! embedded host, warm and concurrent, no Docker.
 
 mod cargo;
+pub mod clients;
+mod interpreters;
 pub mod invoke_api;
 mod pool;
 mod prepare;
@@ -37,6 +39,9 @@ pub struct FunctionConfig {
     /// The template's properties it was prepared from: a reload that changes them restarts the
     /// function with a new configuration.
     pub declared: serde_json::Value,
+    /// What the user should know about how it runs (an interpreter version other than the
+    /// template's), printed at start-up.
+    pub notes: Vec<String>,
 }
 
 /// Host-wide settings.

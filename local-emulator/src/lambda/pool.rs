@@ -390,6 +390,9 @@ impl FunctionPool {
             .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_RUNTIME_API", address)
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("tollgate/{id}"))
+            // A process group of its own: Ctrl-C in the terminal reaches tollgate alone, which
+            // drains in-flight calls before it stops its functions.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -418,7 +421,11 @@ impl FunctionPool {
             tokio::spawn(async move {
                 let mut lines = BufReader::new(out).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("[{name}] {line}");
+                    // Lambda's clients join a multi-line record with \r (one CloudWatch event);
+                    // on a terminal each part gets a line of its own.
+                    for part in line.split('\r') {
+                        eprintln!("[{name}] {part}");
+                    }
                 }
             });
         }
@@ -428,7 +435,9 @@ impl FunctionPool {
             tokio::spawn(async move {
                 let mut lines = BufReader::new(err).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("[{name}] {line}");
+                    for part in line.split('\r') {
+                        eprintln!("[{name}] {part}");
+                    }
                     let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
                     t.push_back(line);
                     if t.len() > 20 {
@@ -799,6 +808,7 @@ mod tests {
             source_dir: None,
             rebuild: None,
             declared: serde_json::Value::Null,
+            notes: Vec::new(),
         }
     }
 

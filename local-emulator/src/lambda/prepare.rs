@@ -18,6 +18,7 @@ use gateway::sam::{FunctionCode, SamFunction};
 use serde_json::Value;
 
 use super::cargo::{self, RustFunction};
+use super::clients::RuntimeClient;
 use super::FunctionConfig;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,7 @@ pub struct PrepareOptions {
     pub env_overrides: Option<Value>,
     /// Show cargo's whole output (`-v`), not one line per function.
     pub verbose: bool,
+    pub runtime_client: super::clients::RuntimeClient,
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -40,10 +42,15 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn prepare_functions(
-    functions: &[SamFunction],
-    opts: &PrepareOptions,
-) -> Result<Vec<FunctionConfig>> {
+/// What preparing the functions gave: a configuration for each that can run, and why each of the
+/// others cannot. One function that cannot run (its runtime client is missing, say) does not
+/// stop the others.
+pub struct Prepared {
+    pub configs: Vec<FunctionConfig>,
+    pub failed: Vec<(String, anyhow::Error)>,
+}
+
+pub fn prepare_functions(functions: &[SamFunction], opts: &PrepareOptions) -> Result<Prepared> {
     // Every Rust function first, in one cargo run per workspace.
     let rust: Vec<RustFunction> = functions
         .iter()
@@ -53,12 +60,21 @@ pub fn prepare_functions(
     let built = cargo::build(&rust, opts.skip_build, opts.verbose)?;
     // Image and S3-only functions, and those that cannot run here, were warned about at load:
     // they are not started, and what calls them fails.
-    functions
+    let mut prepared = Prepared {
+        configs: Vec::new(),
+        failed: Vec::new(),
+    };
+    for f in functions
         .iter()
         .filter(|f| matches!(f.code, FunctionCode::Path(_) | FunctionCode::Inline(_)))
         .filter(|f| gateway::sam::not_runnable(f).is_none())
-        .map(|f| prepare_one(f, opts, &built).with_context(|| format!("function {}", f.logical_id)))
-        .collect()
+    {
+        match prepare_one(f, opts, &built) {
+            Ok(c) => prepared.configs.push(c),
+            Err(e) => prepared.failed.push((f.logical_id.clone(), e)),
+        }
+    }
+    Ok(prepared)
 }
 
 /// The folder the function's code is in, absolute (the process runs elsewhere). Code written in
@@ -150,6 +166,7 @@ fn prepare_one(
     let sam_build = sam_build_output(f, opts);
     let mut args: Vec<String> = Vec::new();
     let mut extra_env: Vec<(String, String)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let mut source_dir = Some(code_uri.clone());
     let mut rebuild = None;
     let command = if sam_build.is_file() {
@@ -167,33 +184,55 @@ fn prepare_one(
         }
         exe
     } else if runtime.starts_with("python") {
-        // The official runtime interface client runs the handler and speaks the Runtime API.
-        let python = std::env::var("TOLLGATE_PYTHON").unwrap_or_else(|_| "python3".into());
-        let probe = Command::new(&python)
-            .args(["-c", "import awslambdaric"])
-            .output();
-        if !probe.map(|o| o.status.success()).unwrap_or(false) {
-            bail!(
-                "runtime {runtime} needs the awslambdaric package for {python}: run `{python} -m pip install awslambdaric`"
-            );
-        }
-        args = vec!["-m".into(), "awslambdaric".into(), handler.clone()];
+        let interpreter = super::interpreters::for_runtime(&runtime)?;
+        notes.extend(interpreter.differs_from(&runtime));
+        let python = interpreter.path.display().to_string();
+        args = match opts.runtime_client {
+            RuntimeClient::Builtin => vec![
+                super::clients::install()?.python.display().to_string(),
+                handler.clone(),
+            ],
+            RuntimeClient::Official => {
+                let probe = Command::new(&python)
+                    .args(["-c", "import awslambdaric"])
+                    .output();
+                if !probe.map(|o| o.status.success()).unwrap_or(false) {
+                    bail!(
+                        "--runtime-client official: runtime {runtime} needs the awslambdaric package for {python}: run `{python} -m pip install awslambdaric`, or use the built-in client"
+                    );
+                }
+                vec!["-m".into(), "awslambdaric".into(), handler.clone()]
+            }
+        };
         extra_env.push(("PYTHONPATH".into(), code_uri.display().to_string()));
         extra_env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         PathBuf::from(python)
     } else if runtime.starts_with("nodejs") {
-        let bin = ["node_modules/.bin/aws-lambda-ric"]
-            .iter()
-            .flat_map(|rel| [code_uri.join(rel), opts.template_dir.join(rel)])
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                anyhow!(
-                    "runtime {runtime} needs the aws-lambda-ric package: run `npm install aws-lambda-ric` in {}",
-                    code_uri.display()
-                )
-            })?;
-        args = vec![handler.clone()];
-        bin
+        match opts.runtime_client {
+            RuntimeClient::Builtin => {
+                let interpreter = super::interpreters::for_runtime(&runtime)?;
+                notes.extend(interpreter.differs_from(&runtime));
+                args = vec![
+                    super::clients::install()?.node.display().to_string(),
+                    handler.clone(),
+                ];
+                interpreter.path
+            }
+            RuntimeClient::Official => {
+                let bin = ["node_modules/.bin/aws-lambda-ric"]
+                    .iter()
+                    .flat_map(|rel| [code_uri.join(rel), opts.template_dir.join(rel)])
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "--runtime-client official: runtime {runtime} needs the aws-lambda-ric package: run `npm install aws-lambda-ric` in {}, or use the built-in client",
+                            code_uri.display()
+                        )
+                    })?;
+                args = vec![handler.clone()];
+                std::path::absolute(&bin).unwrap_or(bin)
+            }
+        }
     } else {
         bail!(
             "no executable for CodeUri {}: expected a Rust crate (Cargo.toml), a prebuilt bootstrap, or .aws-sam/build/{}/bootstrap",
@@ -262,6 +301,7 @@ fn prepare_one(
         source_dir,
         rebuild,
         declared: f.properties.clone(),
+        notes,
     })
 }
 

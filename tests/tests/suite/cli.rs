@@ -251,31 +251,33 @@ fn invoke_runs_a_function_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn a_missing_runtime_client_names_the_package() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_official_runtime_client_names_the_package_and_stops_only_its_function() {
     let dir = std::env::temp_dir().join(format!("tollgate-node-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("fn")).expect("dir");
+    std::fs::write(
+        dir.join("fn/index.js"),
+        "exports.handler = async () => ({statusCode: 200, body: 'node'});\n",
+    )
+    .expect("code");
     let template = dir.join("template.yaml");
     std::fs::write(
         &template,
-        "Transform: AWS::Serverless-2016-10-31\nResources:\n  NodeFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtime: nodejs20.x\n      Handler: index.handler\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /n, Method: get}\n",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  NodeFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtime: nodejs20.x\n      Handler: index.handler\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /n, Method: get}\n  Mock:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: Prod\n      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: m, version: '1'}\n        paths:\n          /m:\n            get:\n              responses: {}\n              x-amazon-apigateway-integration:\n                type: mock\n                requestTemplates: {application/json: '{\"statusCode\": 200}'}\n                responses: {default: {statusCode: '200'}}\n",
     )
     .expect("write");
-    let (code, _, err) = run(&[
-        "start-api",
-        "-t",
-        template.to_str().expect("utf8"),
-        "-p",
-        "0",
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("function NodeFn"), "{err}");
+    let t = template.to_str().expect("utf8");
+    let e = tollgate_tests::Emulator::start(&["-t", t, "--runtime-client", "official"]);
+    let err = e.stderr();
     assert!(
-        err.contains(
-            "runtime nodejs20.x needs the aws-lambda-ric package: run `npm install aws-lambda-ric`"
-        ),
-        "{err}"
+        err.iter().any(|l| l.contains("warning: function NodeFn: --runtime-client official: runtime nodejs20.x needs the aws-lambda-ric package: run `npm install aws-lambda-ric`")),
+        "{err:#?}"
     );
+    assert_eq!(tollgate_tests::get(&e.url("/n")).await.status, 500);
+    assert_eq!(tollgate_tests::get(&e.url("/m")).await.status, 200);
+    // The built-in client (the default) needs nothing installed.
+    let builtin = tollgate_tests::Emulator::start(&["-t", t]);
+    assert_eq!(tollgate_tests::get(&builtin.url("/n")).await.text(), "node");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -16,6 +16,7 @@ mod metrics;
 mod policies;
 mod reload;
 mod rest;
+mod runtimes;
 mod server;
 mod templates;
 mod tls;

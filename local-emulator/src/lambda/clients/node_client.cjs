@@ -1,0 +1,277 @@
+// tollgate's Node.js runtime client.
+//
+// Runs one Lambda handler against the Runtime API at AWS_LAMBDA_RUNTIME_API (host:port), the way
+// AWS's aws-lambda-ric does: the handler named by argv[2] loaded from the working directory
+// (CommonJS or ES module), async, promise and callback handlers, the context object, console
+// lines prefixed with the time and request id, and error documents shaped as aws-lambda-ric
+// shapes them (docs/aws-behaviour.md §14). Only Node's own modules are used.
+"use strict";
+
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+const util = require("util");
+const { pathToFileURL } = require("url");
+
+const API = "/2018-06-01/runtime";
+const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "").split(":");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** An error the runtime itself raises; its name is the errorType. */
+class RuntimeError extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = `Runtime.${type}`;
+  }
+}
+
+function request(method, route, body, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host, port, method, path: API + route, agent, headers: headers || {} },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ res, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function post(route, value, headers) {
+  const body = Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
+  return request("POST", route, body, {
+    "Content-Type": "application/json",
+    "Content-Length": body.length,
+    ...headers,
+  });
+}
+
+/** `{errorType, errorMessage, trace}`: an Error's name, message and stack lines. */
+function errorDocument(err) {
+  if (err instanceof Error) {
+    return {
+      errorType: err.name,
+      errorMessage: err.message,
+      trace: (err.stack || "").split("\n"),
+    };
+  }
+  return { errorType: typeof err, errorMessage: String(err), trace: [] };
+}
+
+// console.* as Lambda writes it: time, request id, level, the message with its newlines as \r.
+let currentRequestId = undefined;
+const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+const minLevel = Math.max(0, LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL || "TRACE").toUpperCase()));
+function patchConsole() {
+  const write = (level, stream) => (...args) => {
+    if (LEVELS.indexOf(level) < minLevel) return;
+    const message = util.format(...args).replace(/\n/g, "\r");
+    stream.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}\n`);
+  };
+  console.trace = write("TRACE", process.stdout);
+  console.debug = write("DEBUG", process.stdout);
+  console.info = write("INFO", process.stdout);
+  console.log = write("INFO", process.stdout);
+  console.warn = write("WARN", process.stdout);
+  console.error = write("ERROR", process.stdout);
+  console.fatal = write("FATAL", process.stdout);
+}
+
+function logError(prefix, err) {
+  const doc = errorDocument(err);
+  console.error(`${prefix} \t${JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace })}`);
+}
+
+/** The nearest package.json above `dir` (stopping at node_modules) says "type": "module". */
+function isModulePackage(dir) {
+  let current = dir;
+  for (;;) {
+    if (path.basename(current) === "node_modules") return false;
+    const file = path.join(current, "package.json");
+    if (fs.existsSync(file)) {
+      try {
+        return JSON.parse(fs.readFileSync(file, "utf8")).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return false;
+    current = parent;
+  }
+}
+
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const base = path.resolve(appRoot, moduleRoot, moduleName);
+  const exists = (f) => fs.existsSync(f) && fs.statSync(f).isFile();
+  if (exists(base)) return require(base);
+  if (exists(`${base}.js`)) {
+    return isModulePackage(path.dirname(base)) ? import(pathToFileURL(`${base}.js`).href) : require(`${base}.js`);
+  }
+  if (exists(`${base}.mjs`)) return import(pathToFileURL(`${base}.mjs`).href);
+  if (exists(`${base}.cjs`)) return require(`${base}.cjs`);
+  // A package in node_modules.
+  return require(require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] }));
+}
+
+/** The handler `dir/module.property.path`, loaded as aws-lambda-ric loads it. */
+async function loadHandler(appRoot, full) {
+  if (full.includes("..")) {
+    throw new RuntimeError(
+      "MalformedHandlerName",
+      `'${full}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const moduleRoot = path.dirname(full);
+  const base = path.basename(full);
+  const dot = base.indexOf(".");
+  if (dot < 0) throw new RuntimeError("MalformedHandlerName", "Bad handler");
+  const moduleName = base.slice(0, dot);
+  const propertyPath = base.slice(dot + 1);
+  let loaded;
+  try {
+    loaded = await loadModule(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new RuntimeError("UserCodeSyntaxError", String(e));
+    if (e && e.code === "MODULE_NOT_FOUND") throw new RuntimeError("ImportModuleError", String(e));
+    throw e;
+  }
+  let handler = loaded;
+  for (const key of propertyPath.split(".")) handler = handler == null ? undefined : handler[key];
+  if (handler === undefined) throw new RuntimeError("HandlerNotFound", `${full} is undefined or not exported`);
+  if (typeof handler !== "function") throw new RuntimeError("HandlerNotFound", `${full} is not a function`);
+  return handler;
+}
+
+function context(headers, requestId) {
+  const deadline = Number(headers["lambda-runtime-deadline-ms"] || 0);
+  const parse = (v) => (v ? JSON.parse(v) : undefined);
+  let waits = true;
+  return {
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    awsRequestId: requestId,
+    tenantId: headers["lambda-runtime-aws-tenant-id"],
+    identity: parse(headers["lambda-runtime-cognito-identity"]),
+    clientContext: parse(headers["lambda-runtime-client-context"]),
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    get callbackWaitsForEmptyEventLoop() {
+      return waits;
+    },
+    set callbackWaitsForEmptyEventLoop(v) {
+      waits = v;
+    },
+  };
+}
+
+/** Run one invocation; resolves once its result or error has been posted. */
+function invoke(handler, event, ctx, requestId) {
+  return new Promise((done) => {
+    let finished = false;
+    const finish = (err, value) => {
+      if (finished) return;
+      finished = true;
+      process.removeListener("beforeExit", onBeforeExit);
+      if (err !== null && err !== undefined) {
+        logError("Invoke Error", err);
+        post(`/invocation/${requestId}/error`, errorDocument(err)).then(done, done);
+      } else {
+        let body;
+        try {
+          body = JSON.stringify(value === undefined ? null : value);
+        } catch (e) {
+          finished = false;
+          return finish(e);
+        }
+        post(`/invocation/${requestId}/response`, body === undefined ? "null" : body).then(done, done);
+      }
+    };
+    // Completion when the event loop drains: a callback's result (unless it asked not to wait),
+    // or null for a handler that never completed.
+    let pending = { set: false, err: null, value: undefined };
+    let returnedPromise = false;
+    const onBeforeExit = () => {
+      if (pending.set) finish(pending.err, pending.value);
+      else if (returnedPromise) {
+        finish(new RuntimeError("NodeJsExit", "Runtime exited without providing a reason: the handler's Promise was never settled"));
+      } else finish(null, null);
+    };
+    process.on("beforeExit", onBeforeExit);
+    const callback = (err, value) => {
+      if (ctx.callbackWaitsForEmptyEventLoop) {
+        if (!pending.set) pending = { set: true, err, value };
+      } else finish(err, value);
+    };
+    ctx.done = (err, value) => finish(err, value);
+    ctx.succeed = (value) => finish(null, value);
+    ctx.fail = (err) => finish(err === undefined ? "handled" : err);
+    try {
+      const result = handler(event, ctx, callback);
+      if (result && typeof result.then === "function") {
+        returnedPromise = true;
+        result.then((v) => finish(null, v), (e) => finish(e === undefined || e === null ? new Error(String(e)) : e));
+      }
+    } catch (e) {
+      callback(e);
+    }
+  });
+}
+
+async function main() {
+  // Output nobody reads, or a Runtime API that is gone, means tollgate has ended: so does this.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => process.exit(1));
+  patchConsole();
+  const handlerName = process.argv[2];
+  const appRoot = process.cwd();
+  let handler;
+  try {
+    handler = await loadHandler(appRoot, handlerName);
+  } catch (e) {
+    logError("Init Error", e);
+    const doc = errorDocument(e);
+    await post("/init/error", doc, { "Lambda-Runtime-Function-Error-Type": doc.errorType }).catch(() => {});
+    process.exit(129);
+  }
+  // An error escaping the handler fails the current invocation; the process then ends, as
+  // aws-lambda-ric's does, and a fresh one serves the next call.
+  let current = undefined;
+  const fatal = (err, code) => {
+    const report = current ? post(`/invocation/${current}/error`, errorDocument(err)) : Promise.resolve();
+    report.catch(() => {}).then(() => process.exit(code));
+  };
+  process.on("uncaughtException", (err) => {
+    logError("Uncaught Exception", err);
+    fatal(err, 129);
+  });
+  process.on("unhandledRejection", (reason) => {
+    const err = new RuntimeError("UnhandledPromiseRejection", String(reason));
+    logError("Unhandled Promise Rejection", err);
+    fatal(err, 128);
+  });
+  for (;;) {
+    const { res, body } = await request("GET", "/invocation/next").catch(() => process.exit(1));
+    const requestId = res.headers["lambda-runtime-aws-request-id"];
+    current = requestId;
+    currentRequestId = requestId;
+    if (res.headers["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = res.headers["lambda-runtime-trace-id"];
+    else delete process.env._X_AMZN_TRACE_ID;
+    let event;
+    try {
+      event = JSON.parse(body.toString("utf8"));
+    } catch (e) {
+      await post(`/invocation/${requestId}/error`, errorDocument(e));
+      continue;
+    }
+    await invoke(handler, event, context(res.headers, requestId), requestId);
+    current = undefined;
+  }
+}
+
+main();

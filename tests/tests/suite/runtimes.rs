@@ -1,0 +1,225 @@
+//! Python and Node.js handlers run by tollgate's own runtime clients, with nothing installed but
+//! `python3` and `node`: the context object, module layouts, completion styles, and the init and
+//! invocation errors each client reports, shaped as AWS's clients shape them. The Python cases
+//! also run through AWS's awslambdaric and are compared field by field.
+
+use serde_json::{json, Value};
+use tollgate_tests::{get, project, send, Emulator};
+
+fn json_of(r: &tollgate_tests::Reply) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.text()))
+}
+
+/// Invoke `function` through the Lambda Invoke API of `e`.
+async fn invoke(e: &Emulator, function: &str, event: &Value) -> tollgate_tests::Reply {
+    send(
+        "POST",
+        &e.url(&format!("/2015-03-31/functions/{function}/invocations")),
+        &[],
+        event.to_string(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_and_node_handlers_run_with_lambdas_context_and_nothing_installed() {
+    let dir = project("runtimes");
+    let e = Emulator::start_in(&dir, &[]);
+    let py = get(&e.url("/py")).await;
+    assert_eq!(py.status, 200, "{}", py.text());
+    let py = json_of(&py);
+    assert_eq!(py["function_name"], "PyContext");
+    assert_eq!(
+        py["memory_limit_in_mb"], "256",
+        "a string, as in awslambdaric"
+    );
+    assert_eq!(
+        py["invoked_function_arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:PyContext"
+    );
+    assert_eq!(py["log_group_name"], "/aws/lambda/PyContext");
+    assert_eq!(py["remaining_ok"], true);
+    assert_eq!(py["trace_id_set"], true);
+    assert_eq!(py["aws_request_id"].as_str().map(str::len), Some(36));
+
+    let node = get(&e.url("/node")).await;
+    assert_eq!(node.status, 200, "{}", node.text());
+    let node = json_of(&node);
+    assert_eq!(node["functionName"], "NodeAsync");
+    assert_eq!(node["memoryLimitInMB"], "256");
+    assert_eq!(node["remainingOk"], true);
+    assert_eq!(node["waits"], true);
+    assert_eq!(node["path"], "/node");
+
+    // Code written in the template runs as written (index.js for Node.js).
+    let inline = get(&e.url("/node-inline")).await;
+    assert_eq!(inline.text(), "inline node /node-inline");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn module_layouts_and_completion_styles() {
+    let dir = project("runtimes");
+    let e = Emulator::start_lambda_in(&dir, &[]);
+    let nested = invoke(&e, "PyNested", &json!({})).await;
+    assert_eq!(
+        json_of(&nested),
+        json!({"nested": true, "module": "pkg.sub.mod"})
+    );
+    let esm = invoke(&e, "NodeEsm", &json!({"value": 7})).await;
+    assert_eq!(json_of(&esm), json!({"esm": true, "got": 7}));
+    let callback = invoke(&e, "NodeCallback", &json!({})).await;
+    assert_eq!(
+        json_of(&callback),
+        json!({"callback": true, "timerRan": true}),
+        "the result goes once the event loop has drained"
+    );
+}
+
+/// The error document each failing function returns, as the Invoke API answers it.
+async fn errors(e: &Emulator, functions: &[&str]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for f in functions {
+        let r = invoke(e, f, &json!({"path": "/x"})).await;
+        assert_eq!(r.status, 200, "{f}: {}", r.text());
+        assert_eq!(r.header("x-amz-function-error"), Some("Unhandled"), "{f}");
+        out.push(json_of(&r));
+    }
+    out
+}
+
+const PYTHON_FAILURES: [&str; 5] = [
+    "PyFails",
+    "PyMissingModule",
+    "PyMissingHandler",
+    "PySyntax",
+    "PyMalformed",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_errors_are_shaped_as_awslambdaric_shapes_them() {
+    let dir = project("runtimes");
+    let e = Emulator::start_lambda_in(&dir, &[]);
+    let docs = errors(&e, &PYTHON_FAILURES).await;
+    let fails = &docs[0];
+    assert_eq!(fails["errorType"], "OrderError");
+    assert_eq!(fails["errorMessage"], "order 42 is not valid");
+    let trace: Vec<&str> = fails["stackTrace"]
+        .as_array()
+        .expect("stackTrace")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(trace.len(), 2, "the handler's frames only: {trace:#?}");
+    assert!(
+        trace[0].contains("app.py\", line 27, in fails\n    check(event)"),
+        "{trace:#?}"
+    );
+    assert!(trace[1].contains("in check\n    raise OrderError(\"order 42 is not valid\")"));
+    let init: Vec<(&str, &str)> = docs[1..]
+        .iter()
+        .map(|d| {
+            (
+                d["errorType"].as_str().unwrap_or_default(),
+                d["errorMessage"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        init[0],
+        (
+            "Runtime.ImportModuleError",
+            "Unable to import module 'nope': No module named 'nope'"
+        )
+    );
+    assert_eq!(
+        init[1],
+        (
+            "Runtime.HandlerNotFound",
+            "Handler 'nothere' missing on module 'app'"
+        )
+    );
+    assert_eq!(init[2].0, "Runtime.UserCodeSyntaxError");
+    assert!(
+        init[2].1.starts_with("Syntax error in module 'broken': "),
+        "{}",
+        init[2].1
+    );
+    assert_eq!(
+        init[3],
+        (
+            "Runtime.MalformedHandlerName",
+            "Bad handler 'app': not enough values to unpack (expected 2, got 1)"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_builtin_python_client_answers_as_awslambdaric_does() {
+    // AWS's client, installed by scripts/test.sh in the tests' virtual environment.
+    let python = std::env::var("TOLLGATE_PYTHON").unwrap_or_default();
+    let has_official = std::process::Command::new(if python.is_empty() {
+        "python3"
+    } else {
+        &python
+    })
+    .args(["-c", "import awslambdaric"])
+    .status()
+    .is_ok_and(|s| s.success());
+    if !has_official {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have awslambdaric (scripts/test.sh installs it)"
+        );
+        eprintln!("skipped: awslambdaric is not installed for {python}");
+        return;
+    }
+    let dir = project("runtimes");
+    let builtin = Emulator::start_lambda_in(&dir, &[]);
+    let official = Emulator::start_lambda_in(&dir, &["--runtime-client", "official"]);
+    let mine = errors(&builtin, &PYTHON_FAILURES).await;
+    let theirs = errors(&official, &PYTHON_FAILURES).await;
+    for ((f, a), b) in PYTHON_FAILURES.iter().zip(&mine).zip(&theirs) {
+        for field in ["errorType", "errorMessage", "stackTrace"] {
+            assert_eq!(a[field], b[field], "{f}: {field}");
+        }
+    }
+    for f in ["PyNested"] {
+        let a = invoke(&builtin, f, &json!({})).await;
+        let b = invoke(&official, f, &json!({})).await;
+        assert_eq!(json_of(&a), json_of(&b), "{f}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_errors_are_shaped_as_aws_lambda_ric_shapes_them() {
+    let dir = project("runtimes");
+    let e = Emulator::start_lambda_in(&dir, &[]);
+    let docs = errors(
+        &e,
+        &["NodeFails", "NodeMissingModule", "NodeMissingHandler"],
+    )
+    .await;
+    assert_eq!(docs[0]["errorType"], "OrderError");
+    assert_eq!(docs[0]["errorMessage"], "order 42 is not valid");
+    let trace = docs[0]["trace"].as_array().expect("trace, not stackTrace");
+    assert_eq!(trace[0], "OrderError: order 42 is not valid");
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("index.js:"))),
+        "{trace:#?}"
+    );
+    assert_eq!(docs[1]["errorType"], "Runtime.ImportModuleError");
+    assert!(
+        docs[1]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Error: Cannot find module 'nope'")),
+        "{}",
+        docs[1]
+    );
+    assert_eq!(docs[2]["errorType"], "Runtime.HandlerNotFound");
+    assert_eq!(
+        docs[2]["errorMessage"],
+        "index.nothere is undefined or not exported"
+    );
+}
