@@ -3,6 +3,9 @@
 //! HTTP server, the Lambda Runtime API host, hot reload, and the admin endpoints. `anyhow`
 //! lives only here.
 
+// First: its `outln!` is used by the modules after it.
+#[macro_use]
+mod output;
 mod admin;
 mod cli;
 mod commands;

@@ -115,6 +115,41 @@ impl Emulator {
         Self::spawn(command)
     }
 
+    /// As [`Emulator::start_in`], leading a process group of its own, as a shell runs a
+    /// foreground job: [`Emulator::interrupt_group`] is then the terminal's Ctrl-C.
+    pub fn start_in_own_group(dir: &Path, args: &[&str]) -> Emulator {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(tollgate_bin());
+        command
+            .arg("start-api")
+            .args(["-p", "0", "--host", "127.0.0.1"])
+            .args(args)
+            .current_dir(dir)
+            .process_group(0);
+        Self::spawn(command)
+    }
+
+    /// Ctrl-C in the terminal: SIGINT to every process of tollgate's process group.
+    pub fn interrupt_group(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", self.child.id())])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Wait (bounded) for tollgate to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "tollgate did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `tollgate start-lambda`: the template's functions behind the Lambda Invoke API.
     pub fn start_lambda(args: &[&str]) -> Emulator {
         let mut command = Command::new(tollgate_bin());

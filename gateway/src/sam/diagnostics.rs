@@ -1,12 +1,12 @@
 //! Warnings about what would otherwise change behaviour silently: a misspelt SAM resource or event
 //! type (ignored by the loader, so its routes would just be missing), a function whose code
-//! folder is not there, a runtime tollgate cannot run, and layers it cannot provide.
+//! folder is not there, a runtime tollgate cannot run, and a layer that is not local.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{FunctionCode, SamFunction};
+use super::{FunctionCode, Layer, SamFunction};
 use crate::load_error::{pointer_join, LoadError};
 
 /// Every `AWS::Serverless::*` type (SAM specification).
@@ -152,6 +152,22 @@ pub fn not_runnable(f: &SamFunction) -> Option<String> {
         FunctionCode::Inline(_) => {}
         FunctionCode::Image(_) | FunctionCode::S3(_) => return None,
     }
+    for layer in &f.layers {
+        match layer {
+            Layer::Remote(arn) => {
+                return Some(format!(
+                    "its layer `{arn}` is not in this template, and a local run cannot fetch it (declare it as AWS::Serverless::LayerVersion with a local ContentUri)"
+                ))
+            }
+            Layer::Local { logical_id, dir } if !dir.is_dir() => {
+                return Some(format!(
+                    "its layer {logical_id}'s folder {} does not exist",
+                    dir.display()
+                ))
+            }
+            Layer::Local { .. } => {}
+        }
+    }
     if !RUNNABLE_RUNTIMES.iter().any(|r| runtime.starts_with(r)) {
         return Some(format!(
             "`{runtime}` is not supported locally; supported: python3.x, nodejs (with aws-lambda-ric), provided.al2 and provided.al2023 (a bootstrap or a Rust crate)"
@@ -160,7 +176,7 @@ pub fn not_runnable(f: &SamFunction) -> Option<String> {
     None
 }
 
-/// Per-function warnings: not runnable (see [`not_runnable`]), and layers.
+/// Per-function warnings: why it cannot run here, if it cannot (see [`not_runnable`]).
 pub(super) fn function_warnings(file: &Path, f: &SamFunction) -> Vec<LoadError> {
     let ptr = pointer_join(&pointer_join("/Resources", &f.logical_id), "Properties");
     let mut warnings = Vec::new();
@@ -171,6 +187,8 @@ pub(super) fn function_warnings(file: &Path, f: &SamFunction) -> Vec<LoadError> 
             } else {
                 "Code"
             }
+        } else if why.starts_with("its layer") {
+            "Layers"
         } else {
             "Runtime"
         };
@@ -181,17 +199,6 @@ pub(super) fn function_warnings(file: &Path, f: &SamFunction) -> Vec<LoadError> 
                 "{why}: function {} is not started, and a route that calls it answers 500",
                 f.logical_id
             ),
-        ));
-    }
-    if f.properties
-        .get("Layers")
-        .and_then(Value::as_array)
-        .is_some_and(|l| !l.is_empty())
-    {
-        warnings.push(LoadError::new(
-            file,
-            pointer_join(&ptr, "Layers"),
-            "layers are not provided locally: what the function imports from a layer must be in its own code folder",
         ));
     }
     warnings

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::intrinsics::{scalar_text, Resolver};
-use super::resources::Resources;
-use super::{FunctionCode, SamFunction};
+use super::resources::{referenced_id, Resources};
+use super::{FunctionCode, Layer, SamFunction};
 use crate::load_error::{pointer_join, LoadError};
 
 pub(super) const FUNCTION_TYPES: [&str; 2] = ["AWS::Serverless::Function", "AWS::Lambda::Function"];
@@ -57,6 +57,7 @@ pub(super) fn functions(
                 format!("{why}: it is not run locally, and a route that calls it answers 500"),
             ));
         }
+        let layers = layers(resolver, active, &r.properties, &properties);
         functions.push(SamFunction {
             logical_id: id.clone(),
             name,
@@ -64,6 +65,7 @@ pub(super) fn functions(
             metadata: r.metadata.clone(),
             code,
             base_dir: resolver.base_dir().to_path_buf(),
+            layers,
         });
     }
     // Logical ids are inserted last: where a name and an id coincide, the id wins.
@@ -75,6 +77,50 @@ pub(super) fn functions(
         ids.insert(f.logical_id.clone(), f.logical_id.clone());
     }
     (functions, ids)
+}
+
+const LAYER_TYPES: [&str; 2] = ["AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"];
+
+/// The function's `Layers`: a `Ref` to a layer of the template is its local folder
+/// (`ContentUri`, or `Content` written as a path); anything else is an ARN from an account.
+fn layers(
+    resolver: &Resolver,
+    active: &Resources,
+    written: &Value,
+    resolved: &Value,
+) -> Vec<Layer> {
+    let written = written.get("Layers").and_then(Value::as_array);
+    let resolved = resolved.get("Layers").and_then(Value::as_array);
+    let Some(resolved) = resolved else {
+        return Vec::new();
+    };
+    resolved
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let raw = written.and_then(|w| w.get(i));
+            let id = referenced_id(resolver, raw, Some(v));
+            let local = id.as_ref().and_then(|id| {
+                let r = active
+                    .get(id)
+                    .filter(|r| LAYER_TYPES.contains(&r.kind.as_str()))?;
+                let content = r
+                    .properties
+                    .get("ContentUri")
+                    .or_else(|| r.properties.get("Content"))
+                    .and_then(|c| resolver.resolve(c, ""))?;
+                let Value::String(path) = content else {
+                    return None;
+                };
+                let dir = resolver.base_dir().join(path);
+                Some(Layer::Local {
+                    logical_id: id.clone(),
+                    dir: std::path::absolute(&dir).unwrap_or(dir),
+                })
+            });
+            local.unwrap_or_else(|| Layer::Remote(scalar_text(v)))
+        })
+        .collect()
 }
 
 /// Where a function's code is. SAM: `InlineCode`, `ImageUri`, else `CodeUri` (a local path, or

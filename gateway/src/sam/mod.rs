@@ -97,6 +97,18 @@ pub struct SamFunction {
     pub code: FunctionCode,
     /// The folder of the template that declares it: relative code paths start here.
     pub base_dir: PathBuf,
+    /// Its `Layers`, in order.
+    pub layers: Vec<Layer>,
+}
+
+/// A layer a function names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layer {
+    /// An `AWS::Serverless::LayerVersion` (`ContentUri`) or `AWS::Lambda::LayerVersion`
+    /// (`Content` as a local path, or CDK's asset copy) of the template: its folder, absolute.
+    Local { logical_id: String, dir: PathBuf },
+    /// A layer version ARN from an account, which a local run cannot fetch.
+    Remote(String),
 }
 
 /// Where a function's code is.

@@ -23,6 +23,6 @@ pub(crate) fn run(args: &cli::GenerateEvent) -> Result<ExitCode> {
         &args.stage,
     )
     .map_err(|e| anyhow::anyhow!(e))?;
-    println!("{}", serde_json::to_string_pretty(&event)?);
+    outln!("{}", serde_json::to_string_pretty(&event)?);
     Ok(ExitCode::SUCCESS)
 }

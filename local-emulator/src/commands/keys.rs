@@ -64,12 +64,12 @@ pub(crate) async fn run(cmd: cli::KeysCommand) -> Result<ExitCode> {
                 std::fs::create_dir_all(dir)?;
             }
             std::fs::write(&file, serde_json::to_string_pretty(&cfg)? + "\n")?;
-            println!("{value}");
+            outln!("{value}");
         }
         cli::KeysCommand::List { file, template } => {
             let cfg = known_keys(&file, Some(&template))?;
             for k in &cfg.keys {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     k.id,
                     if k.enabled { "enabled" } else { "disabled" },
@@ -96,7 +96,7 @@ pub(crate) async fn run(cmd: cli::KeysCommand) -> Result<ExitCode> {
             for k in &cfg.keys {
                 for p in cfg.plans.iter().filter(|p| k.plans.contains(&p.id)) {
                     let Some(q) = &p.quota else {
-                        println!("{}\t{}\tno quota", k.id, p.id);
+                        outln!("{}\t{}\tno quota", k.id, p.id);
                         continue;
                     };
                     let (start, _) = gateway::period_bounds(now, q.period);
@@ -106,7 +106,7 @@ pub(crate) async fn run(cmd: cli::KeysCommand) -> Result<ExitCode> {
                     )
                     .await
                     .map_err(anyhow::Error::msg)?;
-                    println!("{}\t{}\t{used}/{} this {:?}", k.id, p.id, q.limit, q.period);
+                    outln!("{}\t{}\t{used}/{} this {:?}", k.id, p.id, q.limit, q.period);
                 }
             }
         }

@@ -61,11 +61,13 @@ pub(crate) fn prepare_options(
     template: &std::path::Path,
     args: &cli::LambdaArgs,
 ) -> Result<lambda::PrepareOptions> {
+    // Absolute: function processes run in their own folders, never in tollgate's.
     let template_dir = template
         .parent()
         .map(std::path::Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let template_dir = std::path::absolute(&template_dir).unwrap_or(template_dir);
     let env_overrides = match &args.env_vars {
         Some(p) => Some(
             std::fs::read_to_string(p)

@@ -33,7 +33,7 @@ pub(crate) fn run(cmd: &cli::TokenCommand) -> Result<ExitCode> {
         cli::TokenCommand::Jwks(k) => {
             let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256)?;
             jwk.common.key_id = Some(kid_for(k));
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "keys": [jwk] }))?
             );
@@ -62,7 +62,7 @@ pub(crate) fn run(cmd: &cli::TokenCommand) -> Result<ExitCode> {
             }
             let mut header = Header::new(Algorithm::RS256);
             header.kid = Some(kid_for(&m.key));
-            println!("{}", jsonwebtoken::encode(&header, &claims, &key)?);
+            outln!("{}", jsonwebtoken::encode(&header, &claims, &key)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,7 @@ pub(crate) fn validate(args: &Validate) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
-    println!(
+    outln!(
         "ok: {} API{}, {routes} route{}",
         loaded.apis.len(),
         if loaded.apis.len() == 1 { "" } else { "s" },

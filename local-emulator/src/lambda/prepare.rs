@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use gateway::sam::{FunctionCode, SamFunction};
+use gateway::sam::{FunctionCode, Layer, SamFunction};
 use serde_json::Value;
 
 use super::cargo::{self, RustFunction};
@@ -204,7 +204,18 @@ fn prepare_one(
                 vec!["-m".into(), "awslambdaric".into(), handler.clone()]
             }
         };
-        extra_env.push(("PYTHONPATH".into(), code_uri.display().to_string()));
+        // The function's folder, then its layers' `python` folders, as Lambda's sys.path has
+        // /var/task before /opt/python.
+        let mut path = vec![code_uri.clone()];
+        path.extend(layer_dirs(f, |d| {
+            vec![
+                d.join("python/lib")
+                    .join(format!("python{}", runtime.trim_start_matches("python")))
+                    .join("site-packages"),
+                d.join("python"),
+            ]
+        }));
+        extra_env.push(("PYTHONPATH".into(), join_paths(&path)));
         extra_env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         PathBuf::from(python)
     } else if runtime.starts_with("nodejs") {
@@ -256,6 +267,34 @@ fn prepare_one(
         ("LAMBDA_TASK_ROOT".into(), code_uri.display().to_string()),
     ];
     env.extend(extra_env);
+    if !f.layers.is_empty() {
+        let major = runtime
+            .trim_start_matches("nodejs")
+            .trim_end_matches(".x")
+            .to_string();
+        let node_path = layer_dirs(f, |d| {
+            vec![
+                d.join("nodejs")
+                    .join(format!("node{major}"))
+                    .join("node_modules"),
+                d.join("nodejs/node_modules"),
+            ]
+        });
+        if runtime.starts_with("nodejs") {
+            env.push(("NODE_PATH".into(), join_paths(&node_path)));
+        }
+        let inherited = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        let mut bin = layer_dirs(f, |d| vec![d.join("bin")]);
+        bin.extend(inherited("PATH").iter().flat_map(std::env::split_paths));
+        env.push(("PATH".into(), join_paths(&bin)));
+        let mut lib = layer_dirs(f, |d| vec![d.join("lib")]);
+        lib.extend(
+            inherited("LD_LIBRARY_PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        );
+        env.push(("LD_LIBRARY_PATH".into(), join_paths(&lib)));
+    }
     let declared: Vec<(String, String)> = p
         .pointer("/Environment/Variables")
         .and_then(Value::as_object)
@@ -303,6 +342,26 @@ fn prepare_one(
         declared: f.properties.clone(),
         notes,
     })
+}
+
+/// The folders each of the function's layers contributes, the last layer first: Lambda
+/// extracts layers into /opt in order, so a later layer's files win.
+fn layer_dirs(f: &SamFunction, parts: impl Fn(&Path) -> Vec<PathBuf>) -> Vec<PathBuf> {
+    f.layers
+        .iter()
+        .rev()
+        .filter_map(|l| match l {
+            Layer::Local { dir, .. } => Some(parts(dir)),
+            Layer::Remote(_) => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn join_paths(paths: &[PathBuf]) -> String {
+    std::env::join_paths(paths)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Build a Rust function again (hot reload).

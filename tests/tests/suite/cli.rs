@@ -419,3 +419,19 @@ fn start_api_runs_only_the_functions_routes_call_and_ends_with_what_to_use() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `tollgate generate-event ... | head -0`: the reader is gone before anything is written.
+    let mut child = std::process::Command::new(tollgate_tests::tollgate_bin())
+        .args(["generate-event", "apigateway", "aws-proxy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

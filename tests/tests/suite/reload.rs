@@ -211,7 +211,8 @@ async fn sam_build_output_is_used_as_is() {
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src\n      Runtime: provided.al2023\n      Handler: bootstrap\n      Events:\n        Get:\n          Type: Api\n          Properties: {Path: /f, Method: get}\n",
     )
     .expect("template");
-    let emu = Emulator::start(&["-t", template.to_str().expect("utf8")]);
+    // Started from the project folder with the default (relative) template, as users do.
+    let emu = Emulator::start_in(&dir, &[]);
     assert_eq!(get(&emu.url("/f")).await.text(), "from-sam-build");
     let _ = std::fs::remove_dir_all(&dir);
 }

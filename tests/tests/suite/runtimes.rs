@@ -111,7 +111,7 @@ async fn python_errors_are_shaped_as_awslambdaric_shapes_them() {
         .collect();
     assert_eq!(trace.len(), 2, "the handler's frames only: {trace:#?}");
     assert!(
-        trace[0].contains("app.py\", line 27, in fails\n    check(event)"),
+        trace[0].contains("app.py\", line 28, in fails\n    check(event)"),
         "{trace:#?}"
     );
     assert!(trace[1].contains("in check\n    raise OrderError(\"order 42 is not valid\")"));
@@ -222,4 +222,43 @@ async fn node_errors_are_shaped_as_aws_lambda_ric_shapes_them() {
         docs[2]["errorMessage"],
         "index.nothere is undefined or not exported"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_in_the_terminal_drains_in_flight_calls_before_functions_stop() {
+    let dir = project("runtimes");
+    let mut e = Emulator::start_in_own_group(&dir, &[]);
+    // Warm the function, then interrupt while a call is in flight.
+    assert_eq!(get(&e.url("/slow")).await.text(), "slow");
+    let url = e.url("/slow");
+    let in_flight = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // The whole foreground group gets SIGINT, as a terminal sends it; the function processes are
+    // in groups of their own, so only tollgate hears it, and it lets the call finish.
+    e.interrupt_group();
+    let r = in_flight.await.expect("join");
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "slow"));
+    let status = e.wait_exit(std::time::Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_layers_are_provided_as_lambda_provides_opt() {
+    let dir = project("runtimes");
+    let e = Emulator::start_in(&dir, &[]);
+    assert_eq!(
+        get(&e.url("/py-layer")).await.text(),
+        "hello py, from the layer"
+    );
+    assert_eq!(
+        get(&e.url("/node-layer")).await.text(),
+        "hello node, from the layer"
+    );
+    // A layer from an account cannot be fetched: named at start-up, only its function fails.
+    let w = e.stderr();
+    assert!(
+        w.iter().any(|l| l.contains("/Resources/RemoteLayered/Properties/Layers: its layer `arn:aws:lambda:us-east-1:123456789012:layer:elsewhere:3` is not in this template")),
+        "{w:#?}"
+    );
+    assert_eq!(get(&e.url("/remote-layer")).await.status, 500);
 }

@@ -394,10 +394,9 @@ async fn slips_that_would_change_behaviour_silently_are_named_and_fail_only_them
     let e = Emulator::start_in(&dir, &[]);
     let w = warnings(&e);
     for expected in [
-        "template.yaml:14:16: /Resources/Good/Properties/Events/Typo/Type: `HttpAPI` is not an event type (did you mean `HttpApi`?): the event is ignored",
-        "template.yaml:32:5: /Resources/Misspelt/Type: `AWS::Serverless::Functon` is not a type tollgate knows (did you mean `AWS::Serverless::Function`?)",
-        "template.yaml:11:15: /Resources/Good/Properties/Layers: layers are not provided locally",
-        "template.yaml:20:7: /Resources/Java/Properties/Runtime: `java21` is not supported locally; supported: python3.x, nodejs",
+        "template.yaml:13:16: /Resources/Good/Properties/Events/Typo/Type: `HttpAPI` is not an event type (did you mean `HttpApi`?): the event is ignored",
+        "template.yaml:31:5: /Resources/Misspelt/Type: `AWS::Serverless::Functon` is not a type tollgate knows (did you mean `AWS::Serverless::Function`?)",
+        "template.yaml:19:7: /Resources/Java/Properties/Runtime: `java21` is not supported locally; supported: python3.x, nodejs",
         "/Resources/Missing/Properties/CodeUri: its code folder `nowhere/` does not exist (looked for ",
         "/Resources/Undeclared/Condition: condition `NotDeclared` is not declared under Conditions",
     ] {
