@@ -360,6 +360,10 @@ pub struct LambdaArgs {
     /// AWS's awslambdaric / aws-lambda-ric where installed.
     #[arg(long, value_enum, default_value = "builtin")]
     pub runtime_client: crate::lambda::clients::RuntimeClient,
+    /// Do not install a function's requirements.txt / package.json dependencies (installed
+    /// otherwise once into .tollgate/deps beside the template).
+    #[arg(long)]
+    pub skip_deps: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

@@ -80,12 +80,13 @@ pub(crate) fn prepare_options(
         None => None,
     };
     Ok(lambda::PrepareOptions {
-        template_dir,
+        template_dir: template_dir.clone(),
         skip_build: args.skip_build,
         default_max_concurrency: args.max_concurrency,
         env_overrides,
         verbose: args.verbose,
         runtime_client: args.runtime_client,
+        deps_cache: (!args.skip_deps).then(|| template_dir.join(".tollgate/deps")),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod cargo;
 pub mod clients;
+mod deps;
 mod interpreters;
 pub mod invoke_api;
 mod pool;

@@ -31,6 +31,8 @@ pub struct PrepareOptions {
     /// Show cargo's whole output (`-v`), not one line per function.
     pub verbose: bool,
     pub runtime_client: super::clients::RuntimeClient,
+    /// Where declared dependencies are installed (`None`: `--skip-deps`).
+    pub deps_cache: Option<PathBuf>,
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -204,9 +206,17 @@ fn prepare_one(
                 vec!["-m".into(), "awslambdaric".into(), handler.clone()]
             }
         };
-        // The function's folder, then its layers' `python` folders, as Lambda's sys.path has
-        // /var/task before /opt/python.
+        // The function's folder, its installed requirements, then its layers' `python`
+        // folders, as Lambda's sys.path has /var/task before /opt/python.
         let mut path = vec![code_uri.clone()];
+        if let Some(cache) = &opts.deps_cache {
+            path.extend(super::deps::python(
+                &code_uri,
+                &interpreter.path,
+                cache,
+                &f.logical_id,
+            )?);
+        }
         path.extend(layer_dirs(f, |d| {
             vec![
                 d.join("python/lib")
@@ -267,6 +277,14 @@ fn prepare_one(
         ("LAMBDA_TASK_ROOT".into(), code_uri.display().to_string()),
     ];
     env.extend(extra_env);
+    // Installed package.json dependencies, then layers' node_modules (NODE_PATH is searched after
+    // the function's own node_modules).
+    let mut node_modules: Vec<PathBuf> = Vec::new();
+    if runtime.starts_with("nodejs") && source_dir.is_some() {
+        if let Some(cache) = &opts.deps_cache {
+            node_modules.extend(super::deps::node(&code_uri, cache, &f.logical_id)?);
+        }
+    }
     if !f.layers.is_empty() {
         let major = runtime
             .trim_start_matches("nodejs")
@@ -281,7 +299,7 @@ fn prepare_one(
             ]
         });
         if runtime.starts_with("nodejs") {
-            env.push(("NODE_PATH".into(), join_paths(&node_path)));
+            node_modules.extend(node_path);
         }
         let inherited = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let mut bin = layer_dirs(f, |d| vec![d.join("bin")]);
@@ -294,6 +312,9 @@ fn prepare_one(
                 .flat_map(std::env::split_paths),
         );
         env.push(("LD_LIBRARY_PATH".into(), join_paths(&lib)));
+    }
+    if !node_modules.is_empty() {
+        env.push(("NODE_PATH".into(), join_paths(&node_modules)));
     }
     let declared: Vec<(String, String)> = p
         .pointer("/Environment/Variables")

@@ -151,6 +151,12 @@ async fn python_errors_are_shaped_as_awslambdaric_shapes_them() {
             "Bad handler 'app': not enough values to unpack (expected 2, got 1)"
         )
     );
+    // Logged for a person: no colour codes when stderr is not a terminal.
+    assert!(
+        !e.stderr().iter().any(|l| l.contains('\u{1b}')),
+        "{:#?}",
+        e.stderr()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -261,4 +267,31 @@ async fn local_layers_are_provided_as_lambda_provides_opt() {
         "{w:#?}"
     );
     assert_eq!(get(&e.url("/remote-layer")).await.status, 500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declared_dependencies_are_installed_once_as_sam_build_would() {
+    let dir = project("runtimes-deps");
+    {
+        let e = Emulator::start_in(&dir, &[]);
+        assert_eq!(get(&e.url("/py")).await.text(), "FromRequirements");
+        assert_eq!(get(&e.url("/node")).await.text(), "ms 7200000");
+        let installs = e
+            .stderr()
+            .iter()
+            .filter(|l| l.contains(": installing ") && l.contains("(once; kept in "))
+            .count();
+        assert_eq!(installs, 2, "{:#?}", e.stderr());
+    }
+    // The second start finds both in the cache.
+    let e = Emulator::start_in(&dir, &[]);
+    assert_eq!(get(&e.url("/py")).await.text(), "FromRequirements");
+    assert!(
+        !e.stderr().iter().any(|l| l.contains(": installing ")),
+        "{:#?}",
+        e.stderr()
+    );
+    // --skip-deps leaves them out: the import fails as on AWS without them.
+    let skipped = Emulator::start_in(&dir, &["--skip-deps"]);
+    assert_eq!(get(&skipped.url("/py")).await.status, 502);
 }

@@ -1,0 +1,133 @@
+//! A function's declared dependencies, as `sam build` would provide them: a `requirements.txt`
+//! (pip) or a `package.json` with `dependencies` and no `node_modules` (npm) is installed once
+//! into a cache folder named after the file's contents, and reinstalled only when it changes.
+//! The function's own folder stays first on the module path, so anything it bundles wins.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The folder a Python function's `requirements.txt` was installed into, if it has one.
+pub fn python(code: &Path, python: &Path, cache: &Path, function: &str) -> Result<Option<PathBuf>> {
+    let file = code.join("requirements.txt");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(None);
+    };
+    let wanted = text
+        .lines()
+        .map(str::trim)
+        .any(|l| !l.is_empty() && !l.starts_with('#'));
+    if !wanted {
+        return Ok(None);
+    }
+    let dir = cache
+        .join("python")
+        .join(key(&[&text, &python.display().to_string()]));
+    install(&dir, function, &file, |target| {
+        let mut c = Command::new(python);
+        c.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg("--target")
+        .arg(target)
+        .arg("-r")
+        .arg(&file);
+        c
+    })?;
+    Ok(Some(dir))
+}
+
+/// The `node_modules` a Node.js function's `package.json` dependencies were installed into, if
+/// it declares any and brings no `node_modules` of its own.
+pub fn node(code: &Path, cache: &Path, function: &str) -> Result<Option<PathBuf>> {
+    let file = code.join("package.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(None);
+    };
+    if code.join("node_modules").is_dir() {
+        return Ok(None);
+    }
+    let declared: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    if declared
+        .get("dependencies")
+        .and_then(serde_json::Value::as_object)
+        .is_none_or(|d| d.is_empty())
+    {
+        return Ok(None);
+    }
+    let lock = std::fs::read_to_string(code.join("package-lock.json")).unwrap_or_default();
+    let dir = cache.join("node").join(key(&[&text, &lock]));
+    install(&dir, function, &file, |target| {
+        // npm installs beside a package.json: a copy of the function's, and its lock file.
+        let _ = std::fs::copy(&file, target.join("package.json"));
+        if !lock.is_empty() {
+            let _ = std::fs::write(target.join("package-lock.json"), &lock);
+        }
+        let mut c = Command::new("npm");
+        c.args([
+            "install",
+            "--omit=dev",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+        ])
+        .current_dir(target);
+        c
+    })?;
+    Ok(Some(dir.join("node_modules")))
+}
+
+/// A stable name for what `parts` say.
+fn key(parts: &[&str]) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Run `command` (given the folder to install into) unless `dir` is already complete. The
+/// install goes to a scratch folder first and is renamed into place, so an interrupted one is
+/// never taken for done.
+fn install(
+    dir: &Path,
+    function: &str,
+    file: &Path,
+    command: impl FnOnce(&Path) -> Command,
+) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let scratch = dir.with_extension(format!("partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    eprintln!(
+        "tollgate: {function}: installing {} (once; kept in {})",
+        file.display(),
+        dir.display()
+    );
+    let out = command(&scratch)
+        .output()
+        .with_context(|| format!("installing {}", file.display()))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&scratch);
+        bail!(
+            "installing {} failed: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    if let Err(e) = std::fs::rename(&scratch, dir) {
+        // Another tollgate finished the same install first.
+        let _ = std::fs::remove_dir_all(&scratch);
+        if !dir.is_dir() {
+            return Err(e).with_context(|| format!("moving the install to {}", dir.display()));
+        }
+    }
+    Ok(())
+}
