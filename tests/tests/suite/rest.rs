@@ -269,6 +269,18 @@ async fn unreachable_or_resetting_upstream_is_500() {
         );
         assert_rest_ids(&r);
     }
+    // The log names the URL that could not be reached, and why.
+    let expected = format!("integration failed: http://{closed}/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut log = refused.stderr();
+    while !log.iter().any(|l| l.contains(&expected)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        log = refused.stderr();
+    }
+    assert!(
+        log.iter().any(|l| l.contains(&expected)),
+        "{log:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,6 +173,16 @@ async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_method
         json(&pet),
         serde_json::json!({"pet": "7", "stage": "cfn", "via": "non-proxy"})
     );
+    // The Stage's MethodSettings throttle this method alone (burst 1, `/~1pets~1{id}`).
+    let throttled = get(&e.url("/pets/8")).await;
+    assert_eq!(
+        (throttled.status.as_u16(), throttled.text().as_str()),
+        (429, r#"{"message":"Too Many Requests"}"#)
+    );
+
+    // Code.ZipFile in Node.js, and a URI naming an AWS::Lambda::Alias.
+    assert_eq!(get(&e.url("/node")).await.text(), "node zipfile /node");
+    assert_eq!(json(&get(&e.url("/alias")).await)["resource"], "/alias");
 
     // A TOKEN authorizer from AWS::ApiGateway::Authorizer, its function written inline.
     let secure = |token: &'static str| {

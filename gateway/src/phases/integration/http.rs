@@ -40,6 +40,8 @@ pub(super) async fn call(
     *req.uri_mut() = plan.uri;
     *req.headers_mut() = plan.headers;
     let sent = request_head(ctx, &req, shown.as_ref());
+    // Named in the failure, so the log says which URL could not be reached.
+    let target = req.uri().to_string();
     let started = Instant::now();
     let result = tokio::time::timeout(plan.timeout, client.send(req)).await;
     ctx.integration_latency = Some(started.elapsed());
@@ -50,7 +52,10 @@ pub(super) async fn call(
             if is_length_limit(&e) {
                 return Err(GatewayError::RequestTooLarge);
             }
-            return Err(GatewayError::IntegrationFailure(describe(&e)));
+            return Err(GatewayError::IntegrationFailure(format!(
+                "{target}: {}",
+                describe(&e)
+            )));
         }
         Ok(Ok(r)) => r,
     };
