@@ -277,10 +277,7 @@ async fn unreachable_or_resetting_upstream_is_500() {
         std::thread::sleep(std::time::Duration::from_millis(20));
         log = refused.stderr();
     }
-    assert!(
-        log.iter().any(|l| l.contains(&expected)),
-        "{log:#?}"
-    );
+    assert!(log.iter().any(|l| l.contains(&expected)), "{log:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
