@@ -106,26 +106,15 @@ impl Emulator {
     /// Start as a user does: from `dir`, with the paths in `args` relative to it and the
     /// default state directory.
     pub fn start_in(dir: &Path, args: &[&str]) -> Emulator {
-        let mut command = Command::new(tollgate_bin());
-        command
-            .arg("start-api")
-            .args(["-p", "0", "--host", "127.0.0.1"])
-            .args(args)
-            .current_dir(dir);
-        Self::spawn(command)
+        Self::spawn(in_dir("start-api", dir, args))
     }
 
     /// As [`Emulator::start_in`], leading a process group of its own, as a shell runs a
     /// foreground job: [`Emulator::interrupt_group`] is then the terminal's Ctrl-C.
     pub fn start_in_own_group(dir: &Path, args: &[&str]) -> Emulator {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(tollgate_bin());
-        command
-            .arg("start-api")
-            .args(["-p", "0", "--host", "127.0.0.1"])
-            .args(args)
-            .current_dir(dir)
-            .process_group(0);
+        let mut command = in_dir("start-api", dir, args);
+        command.process_group(0);
         Self::spawn(command)
     }
 
@@ -163,13 +152,7 @@ impl Emulator {
 
     /// `tollgate start-lambda` started in `dir`, as a user runs it from a project folder.
     pub fn start_lambda_in(dir: &Path, args: &[&str]) -> Emulator {
-        let mut command = Command::new(tollgate_bin());
-        command
-            .arg("start-lambda")
-            .args(["-p", "0", "--host", "127.0.0.1"])
-            .args(args)
-            .current_dir(dir);
-        Self::spawn(command)
+        Self::spawn(in_dir("start-lambda", dir, args))
     }
 
     fn spawn(mut command: Command) -> Emulator {
@@ -301,6 +284,16 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `tollgate <command>` on a free loopback port, started in `dir` as a user starts it there.
+fn in_dir(command: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(tollgate_bin());
+    c.arg(command)
+        .args(["-p", "0", "--host", "127.0.0.1"])
+        .args(args)
+        .current_dir(dir);
+    c
 }
 
 /// The DynamoDB Local that `scripts/test.sh` starts; its absence is a failure, never a skip.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::cfn_rest::belongs_to;
+use super::cfn_rest::{belongs_to, local_body};
 use super::intrinsics::{scalar_text, Resolver};
 use super::resources::{referenced_id, Resource, Resources};
 use super::usage::stage_throttle;
@@ -201,24 +201,8 @@ fn body(
     }
     if let Some(location) = props.get("BodyS3Location") {
         let loc_ptr = pointer_join(&ptr, "BodyS3Location");
-        match location {
-            // A local path, as `aws cloudformation package` reads before uploading it.
-            Value::String(path) if !path.starts_with("s3://") => {
-                let path = resolver.base_dir().join(path);
-                match crate::spec::yaml::read_document(&path) {
-                    Ok(doc) => return (path, String::new(), doc),
-                    Err(e) => warnings.push(LoadError::new(
-                        file,
-                        loc_ptr,
-                        format!("cannot read the body: {e}; the API is served without it"),
-                    )),
-                }
-            }
-            _ => warnings.push(LoadError::new(
-                file,
-                loc_ptr,
-                "the body is in S3, which a local run cannot read: point BodyS3Location at a local file; the API is served without it",
-            )),
+        if let Some((path, doc)) = local_body(file, resolver, location, &loc_ptr, warnings) {
+            return (path, String::new(), doc);
         }
     }
     let title = props

@@ -186,24 +186,9 @@ fn body(
     }
     if let Some(location) = r.properties.get("BodyS3Location") {
         let loc_ptr = pointer_join(&ptr, "BodyS3Location");
-        match resolver.resolve(location, &loc_ptr) {
-            // A local path, as `aws cloudformation package` reads before uploading it.
-            Some(Value::String(path)) if !path.starts_with("s3://") => {
-                let path = resolver.base_dir().join(path);
-                match crate::spec::yaml::read_document(&path) {
-                    Ok(doc) => return (path, String::new(), doc),
-                    Err(e) => warnings.push(LoadError::new(
-                        file,
-                        loc_ptr,
-                        format!("cannot read the body: {e}; the API is served without it"),
-                    )),
-                }
-            }
-            _ => warnings.push(LoadError::new(
-                file,
-                loc_ptr,
-                "the body is in S3, which a local run cannot read: point BodyS3Location at a local file; the API is served without it",
-            )),
+        let location = resolver.resolve(location, &loc_ptr).unwrap_or(Value::Null);
+        if let Some((path, doc)) = local_body(file, resolver, &location, &loc_ptr, warnings) {
+            return (path, String::new(), doc);
         }
     }
     let title = r
@@ -217,6 +202,36 @@ fn body(
         pointer_join("/Resources", id),
         json!({"swagger": "2.0", "info": {"title": title, "version": "1.0"}, "paths": {}}),
     )
+}
+
+/// The document a `BodyS3Location` names when it is a local path (what `aws cloudformation
+/// package` reads before uploading it); otherwise a warning, and the API is served without it.
+pub(super) fn local_body(
+    file: &Path,
+    resolver: &Resolver,
+    location: &Value,
+    loc_ptr: &str,
+    warnings: &mut Vec<LoadError>,
+) -> Option<(std::path::PathBuf, Value)> {
+    match location {
+        Value::String(path) if !path.starts_with("s3://") => {
+            let path = resolver.base_dir().join(path);
+            match crate::spec::yaml::read_document(&path) {
+                Ok(doc) => return Some((path, doc)),
+                Err(e) => warnings.push(LoadError::new(
+                    file,
+                    loc_ptr,
+                    format!("cannot read the body: {e}; the API is served without it"),
+                )),
+            }
+        }
+        _ => warnings.push(LoadError::new(
+            file,
+            loc_ptr,
+            "the body is in S3, which a local run cannot read: point BodyS3Location at a local file; the API is served without it",
+        )),
+    }
+    None
 }
 
 /// What Methods refer to by logical id, by the name the definition gives it.
