@@ -190,7 +190,8 @@ impl Emulator {
                 }
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+        // Generous: a first start may install a function's dependencies from PyPI or npm.
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(a) => a.parse().expect("listening address"),
             Err(_) => {
                 let _ = child.kill();

@@ -225,6 +225,15 @@ fn prepare_one(
                 d.join("python"),
             ]
         }));
+        // Last, as Lambda has its own copy of the SDK after /opt: boto3 when the code imports it.
+        if let Some(cache) = &opts.deps_cache {
+            path.extend(super::deps::python_sdk(
+                &code_uri,
+                &interpreter.path,
+                cache,
+                &f.logical_id,
+            )?);
+        }
         extra_env.push(("PYTHONPATH".into(), join_paths(&path)));
         extra_env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         PathBuf::from(python)
@@ -285,6 +294,12 @@ fn prepare_one(
             node_modules.extend(super::deps::node(&code_uri, cache, &f.logical_id)?);
         }
     }
+    let mut sdk_modules: Vec<PathBuf> = Vec::new();
+    if runtime.starts_with("nodejs") && source_dir.is_some() {
+        if let Some(cache) = &opts.deps_cache {
+            sdk_modules.extend(super::deps::node_sdk(&code_uri, cache, &f.logical_id)?);
+        }
+    }
     if !f.layers.is_empty() {
         let major = runtime
             .trim_start_matches("nodejs")
@@ -313,6 +328,8 @@ fn prepare_one(
         );
         env.push(("LD_LIBRARY_PATH".into(), join_paths(&lib)));
     }
+    // The SDK the runtime includes comes after the function's and its layers' modules.
+    node_modules.extend(sdk_modules);
     if !node_modules.is_empty() {
         env.push(("NODE_PATH".into(), join_paths(&node_modules)));
     }

@@ -276,12 +276,15 @@ async fn declared_dependencies_are_installed_once_as_sam_build_would() {
         let e = Emulator::start_in(&dir, &[]);
         assert_eq!(get(&e.url("/py")).await.text(), "FromRequirements");
         assert_eq!(get(&e.url("/node")).await.text(), "ms 7200000");
+        // The AWS SDK the managed runtimes include, for code that uses it without bundling it.
+        assert_eq!(get(&e.url("/py-sdk")).await.text(), "STS");
+        assert_eq!(get(&e.url("/node-sdk")).await.text(), "STSClient");
         let installs = e
             .stderr()
             .iter()
             .filter(|l| l.contains(": installing ") && l.contains("(once; kept in "))
             .count();
-        assert_eq!(installs, 2, "{:#?}", e.stderr());
+        assert_eq!(installs, 4, "{:#?}", e.stderr());
     }
     // The second start finds both in the cache.
     let e = Emulator::start_in(&dir, &[]);
