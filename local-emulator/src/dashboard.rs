@@ -65,7 +65,7 @@ impl Record {
             time: ctx.request_time.clone(),
             api: ctx.api_name.clone(),
             method: ctx.http_method.clone(),
-            path: ctx.path.clone(),
+            path: ctx.request_path.clone(),
             route: ctx.route_key.clone(),
             status: ctx.status,
             ms: ctx.start.elapsed().as_secs_f64() * 1000.0,

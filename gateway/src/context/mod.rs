@@ -41,8 +41,11 @@ pub struct RequestContext {
     pub request_time: String,
     pub request_time_epoch: i64,
     pub http_method: String,
-    /// The path as requested, including any stage prefix.
+    /// `$context.path`: the path with the stage prefix, on REST APIs whichever URL style
+    /// served it.
     pub path: String,
+    /// The path exactly as the client sent it (what a person expects to see in a log).
+    pub request_path: String,
     pub protocol: &'static str,
     pub source_ip: String,
     pub user_agent: Option<String>,
@@ -116,6 +119,7 @@ impl RequestContext {
             request_time_epoch: epoch_ms,
             http_method: method.as_str().to_string(),
             path: path.to_string(),
+            request_path: path.to_string(),
             // API Gateway logs HTTP/1.1 even for HTTP/2 clients (aws-behaviour §7).
             protocol: "HTTP/1.1",
             source_ip: conn.remote.ip().to_string(),

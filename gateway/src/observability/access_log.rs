@@ -83,7 +83,7 @@ pub fn pretty(ctx: &RequestContext, colour: bool) -> String {
     let route = ctx
         .route_key
         .clone()
-        .unwrap_or_else(|| format!("{} {}", ctx.http_method, ctx.path));
+        .unwrap_or_else(|| format!("{} {}", ctx.http_method, ctx.request_path));
     let ms = ctx.start.elapsed().as_secs_f64() * 1000.0;
     let mut line = format!("{status_text} {route} {ms:.1}ms");
     if let Some(phase) = ctx.answered_by {

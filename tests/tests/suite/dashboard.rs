@@ -89,6 +89,15 @@ async fn the_dashboard_keeps_a_requests_lambda_event_and_response() {
     assert!(response["body"]
         .as_str()
         .is_some_and(|b| b.contains("hello, ada")));
+    // The path as the client sent it (no stage prefix the URL did not have), for a route and
+    // for a request no route matched.
+    assert_eq!(record["path"], "/hello/ada");
+    let missing = get(&emu.url("/nope")).await;
+    let id = missing.header("x-amzn-requestid").expect("id").to_string();
+    let record: serde_json::Value =
+        serde_json::from_slice(&get(&format!("{admin}/api/requests/{id}")).await.body)
+            .expect("json");
+    assert_eq!(record["path"], "/nope");
 }
 
 /// An upstream exchange is kept as sent and received: the request with its body, the answer's
