@@ -165,6 +165,23 @@ impl RequestContext {
     }
 
     /// Time since the request began.
+    /// The `X-Amzn-Trace-Id` an integration receives: the trace's `Root`, the caller's `Parent`
+    /// when it sent one (else the gateway's own segment), and the caller's `Sampled` decision
+    /// (aws-behaviour §7).
+    pub fn outgoing_trace_header(&self) -> String {
+        let parent = self
+            .trace
+            .parent_span_id
+            .clone()
+            .unwrap_or_else(|| self.trace.span_id.clone());
+        let root = self.trace_id.split(';').next().unwrap_or_default();
+        let mut header = format!("{root};Parent={parent}");
+        if let Some(sampled) = self.trace.sampled {
+            header.push_str(if sampled { ";Sampled=1" } else { ";Sampled=0" });
+        }
+        header
+    }
+
     pub fn offset(&self, at: Instant) -> Duration {
         at.saturating_duration_since(self.start)
     }

@@ -265,8 +265,29 @@ async fn an_incoming_trace_id_reaches_the_upstream_and_comes_back() {
         .to_str()
         .expect("ascii")
         .to_string();
-    assert!(sent.starts_with(root), "{sent}");
+    // The caller's Parent and sampling decision travel on (AWS keeps them).
+    assert_eq!(sent, format!("{root};Parent=53995c3f42cd8ad8;Sampled=1"));
     assert!(r
         .header("x-amzn-trace-id")
         .is_some_and(|t| t.starts_with(root)));
+    // A Root-only header gains a Parent: the gateway's own segment.
+    let r = send(
+        "GET",
+        &emu.url("/items/t-2"),
+        &[("x-amzn-trace-id", root)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sent = up.last().headers["x-amzn-trace-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let parent = sent
+        .strip_prefix(&format!("{root};Parent="))
+        .unwrap_or_else(|| panic!("no Parent in {sent}"));
+    assert!(
+        parent.len() == 16 && parent.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{sent}"
+    );
 }

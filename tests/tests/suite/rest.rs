@@ -177,7 +177,15 @@ async fn http_proxy_forwards_and_remaps_like_api_gateway() {
     );
     assert_eq!(h("x-forwarded-proto").as_deref(), Some("http"));
     assert_eq!(h("x-forwarded-port"), Some(emu.addr.port().to_string()));
-    assert!(h("x-amzn-trace-id").is_some_and(|t| t.starts_with("Root=1-")));
+    assert!(
+        h("x-amzn-trace-id").is_some_and(|t| t.starts_with("Root=1-") && t.contains(";Parent="))
+    );
+    // The API's id goes to HTTP_PROXY upstreams as to HTTP ones.
+    assert!(
+        h("x-amzn-apigateway-api-id").is_some_and(|id| id.len() == 10),
+        "{:?}",
+        h("x-amzn-apigateway-api-id")
+    );
     assert_eq!(
         h("x-gateway-stage").as_deref(),
         Some("Prod"),

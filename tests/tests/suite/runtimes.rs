@@ -53,7 +53,10 @@ async fn python_and_node_handlers_run_with_lambdas_context_and_nothing_installed
 
     // A prebuilt `bootstrap` in CodeUri, found and run in its own folder though the template
     // path was relative to another one.
-    assert_eq!(get(&e.url("/custom")).await.text(), "custom runtime in custom");
+    assert_eq!(
+        get(&e.url("/custom")).await.text(),
+        "custom runtime in custom"
+    );
 
     // Code written in the template runs as written (index.js for Node.js).
     let inline = get(&e.url("/node-inline")).await;

@@ -144,7 +144,7 @@ async fn invoke(
     let call = invoker.invoke(InvokeRequest {
         function: a.function.clone(),
         payload: Bytes::from(event.to_string()),
-        trace_id: ctx.trace_id.clone(),
+        trace_id: ctx.outgoing_trace_header(),
     });
     let outcome = tokio::time::timeout(AUTHORIZER_TIMEOUT, call).await;
     let latency = started.elapsed();

@@ -29,7 +29,7 @@ pub(super) async fn call(
     let call = invoker.invoke(InvokeRequest {
         function: l.function.clone(),
         payload: l.payload,
-        trace_id: ctx.trace_id.clone(),
+        trace_id: ctx.outgoing_trace_header(),
     });
     let result = tokio::time::timeout(l.timeout, call).await;
     ctx.integration_latency = Some(started.elapsed());

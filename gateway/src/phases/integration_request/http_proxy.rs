@@ -146,8 +146,14 @@ pub(super) fn request(
         "x-forwarded-port",
         &ctx.conn.local.port().to_string(),
     );
-    if !headers.contains_key("x-amzn-trace-id") {
-        set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
+    set(
+        &mut headers,
+        "x-amzn-trace-id",
+        &ctx.outgoing_trace_header(),
+    );
+    // Sent to HTTP_PROXY upstreams too, as to HTTP ones (aws-behaviour §7).
+    if api.kind == crate::spec::ApiKind::Rest {
+        set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
     }
     let method = h.method.clone().unwrap_or_else(|| req.method.clone());
     let body = req.body.take().unwrap_or_else(crate::body::empty);

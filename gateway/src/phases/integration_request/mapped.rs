@@ -191,7 +191,11 @@ pub(super) fn http_request(
         );
     }
     set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
-    set(&mut headers, "x-amzn-trace-id", &ctx.trace_id);
+    set(
+        &mut headers,
+        "x-amzn-trace-id",
+        &ctx.outgoing_trace_header(),
+    );
     let method = h.method.clone().unwrap_or_else(|| req.method.clone());
     Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
         method,
