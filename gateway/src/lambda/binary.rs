@@ -17,14 +17,26 @@ pub(crate) fn is_binary(types: &[String], media: Option<&str>) -> bool {
         let t = t.trim().to_ascii_lowercase();
         t == "*/*"
             || t == m
-            || t.strip_suffix("/*")
-                .is_some_and(|major| m.split('/').next() == Some(major))
+            // `image/*` covers `image/png`, not a bare `image` (aws-behaviour §3b).
+            || t.strip_suffix("/*").is_some_and(|major| {
+                m.split_once('/')
+                    .is_some_and(|(m_major, minor)| m_major == major && !minor.is_empty())
+            })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_type_and_left_hand_wildcards_do_not_match() {
+        let types = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!is_binary(&types(&["application/*"]), Some("application")));
+        assert!(!is_binary(&types(&["*/test"]), Some("x/test")));
+        assert!(is_binary(&types(&["image/*"]), Some("image/png")));
+        assert!(is_binary(&types(&["*/*"]), Some("text/plain")));
+    }
 
     #[test]
     fn binary_media_matching() {

@@ -12,6 +12,6 @@ mod uri;
 pub(crate) use binary::is_binary;
 pub(crate) use events::{http_v2_event, rest_event};
 pub use invoke::{error_message, InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, Invoker};
-pub(crate) use responses::{parse_http_v2_response, parse_rest_response};
+pub(crate) use responses::{parse_http_v2_response, parse_rest_response, ResponseError};
 pub use sample::{sample_event, SampleFormat};
 pub(crate) use uri::function_from_uri;

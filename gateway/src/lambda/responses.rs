@@ -14,12 +14,20 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// Why a function's proxy response was rejected (logged as AWS's
 /// "Malformed Lambda proxy response").
+/// Why a Lambda proxy response cannot be sent on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Malformed Lambda proxy response: {0}")]
-pub(crate) struct MalformedResponse(pub String);
+pub(crate) enum ResponseError {
+    /// A shape API Gateway rejects (502).
+    #[error("Malformed Lambda proxy response: {0}")]
+    Malformed(String),
+    /// `isBase64Encoded: true` on a body that is not base64, when it is decoded: AWS answers 500,
+    /// not 502 (aws-behaviour §3b).
+    #[error("the Lambda proxy response's body is not valid base64")]
+    InvalidBase64,
+}
 
-fn malformed(m: impl Into<String>) -> MalformedResponse {
-    MalformedResponse(m.into())
+fn malformed(m: impl Into<String>) -> ResponseError {
+    ResponseError::Malformed(m.into())
 }
 
 /// A header value as AWS renders it: strings as is, booleans and numbers printed.
@@ -33,7 +41,7 @@ fn header_text(v: &Value) -> Option<String> {
     }
 }
 
-fn status_from(v: Option<&Value>, default: u16) -> Result<u16, MalformedResponse> {
+fn status_from(v: Option<&Value>, default: u16) -> Result<u16, ResponseError> {
     let n = match v {
         None | Some(Value::Null) => return Ok(default),
         Some(Value::Number(n)) => n.as_u64(),
@@ -67,7 +75,7 @@ fn build_response(
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
-) -> Result<Response<Body>, MalformedResponse> {
+) -> Result<Response<Body>, ResponseError> {
     let mut out = Response::new(full(body));
     *out.status_mut() = StatusCode::from_u16(status).map_err(|_| malformed("bad status"))?;
     for (name, value) in headers {
@@ -91,7 +99,7 @@ pub(crate) fn parse_rest_response(
     binary_types: &[String],
     accept: Option<&str>,
     strict: bool,
-) -> Result<Response<Body>, MalformedResponse> {
+) -> Result<Response<Body>, ResponseError> {
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Err(malformed("the function returned nothing"));
     }
@@ -158,16 +166,13 @@ pub(crate) fn parse_rest_response(
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(malformed("isBase64Encoded is not a boolean")),
     };
-    let content_type = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.clone());
-    let decode = b64
-        && (is_binary(binary_types, accept) || is_binary(binary_types, content_type.as_deref()));
+    // Only the request's first Accept type decides; the function's own Content-Type does not
+    // (aws-behaviour §3b).
+    let decode = b64 && is_binary(binary_types, accept);
     let body = if decode {
         Bytes::from(
             B64.decode(body.trim())
-                .map_err(|_| malformed("body is not valid base64"))?,
+                .map_err(|_| ResponseError::InvalidBase64)?,
         )
     } else {
         Bytes::from(body)
@@ -177,7 +182,7 @@ pub(crate) fn parse_rest_response(
 
 /// Parse an HTTP API payload 2.0 response, including the shorthand where a function returns any
 /// JSON value without `statusCode`.
-pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, MalformedResponse> {
+pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, ResponseError> {
     let v: Value =
         serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))?;
     let structured = v.as_object().filter(|o| o.contains_key("statusCode"));
@@ -218,7 +223,7 @@ pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, M
     {
         Bytes::from(
             B64.decode(body.trim())
-                .map_err(|_| malformed("body is not valid base64"))?,
+                .map_err(|_| ResponseError::InvalidBase64)?,
         )
     } else {
         Bytes::from(body)
@@ -242,7 +247,7 @@ mod tests {
         )
     }
 
-    fn rest(payload: &str) -> Result<Response<Body>, MalformedResponse> {
+    fn rest(payload: &str) -> Result<Response<Body>, ResponseError> {
         parse_rest_response(payload.as_bytes(), &[], None, true)
     }
 

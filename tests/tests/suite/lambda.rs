@@ -522,17 +522,42 @@ async fn rest_edge_cases_timeouts_binary_and_integration_method() {
     assert_eq!(event["isBase64Encoded"], true);
     assert_eq!(event["body"], "iVBORw==");
 
-    // A base64 response is decoded when its Content-Type is a binary media type.
+    // A base64 response is decoded when the request's first Accept type is a binary media type;
+    // the function's own Content-Type does not count.
     let payload = r#"{"statusCode":200,"headers":{"content-type":"image/png"},"body":"iVBORw==","isBase64Encoded":true}"#;
     let r = send(
         "POST",
         &emu.url("/bin/raw"),
-        &[("content-type", "image/png")],
+        &[("content-type", "image/png"), ("accept", "image/png")],
         payload,
     )
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(&r.body[..], b"\x89PNG");
+    let r = send(
+        "POST",
+        &emu.url("/bin/raw"),
+        &[
+            ("content-type", "image/png"),
+            ("accept", "application/json"),
+        ],
+        payload,
+    )
+    .await;
+    assert_eq!(r.text(), "iVBORw==");
+    // Decoding a body that is not base64 is a 500, not a 502.
+    let bad = r#"{"statusCode":200,"body":"not base64!","isBase64Encoded":true}"#;
+    let r = send(
+        "POST",
+        &emu.url("/bin/raw"),
+        &[("content-type", "image/png"), ("accept", "image/png")],
+        bad,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (500, r#"{"message": "Internal server error"}"#)
+    );
 
     // AWS_PROXY must use POST to call Lambda: anything else is a 500.
     let r = get(&emu.url("/get-method/pid")).await;

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
+use crate::lambda::ResponseError;
 use crate::model::ResolvedApi;
 use crate::phases::handoff::{IntegrationResponse, LambdaFormat};
 use crate::request::MethodRequest;
@@ -60,7 +61,10 @@ pub(super) fn lambda(
         LambdaFormat::HttpV1 => crate::lambda::parse_rest_response(&payload, &[], None, false),
         LambdaFormat::HttpV2 => crate::lambda::parse_http_v2_response(&payload),
     };
-    let mut out = parsed.map_err(|e| GatewayError::MalformedLambdaResponse(e.to_string()))?;
+    let mut out = parsed.map_err(|e| match e {
+        ResponseError::InvalidBase64 => GatewayError::Configuration(e.to_string()),
+        ResponseError::Malformed(_) => GatewayError::MalformedLambdaResponse(e.to_string()),
+    })?;
     if format == LambdaFormat::Rest {
         let headers = out.headers_mut();
         for name in LAMBDA_REMAPPED {
