@@ -180,6 +180,13 @@ async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_method
         (429, r#"{"message":"Too Many Requests"}"#)
     );
 
+    // A non-proxy GET with no body and no template: the function receives `{}`.
+    let plain = get(&e.url("/plain")).await;
+    assert_eq!(
+        json(&plain),
+        serde_json::json!({"pet": null, "stage": null, "via": "non-proxy"})
+    );
+
     // Code.ZipFile in Node.js, and a URI naming an AWS::Lambda::Alias.
     assert_eq!(get(&e.url("/node")).await.text(), "node zipfile /node");
     assert_eq!(json(&get(&e.url("/alias")).await)["resource"], "/alias");

@@ -63,10 +63,17 @@ pub(crate) async fn run(
                 )));
             };
             let prepared = mapped::prepare(api, mapping, ctx, req).await?;
+            // Nothing to send (a GET passed through without a template) reaches the function
+            // as `{}`, as on AWS (aws-behaviour §7).
+            let payload = if prepared.body.is_empty() {
+                bytes::Bytes::from_static(b"{}")
+            } else {
+                prepared.body
+            };
             Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
                 function: l.function.clone(),
                 proxy: false,
-                payload: prepared.body,
+                payload,
                 timeout: l.timeout,
                 format: LambdaFormat::Rest,
             })))
