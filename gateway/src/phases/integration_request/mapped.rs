@@ -98,17 +98,35 @@ pub(super) fn mock_status(rendered: &[u8]) -> Result<Option<i64>, GatewayError> 
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        GatewayError::Configuration(format!(
-            "MOCK request template output is not JSON with a statusCode: {e}"
-        ))
-    })?;
+    let v: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        // AWS reads JavaScript-style objects too (`{statusCode: 200}`), aws-behaviour §7.
+        Err(e) => match lenient_status(&text) {
+            Some(code) => return Ok(Some(code)),
+            None => {
+                return Err(GatewayError::Configuration(format!(
+                    "MOCK request template output is not JSON with a statusCode: {e}"
+                )))
+            }
+        },
+    };
     match v.get("statusCode") {
         None => Ok(None),
         Some(s) => s.as_i64().map(Some).ok_or_else(|| {
             GatewayError::Configuration(format!("MOCK statusCode {s} is not an integer"))
         }),
     }
+}
+
+/// `statusCode` read from an object written without JSON's quotes (`{statusCode: 200}` or
+/// `{'statusCode': 200}`).
+fn lenient_status(text: &str) -> Option<i64> {
+    let at = text.find("statusCode")?;
+    let rest = text[at + "statusCode".len()..].trim_start_matches(['"', '\'']);
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.trim_start_matches(['"', '\'']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A non-proxy HTTP request: only mapped parameters reach the backend (the client's own query
@@ -206,4 +224,23 @@ pub(super) fn http_request(
         upstream: upstream_for(api, &uri, ctx, req),
         uri,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mock_status_written_without_quotes_is_read() {
+        assert_eq!(mock_status(b"{statusCode: 200}").ok().flatten(), Some(200));
+        assert_eq!(
+            mock_status(b"{'statusCode': '404'}").ok().flatten(),
+            Some(404)
+        );
+        assert_eq!(
+            mock_status(br#"{"statusCode": 201}"#).ok().flatten(),
+            Some(201)
+        );
+        assert!(mock_status(b"{nothing: here}").is_err());
+    }
 }
