@@ -374,6 +374,8 @@ impl Host for Util {
                     .map_err(|e| format!("$util.parseJson: not JSON: {e}"))?;
                 Value::from_json(&v)
             }
+            // A missing value encodes to nothing, not "null" (aws-behaviour §7).
+            "urlEncode" if arg.is_null() => Value::str(String::new()),
             "urlEncode" => Value::str(url_encode(&s)),
             "urlDecode" => Value::str(url_decode(&s)),
             "base64Encode" => Value::str(base64::engine::general_purpose::STANDARD.encode(s)),
