@@ -226,6 +226,28 @@ fn unavailable(
             "its integration uses `{name}`, which cannot be resolved"
         )));
     }
+    // An HTTP endpoint naming a stage variable the stage does not define: AWS loads the API and
+    // the route fails when called (aws-behaviour §12).
+    if matches!(kind, IntegrationType::Http | IntegrationType::HttpProxy) {
+        if let Some(name) = filled
+            .split("${stageVariables.")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+        {
+            let stage_name = opts.stage.as_ref().map(|s| s.name.as_str()).unwrap_or("?");
+            warnings.push(LoadError::new(
+                file,
+                pointer_join(ptr, "uri"),
+                format!(
+                    "uses ${{stageVariables.{name}}}, which stage `{stage_name}` does not define (set it in the API's Variables, or pass --stage-variable {name}=VALUE): {} answers 500",
+                    route_name(op)
+                ),
+            ));
+            return Some(Unavailable::Broken(format!(
+                "its endpoint uses ${{stageVariables.{name}}}, which stage `{stage_name}` does not define"
+            )));
+        }
+    }
     let service = match kind {
         IntegrationType::AwsProxy | IntegrationType::Aws => aws_service(ext, uri)?,
         _ => return None,

@@ -434,3 +434,25 @@ async fn slips_that_would_change_behaviour_silently_are_named_and_fail_only_them
     // The misspelt event made no route.
     assert_eq!(get(&e.url("/typo")).await.status.as_u16(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_variable_the_stage_lacks_fails_only_the_route_that_uses_it() {
+    let dir = project("lenient");
+    let e = Emulator::start_in(
+        &dir,
+        &["--openapi", "stage-variables.yaml", "--api-type", "rest"],
+    );
+    let broken = get(&e.url("/x")).await;
+    assert_eq!(
+        (broken.status.as_u16(), broken.text().as_str()),
+        (500, r#"{"message": "Internal server error"}"#)
+    );
+    assert_eq!(get(&e.url("/ok")).await.status, 200);
+    assert!(
+        warnings(&e).iter().any(|w| w.contains(
+            "stage-variables.yaml:12:9: /paths/~1x/get/x-amazon-apigateway-integration/uri: uses ${stageVariables.backend}, which stage `Prod` does not define"
+        )),
+        "{:#?}",
+        warnings(&e)
+    );
+}
