@@ -198,6 +198,22 @@ pub(super) fn resolve_integration(
     errors.into_result(integration)
 }
 
+/// Headers no mapping may give a Lambda integration (AWS or AWS_PROXY): those no integration may
+/// be given, and the connection's own.
+const LAMBDA_UNMAPPABLE: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "x-amzn-trace-id",
+    "x-amzn-apigateway-api-id",
+    "authorization",
+    "connection",
+    "expect",
+    "proxy-authenticate",
+    "te",
+    "host",
+    "upgrade",
+];
+
 /// A route that imports but cannot be served here: an AWS service integration, or an
 /// integration that uses a value the template could not resolve. Warned once, naming the route.
 fn unavailable(
@@ -225,6 +241,30 @@ fn unavailable(
         return Some(Unavailable::Broken(format!(
             "its integration uses `{name}`, which cannot be resolved"
         )));
+    }
+    // Headers a Lambda integration's request may not be given: AWS imports the mapping and
+    // answers every call 500 (aws-behaviour §7).
+    if matches!(kind, IntegrationType::Aws | IntegrationType::AwsProxy) && uri.contains(":lambda:")
+    {
+        let forbidden = ext.request_parameters.keys().find_map(|k| {
+            let name = k.strip_prefix("integration.request.header.")?;
+            LAMBDA_UNMAPPABLE
+                .contains(&name.to_ascii_lowercase().as_str())
+                .then(|| name.to_string())
+        });
+        if let Some(name) = forbidden {
+            warnings.push(LoadError::new(
+                file,
+                pointer_join(&pointer_join(ptr, "requestParameters"), &format!("integration.request.header.{name}")),
+                format!(
+                    "maps header {name}, which a Lambda integration may not be given: {} answers 500 on every call, as on AWS",
+                    route_name(op)
+                ),
+            ));
+            return Some(Unavailable::Broken(format!(
+                "its Lambda integration maps the forbidden header {name}"
+            )));
+        }
     }
     // An HTTP endpoint naming a stage variable the stage does not define: AWS loads the API and
     // the route fails when called (aws-behaviour §12).

@@ -187,6 +187,13 @@ async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_method
         serde_json::json!({"pet": null, "stage": null, "via": "non-proxy"})
     );
 
+    // A Lambda integration that maps a header it may not be given answers 500 on every call.
+    let forbidden = get(&e.url("/forbidden")).await;
+    assert_eq!(
+        (forbidden.status.as_u16(), forbidden.text().as_str()),
+        (500, r#"{"message": "Internal server error"}"#)
+    );
+
     // Code.ZipFile in Node.js, and a URI naming an AWS::Lambda::Alias.
     assert_eq!(get(&e.url("/node")).await.text(), "node zipfile /node");
     assert_eq!(json(&get(&e.url("/alias")).await)["resource"], "/alias");
