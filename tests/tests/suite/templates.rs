@@ -118,7 +118,13 @@ fn json(r: &tollgate_tests::Reply) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_methods() {
     let dir = project("templates/cfn-rest");
-    let e = Emulator::start_in(&dir, &["-t", "template.yaml"]);
+    // The COGNITO_USER_POOLS authorizer's pool publishes its keys here (as a local file).
+    let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_cfn";
+    let jwks = format!(
+        "{issuer}={}",
+        tollgate_tests::fixture("jwt/jwks1.json").display()
+    );
+    let e = Emulator::start_in(&dir, &["-t", "template.yaml", "--jwks", &jwks]);
     const KEY: (&str, &str) = ("x-api-key", "cfn-key-value-0123456789");
 
     // AWS_PROXY through !Sub, behind an API key whose plan (from AWS::ApiGateway::UsagePlan)
@@ -211,6 +217,27 @@ async fn a_plain_cloudformation_rest_api_is_served_from_its_resources_and_method
         (anonymous.status.as_u16(), anonymous.text().as_str()),
         (401, r#"{"message":"Unauthorized"}"#)
     );
+
+    // A COGNITO_USER_POOLS authorizer from its ProviderARNs, and a Lambda REQUEST authorizer.
+    assert_eq!(get(&e.url("/pool")).await.status.as_u16(), 401);
+    let token = sign(
+        "key1",
+        &serde_json::json!({"sub": "pool-user", "iss": issuer, "token_use": "id"}),
+    );
+    let pool = send("GET", &e.url("/pool"), &[("authorization", &token)], "").await;
+    assert_eq!(pool.status.as_u16(), 200, "{}", pool.text());
+    let team = |t: Option<&'static str>| {
+        let url = e.url("/team");
+        async move {
+            let headers: Vec<(&str, &str)> = t.map(|t| ("x-team", t)).into_iter().collect();
+            send("GET", &url, &headers, "").await
+        }
+    };
+    assert_eq!(json(&team(Some("blue")).await)["principal"], "team-blue");
+    assert_eq!(team(Some("red")).await.status.as_u16(), 403);
+    // With caching off (TTL 0) identity sources are optional: the authorizer still runs, and
+    // denies.
+    assert_eq!(team(None).await.status.as_u16(), 403);
 
     // The AWS::ApiGateway::GatewayResponse replaces the missing-route answer.
     let missing = get(&e.url("/nowhere")).await;
