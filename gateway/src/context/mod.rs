@@ -36,6 +36,8 @@ pub struct RequestContext {
     pub trace_id: String,
     /// The same trace in W3C terms, for spans and `traceparent`.
     pub trace: TraceIds,
+    /// What the request mapping template overrode, for the response side.
+    pub overrides: Overrides,
     pub start: Instant,
     /// CLF time, `dd/MMM/yyyy:HH:mm:ss +0000`.
     pub request_time: String,
@@ -93,6 +95,18 @@ pub struct RequestContext {
     pub capture_exchanges: bool,
 }
 
+/// Overrides a mapping template set (`$context.requestOverride.*`, `responseOverride.*`),
+/// applied after the normal mappings; the request template's stay in force for the response
+/// (aws-behaviour §7).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Overrides {
+    pub request_headers: Vec<(String, String)>,
+    pub request_path: Vec<(String, String)>,
+    pub request_query: Vec<(String, String)>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+}
+
 impl RequestContext {
     pub fn new(
         method: &http::Method,
@@ -114,6 +128,7 @@ impl RequestContext {
             extended_request_id,
             trace_id,
             trace,
+            overrides: Overrides::default(),
             start: Instant::now(),
             request_time: clf_time(now),
             request_time_epoch: epoch_ms,

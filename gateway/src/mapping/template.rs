@@ -20,15 +20,7 @@ pub struct MappingInput<'a> {
     pub headers: Vec<(String, String)>,
 }
 
-/// Overrides a template set, applied after the normal mappings (aws-behaviour §7).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Overrides {
-    pub request_headers: Vec<(String, String)>,
-    pub request_path: Vec<(String, String)>,
-    pub request_query: Vec<(String, String)>,
-    pub status: Option<u16>,
-    pub response_headers: Vec<(String, String)>,
-}
+pub(crate) use crate::context::Overrides;
 
 /// Render `template` for one request.
 pub fn render(
@@ -172,14 +164,25 @@ pub(super) fn context_value(ctx: &RequestContext) -> Value {
         opt(ctx.validation_error.clone()),
     );
     m.insert("error".into(), Value::map(error));
-    let empty = || Value::map(IndexMap::new());
+    // What the request template set stays readable (and in force) in the response template.
+    let o = &ctx.overrides;
+    let pairs = |list: &[(String, String)]| {
+        Value::map(
+            list.iter()
+                .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                .collect(),
+        )
+    };
     let mut request_override = IndexMap::new();
-    for k in ["header", "path", "querystring"] {
-        request_override.insert(k.to_string(), empty());
-    }
+    request_override.insert("header".to_string(), pairs(&o.request_headers));
+    request_override.insert("path".to_string(), pairs(&o.request_path));
+    request_override.insert("querystring".to_string(), pairs(&o.request_query));
     m.insert("requestOverride".into(), Value::map(request_override));
     let mut response_override = IndexMap::new();
-    response_override.insert("header".into(), empty());
+    response_override.insert("header".into(), pairs(&o.response_headers));
+    if let Some(status) = o.status {
+        response_override.insert("status".into(), Value::Int(i64::from(status)));
+    }
     m.insert("responseOverride".into(), Value::map(response_override));
     Value::map(m)
 }

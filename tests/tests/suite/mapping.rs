@@ -66,6 +66,17 @@ async fn response_overrides_and_passthrough_never() {
     assert_eq!(r.header("x-teapot"), Some("short and stout"));
     assert_eq!(r.text().trim(), r#"{"teapot": true}"#);
 
+    // Overrides set in the request template: the response template reads requestOverride, and
+    // the responseOverride status and header take effect, with or without a response template.
+    for path in ["/override-from-request", "/override-from-request-only"] {
+        let r = send("GET", &emu.url(path), &[], "").await;
+        assert_eq!(r.status, 444, "{path}");
+        assert_eq!(r.header("x-from-request"), Some("yes"), "{path}");
+        if path == "/override-from-request" {
+            assert_eq!(r.text(), r#"{"seen": "req"}"#);
+        }
+    }
+
     // NEVER: a content type without a template is refused with 415.
     let r = send(
         "POST",

@@ -61,6 +61,9 @@ pub(super) async fn prepare(
     let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
         GatewayError::Configuration(format!("request mapping template failed: {e}"))
     })?;
+    // Kept for the response side: the response template reads them, and a response override
+    // set here takes effect (aws-behaviour §7).
+    ctx.overrides = overrides.clone();
     Ok(Prepared {
         body: Bytes::from(text),
         overrides,

@@ -117,6 +117,13 @@ pub(super) async fn respond(
             Bytes::from(text)
         }
         None => {
+            // No response template: the request template's response overrides still apply.
+            if let Some(s) = ctx.overrides.status {
+                status = s;
+            }
+            for (name, value) in ctx.overrides.response_headers.clone() {
+                insert_header(&mut headers, &name, &value);
+            }
             let accept_binary = crate::lambda::is_binary(&api.binary_media_types, Some(&accept));
             let out = convert_response(
                 payload,
