@@ -4,5 +4,5 @@
 mod template;
 pub(crate) mod vtl;
 
-pub(crate) use template::{body_value, Overrides};
+pub(crate) use template::body_value;
 pub use template::{render, MappingInput};

@@ -20,7 +20,7 @@ pub struct MappingInput<'a> {
     pub headers: Vec<(String, String)>,
 }
 
-pub(crate) use crate::context::Overrides;
+use crate::context::Overrides;
 
 /// Render `template` for one request.
 pub fn render(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::cfn_rest::{belongs_to, local_body};
+use super::cfn_rest::{belongs_to, local_body, ResourceStage};
 use super::intrinsics::{scalar_text, Resolver};
 use super::resources::{referenced_id, Resource, Resources};
 use super::usage::stage_throttle;
@@ -168,22 +168,12 @@ pub(super) fn http_api(
         obj.insert("x-amazon-apigateway-cors".into(), Value::Object(ext));
     }
     let stage = http_stage(file, resolver, active, id, quick_create, warnings);
-    Some(SamApi {
-        logical_id: id.to_string(),
-        kind: ApiKind::Http,
-        stage: stage.stage,
-        file: def_file,
-        pointer_base,
-        definition,
-        default_authorizer: None,
-        api_key_required: false,
-        usage_plan: None,
-        stage_throttle: stage.throttle,
-        cors: None,
-        access_log_format: stage.access_log_format,
-        cors_authorizer: false,
+    Some(stage.api(
+        id,
+        ApiKind::Http,
+        (def_file, pointer_base, definition),
         origins,
-    })
+    ))
 }
 
 /// The API's starting definition: its `Body`, the local file `BodyS3Location` names, or an empty
@@ -372,12 +362,6 @@ fn add_route(definition: &mut Value, base: &str, route_key: &str, mut op: Value)
     ))
 }
 
-struct HttpStage {
-    stage: Stage,
-    throttle: crate::usage::StageThrottle,
-    access_log_format: Option<String>,
-}
-
 /// The API's stage: the first `AWS::ApiGatewayV2::Stage` naming it (tollgate serves one stage per
 /// API); quick create makes `$default`. An API with neither has no stage on AWS: it is served as
 /// `$default`, with a warning.
@@ -388,7 +372,7 @@ fn http_stage(
     id: &str,
     quick_create: bool,
     warnings: &mut Vec<LoadError>,
-) -> HttpStage {
+) -> ResourceStage {
     let stages: Vec<(&String, &Resource)> = active
         .iter()
         .filter(|(_, r)| {
@@ -423,7 +407,7 @@ fn http_stage(
             json!({})
         }
     };
-    HttpStage {
+    ResourceStage {
         stage: Stage {
             name: settings
                 .get("StageName")

@@ -142,23 +142,12 @@ pub(super) fn rest_api(
         }
     }
 
-    let stage = rest_stage(file, resolver, active, id, warnings);
-    SamApi {
-        logical_id: id.to_string(),
-        kind: ApiKind::Rest,
-        stage: stage.stage,
-        file: def_file,
-        pointer_base,
-        definition,
-        default_authorizer: None,
-        api_key_required: false,
-        usage_plan: None,
-        stage_throttle: stage.throttle,
-        cors: None,
-        access_log_format: stage.access_log_format,
-        cors_authorizer: false,
+    rest_stage(file, resolver, active, id, warnings).api(
+        id,
+        ApiKind::Rest,
+        (def_file, pointer_base, definition),
         origins,
-    }
+    )
 }
 
 /// Whether resource `c` belongs to API `api` through its `key` property.
@@ -702,11 +691,39 @@ fn operation_origins(op_ptr: &str, method_ptr: &str) -> Vec<(String, String)> {
     out
 }
 
-/// What a REST API's stage gives it.
-struct RestStage {
-    stage: Stage,
-    throttle: crate::usage::StageThrottle,
-    access_log_format: Option<String>,
+/// What an API's stage resource gives it (REST and HTTP).
+pub(super) struct ResourceStage {
+    pub(super) stage: Stage,
+    pub(super) throttle: crate::usage::StageThrottle,
+    pub(super) access_log_format: Option<String>,
+}
+
+impl ResourceStage {
+    /// The API a template declares as resources, served at this stage.
+    pub(super) fn api(
+        self,
+        id: &str,
+        kind: ApiKind,
+        (file, pointer_base, definition): (std::path::PathBuf, String, Value),
+        origins: Vec<(String, String)>,
+    ) -> SamApi {
+        SamApi {
+            logical_id: id.to_string(),
+            kind,
+            stage: self.stage,
+            file,
+            pointer_base,
+            definition,
+            default_authorizer: None,
+            api_key_required: false,
+            usage_plan: None,
+            stage_throttle: self.throttle,
+            cors: None,
+            access_log_format: self.access_log_format,
+            cors_authorizer: false,
+            origins,
+        }
+    }
 }
 
 /// The API's stage: its `AWS::ApiGateway::Stage` (the first; tollgate serves one stage per API),
@@ -717,7 +734,7 @@ fn rest_stage(
     active: &Resources,
     id: &str,
     warnings: &mut Vec<LoadError>,
-) -> RestStage {
+) -> ResourceStage {
     let resolved = |cid: &str, r: &Resource| {
         resolver
             .resolve(
@@ -765,7 +782,7 @@ fn rest_stage(
         .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect())
         .unwrap_or_default();
-    RestStage {
+    ResourceStage {
         stage: Stage {
             name: settings
                 .get("StageName")

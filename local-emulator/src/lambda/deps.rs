@@ -27,18 +27,8 @@ pub fn python(code: &Path, python: &Path, cache: &Path, function: &str) -> Resul
         .join("python")
         .join(key(&[&text, &python.display().to_string()]));
     install(&dir, function, &file, |target| {
-        let mut c = Command::new(python);
-        c.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .arg("--target")
-        .arg(target)
-        .arg("-r")
-        .arg(&file);
+        let mut c = pip_install(python, target);
+        c.arg("-r").arg(&file);
         c
     })?;
     Ok(Some(dir))
@@ -119,17 +109,8 @@ pub fn python_sdk(
         .join(key(&["boto3", &python.display().to_string()]));
     let what = Path::new("boto3 (as Lambda's Python runtimes include it)");
     install(&dir, function, what, |target| {
-        let mut c = Command::new(python);
-        c.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .arg("--target")
-        .arg(target)
-        .arg("boto3");
+        let mut c = pip_install(python, target);
+        c.arg("boto3");
         c
     })?;
     Ok(Some(dir))
@@ -214,6 +195,21 @@ fn sources(code: &Path, extensions: &[&str]) -> Vec<String> {
         }
     }
     out
+}
+
+/// `python -m pip install` into `target`, quietly.
+fn pip_install(python: &Path, target: &Path) -> Command {
+    let mut c = Command::new(python);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .arg("--target")
+    .arg(target);
+    c
 }
 
 /// A stable name for what `parts` say.

@@ -9,16 +9,16 @@ use super::uri::fill_uri;
 use super::{upstream_for, UNMAPPABLE};
 use crate::context::RequestContext;
 use crate::error::GatewayError;
-use crate::mapping::{MappingInput, Overrides};
+use crate::mapping::MappingInput;
 use crate::model::{HttpIntegration, Mapping, ParamTarget, ResolvedApi};
 use crate::phases::handoff::{HttpRequestPlan, IntegrationRequest};
 use crate::request::{collect, header_pairs, insert_header, request_media_type, MethodRequest};
 use crate::spec::extensions::{ContentHandling, PassthroughBehavior};
 
-/// A non-proxy request after the mapping: the payload to send and what the template overrode.
+/// A non-proxy request after the mapping: the payload to send (what the template overrode is
+/// kept in the request context, which the response side reads too).
 pub(super) struct Prepared {
     pub body: Bytes,
-    pub overrides: Overrides,
     /// The method request's payload as it arrived (for `method.request.body` mappings).
     pub raw: Bytes,
 }
@@ -46,11 +46,7 @@ pub(super) async fn prepare(
         if !allowed {
             return Err(GatewayError::UnsupportedMediaType);
         }
-        return Ok(Prepared {
-            body: payload,
-            overrides: Overrides::default(),
-            raw,
-        });
+        return Ok(Prepared { body: payload, raw });
     };
     let input = MappingInput {
         body: &payload,
@@ -63,10 +59,9 @@ pub(super) async fn prepare(
     })?;
     // Kept for the response side: the response template reads them, and a response override
     // set here takes effect (aws-behaviour §7).
-    ctx.overrides = overrides.clone();
+    ctx.overrides = overrides;
     Ok(Prepared {
         body: Bytes::from(text),
-        overrides,
         raw,
     })
 }
@@ -159,7 +154,7 @@ pub(super) fn http_request(
         }
     }
     // Overrides apply after the normal mappings.
-    let o = &prepared.overrides;
+    let o = ctx.overrides.clone();
     path_values.extend(o.request_path.iter().cloned());
     override_pairs(&mut query, &o.request_query);
     override_pairs(&mut header_sets, &o.request_headers);

@@ -24,8 +24,17 @@ pub struct ClientFiles {
     pub node: PathBuf,
 }
 
-/// Write the clients (once per content) and say where they are.
-pub fn install() -> Result<ClientFiles> {
+/// Write the clients (once per process, and once per content on disk) and say where they are.
+pub fn install() -> Result<&'static ClientFiles> {
+    static INSTALLED: std::sync::OnceLock<ClientFiles> = std::sync::OnceLock::new();
+    if let Some(files) = INSTALLED.get() {
+        return Ok(files);
+    }
+    let files = write()?;
+    Ok(INSTALLED.get_or_init(|| files))
+}
+
+fn write() -> Result<ClientFiles> {
     let digest = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
