@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python and Node.js functions: the first response after `start-api` (a fresh process, cold) and
 # warm round trips, for tollgate's built-in runtime clients and, side by side in the same run,
-# AWS's awslambdaric for Python. Loopback only; bounded by COLD_SAMPLES starts and DURATION
+# AWS's awslambdaric for Python (and aws-lambda-ric for Node.js with TOLLGATE_NODE_RIC set); and
+# the first response of functions whose dependencies are already installed. Loopback only; bounded by COLD_SAMPLES starts and DURATION
 # seconds of load per row; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,8 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 # A user's project folder: the runtimes fixture, started from inside it.
 cp -r tests/fixtures/runtimes "$WORK/project"
+# AWS's Node.js client, where a user has it: node_modules beside the template.
+if [ -n "${TOLLGATE_NODE_RIC:-}" ]; then ln -s "$TOLLGATE_NODE_RIC" "$WORK/project/node_modules"; fi
 cd "$WORK/project"
 
 PORT=$(free_port)
@@ -59,11 +62,30 @@ cold() {
 PY_BUILTIN=$(cold /py)
 PY_OFFICIAL=$(cold /py --runtime-client official)
 NODE_BUILTIN=$(cold /node)
+# AWS's Node.js client when it is installed (npm aws-lambda-ric, a native build that needs cmake):
+# TOLLGATE_NODE_RIC names the node_modules folder it is in.
+NODE_OFFICIAL=
+if [ -n "${TOLLGATE_NODE_RIC:-}" ]; then NODE_OFFICIAL=$(cold /node --runtime-client official); fi
 echo "| function | client | cold first response, median of $COLD_SAMPLES (ms) |"
 echo "|---|---|---|"
 echo "| Python (/py) | built-in | $PY_BUILTIN |"
 echo "| Python (/py) | awslambdaric | $PY_OFFICIAL |"
 echo "| Node.js (/node) | built-in | $NODE_BUILTIN |"
+if [ -n "$NODE_OFFICIAL" ]; then echo "| Node.js (/node) | aws-lambda-ric | $NODE_OFFICIAL |"; fi
+# Cold with dependencies cached: the deps project, whose first start installs requirements.txt,
+# package.json and the AWS SDK into its .tollgate folder (not timed); then fresh starts that find
+# them there.
+cp -r "$OLDPWD/tests/fixtures/runtimes-deps" "$WORK/deps"
+cd "$WORK/deps"
+TOLLGATE_PYTHON=$PYTHON "$TOLLGATE" start-api --no-watch -p "$PORT" >/dev/null 2>>"$OUT/tollgate.err" &
+PIDS+=($!)
+for _ in $(seq 1 1200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.25; done
+stop
+PY_DEPS=$(cold /py-sdk)
+NODE_DEPS=$(cold /node-sdk)
+echo "| Python importing boto3 (/py-sdk), cached | built-in | $PY_DEPS |"
+echo "| Node.js importing @aws-sdk/client-sts (/node-sdk), cached | built-in | $NODE_DEPS |"
+cd "$WORK/project"
 # Warm rows: a short unmeasured run first, so every process the load needs is already started.
 warm() { wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$1" >/dev/null; OUT=$OUT wrk_row "$2" "$1"; }
 echo
@@ -75,4 +97,5 @@ warm "http://127.0.0.1:$PORT/node" node-builtin-warm
 stop
 start --warm-containers EAGER --runtime-client official
 warm "http://127.0.0.1:$PORT/py" python-awslambdaric-warm
+if [ -n "$NODE_OFFICIAL" ]; then warm "http://127.0.0.1:$PORT/node" node-aws-lambda-ric-warm; fi
 stop

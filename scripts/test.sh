@@ -2,8 +2,9 @@
 # The whole test suite, as the README documents it:
 #   1. checks what it cannot install (cargo, Python 3, Java 17, Node.js with npm, root or sudo);
 #   2. builds the workspace once, in the background, while it installs the rest: Debian packages
-#      (redis-server, etcd-server, chromium, velocity) with one `apt-get update`, Python tools in
-#      a virtual environment (target/tools/venv) and npm packages under target/tools;
+#      (redis-server, etcd-server, chromium, velocity, and cmake/autotools for aws-lambda-ric's
+#      native build) with one `apt-get update`, Python tools in a virtual environment
+#      (target/tools/venv) and npm packages under target/tools;
 #   3. synthesises the CDK app in tests/cdk-app and fails if its output differs from the
 #      committed fixture; lints template.yaml with cfn-lint, starts Redis, DynamoDB Local and etcd on free loopback
 #      ports, compiles the Velocity oracle;
@@ -45,6 +46,14 @@ command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
 command -v etcd >/dev/null 2>&1 || MISSING+=(etcd-server)
 command -v chromium >/dev/null 2>&1 || MISSING+=(chromium)
 [ -f /usr/share/java/velocity-1.7.jar ] || MISSING+=(velocity)
+# aws-lambda-ric (AWS's Node.js runtime client, compared with the built-in one) builds curl and
+# aws-lambda-cpp from source.
+command -v cmake >/dev/null 2>&1 || MISSING+=(cmake)
+command -v autoreconf >/dev/null 2>&1 || MISSING+=(autoconf)
+command -v automake >/dev/null 2>&1 || MISSING+=(automake)
+command -v libtoolize >/dev/null 2>&1 || MISSING+=(libtool)
+command -v g++ >/dev/null 2>&1 || MISSING+=(g++)
+command -v make >/dev/null 2>&1 || MISSING+=(make)
 if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi
 
 phase "Python tools (target/tools/venv)"
@@ -67,6 +76,15 @@ NPM_WANTED=()
 if [ ${#NPM_WANTED[@]} -gt 0 ]; then
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" "${NPM_WANTED[@]}" >&2
 fi
+
+# aws-lambda-ric's native build (about 2 minutes) runs beside everything else until the tests.
+NODE_RIC=$TOOLS/node-ric
+NODE_RIC_PID=
+if [ ! -x "$NODE_RIC/node_modules/.bin/aws-lambda-ric" ]; then
+    npm install --no-audit --no-fund --prefix "$NODE_RIC" aws-lambda-ric@3.3.0 >"$TOOLS/node-ric.log" 2>&1 &
+    NODE_RIC_PID=$!
+fi
+export TOLLGATE_TEST_NODE_RIC="$NODE_RIC/node_modules"
 
 phase "cdk synth (tests/cdk-app, compared with tests/fixtures/cdk)"
 ./scripts/cdk-synth.sh
@@ -133,6 +151,12 @@ cargo lambda build --compiler cargo "${WORKSPACE[@]}" --bins >&2
 # cargo-lambda moves each binary into target/lambda/NAME/bootstrap; cargo puts them back (no
 # compiling: the build is fresh) for the tests that spawn them.
 cargo build "${WORKSPACE[@]}" --bins --tests --quiet
+
+if [ -n "$NODE_RIC_PID" ] && ! wait "$NODE_RIC_PID"; then
+    cat "$TOOLS/node-ric.log" >&2
+    echo "installing aws-lambda-ric failed (npm's output is above)" >&2
+    exit 1
+fi
 
 phase tests
 cargo test "${WORKSPACE[@]}" "$@"

@@ -15,6 +15,9 @@ pub(crate) enum GatewayError {
     /// HTTP API: no route matches.
     #[error("no route matches")]
     NotFound,
+    /// A path segment that decodes to `.` or `..` (see `front::path`).
+    #[error("the path has an encoded dot segment")]
+    TraversalPath,
     #[error("request body exceeds 10485760 bytes")]
     RequestTooLarge,
     #[error("no request template matches the content type and passthrough is not allowed")]

@@ -10,6 +10,7 @@
 //! What a hot reload changes is [`Served`] (the APIs, and the API keys and plans loaded with
 //! them); the settings and services stay.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use crate::body::Body;
 use crate::config::GatewayConfig;
 use crate::context::{ClientCert, ConnInfo, RequestContext};
 use crate::error::GatewayError;
-use crate::front::{admission, cors, edge, select};
+use crate::front::{admission, cors, edge, path, select};
 use crate::model::ResolvedApi;
 use crate::observability::{CompletionBody, CompletionSink};
 use crate::phase::Phase;
@@ -300,6 +301,14 @@ impl Gateway {
             .map_err(|e| stop(ctx, Phase::Admission, e))?;
         edge::check(&request.headers).map_err(|e| stop(ctx, Phase::Edge, e))?;
 
+        let normalized = match path::normalize(&request.path) {
+            Ok(Cow::Owned(p)) => Some(p),
+            Ok(Cow::Borrowed(_)) => None,
+            Err(e) => return Err(stop(ctx, Phase::Edge, e)),
+        };
+        if let Some(p) = normalized {
+            request.path = p;
+        }
         let candidates = select::candidates(&served.apis, &served.by_host, host);
         let staged = select::stages(&candidates, self.config.stage_in_path, &request.path)
             .map_err(|e| {

@@ -20,6 +20,7 @@ use crate::spec::ApiKind;
 enum Case {
     UnknownStage,
     NoRoute,
+    TraversalPath,
     RequestTooLarge,
     UnsupportedMediaType,
     MissingParameters,
@@ -48,6 +49,7 @@ impl Case {
         match err {
             E::UnknownStage => Case::UnknownStage,
             E::MissingAuthenticationToken | E::NotFound => Case::NoRoute,
+            E::TraversalPath => Case::TraversalPath,
             E::RequestTooLarge => Case::RequestTooLarge,
             E::UnsupportedMediaType => Case::UnsupportedMediaType,
             E::MissingParameters(_) => Case::MissingParameters,
@@ -135,6 +137,18 @@ const TABLE: &[Row] = &[
             Some("Missing Authentication Token"),
         ),
         http: (404, "Not Found"),
+    },
+    // tollgate's own refusal (stricter than AWS, aws-behaviour §2, §13): not customisable.
+    Row {
+        case: Case::TraversalPath,
+        rest: Rest {
+            response_type: None,
+            status: 400,
+            body: r#"{"message":"Bad Request"}"#,
+            error_type: BAD_REQUEST,
+            message: Some("Bad Request"),
+        },
+        http: (400, "Bad Request"),
     },
     // From the edge: plain text, and not customisable.
     Row {

@@ -41,7 +41,11 @@ pub(crate) fn stages(
             let rest = raw_path.strip_prefix('/').unwrap_or(raw_path);
             let (first, tail) = rest.split_once('/').unwrap_or((rest, ""));
             if first == api.stage.name {
-                staged.push((Arc::clone(api), format!("/{tail}")));
+                // `/stage//x` is routed as `/x` (aws-behaviour §2).
+                staged.push((
+                    Arc::clone(api),
+                    format!("/{}", tail.trim_start_matches('/')),
+                ));
             }
         } else {
             staged.push((Arc::clone(api), raw_path.to_string()));

@@ -7,6 +7,7 @@ mod cli;
 mod cors;
 mod dashboard;
 mod deploy;
+mod hardening;
 mod http_api;
 mod jwt;
 mod lambda;

@@ -1,7 +1,7 @@
 //! Python and Node.js handlers run by tollgate's own runtime clients, with nothing installed but
 //! `python3` and `node`: the context object, module layouts, completion styles, and the init and
-//! invocation errors each client reports, shaped as AWS's clients shape them. The Python cases
-//! also run through AWS's awslambdaric and are compared field by field.
+//! invocation errors each client reports, shaped as AWS's clients shape them. The same cases
+//! also run through AWS's awslambdaric and aws-lambda-ric and are compared field by field.
 
 use serde_json::{json, Value};
 use tollgate_tests::{get, project, send, Emulator};
@@ -267,6 +267,11 @@ async fn local_layers_are_provided_as_lambda_provides_opt() {
         get(&e.url("/node-layer")).await.text(),
         "hello node, from the layer"
     );
+    // An ES module imports from the layer too (NODE_PATH alone is CommonJS-only).
+    assert_eq!(
+        get(&e.url("/node-esm-layer")).await.text(),
+        "hello esm, from the layer"
+    );
     // A layer from an account cannot be fetched: named at start-up, only its function fails.
     let w = e.stderr();
     assert!(
@@ -283,6 +288,7 @@ async fn declared_dependencies_are_installed_once_as_sam_build_would() {
         let e = Emulator::start_in(&dir, &[]);
         assert_eq!(get(&e.url("/py")).await.text(), "FromRequirements");
         assert_eq!(get(&e.url("/node")).await.text(), "ms 7200000");
+        assert_eq!(get(&e.url("/node-esm")).await.text(), "esm ms 60000");
         // The AWS SDK the managed runtimes include, for code that uses it without bundling it.
         assert_eq!(get(&e.url("/py-sdk")).await.text(), "STS");
         assert_eq!(get(&e.url("/node-sdk")).await.text(), "STSClient");
@@ -304,4 +310,61 @@ async fn declared_dependencies_are_installed_once_as_sam_build_would() {
     // --skip-deps leaves them out: the import fails as on AWS without them.
     let skipped = Emulator::start_in(&dir, &["--skip-deps"]);
     assert_eq!(get(&skipped.url("/py")).await.status, 502);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_builtin_node_client_answers_as_aws_lambda_ric_does() {
+    // AWS's client (npm aws-lambda-ric, a native build), installed by scripts/test.sh.
+    let Ok(ric) = std::env::var("TOLLGATE_TEST_NODE_RIC") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have aws-lambda-ric (scripts/test.sh installs it)"
+        );
+        eprintln!("skipped: TOLLGATE_TEST_NODE_RIC is not set");
+        return;
+    };
+    let dir = project("runtimes");
+    // Where a user has it: node_modules beside the template.
+    std::os::unix::fs::symlink(&ric, dir.join("node_modules")).expect("link node_modules");
+    let builtin = Emulator::start_lambda_in(&dir, &[]);
+    let official = Emulator::start_lambda_in(&dir, &["--runtime-client", "official"]);
+    let failures = ["NodeFails", "NodeMissingModule", "NodeMissingHandler"];
+    let mine = errors(&builtin, &failures).await;
+    let theirs = errors(&official, &failures).await;
+    for ((f, a), b) in failures.iter().zip(&mine).zip(&theirs) {
+        assert_eq!(a["errorType"], b["errorType"], "{f}: errorType");
+        // A missing module's "Require stack" names the client's own file, which differs.
+        let message = |doc: &Value| -> String {
+            let text = doc["errorMessage"].as_str().unwrap_or_default();
+            text.lines()
+                .map(|l| if l.starts_with("- ") { "- <client>" } else { l })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(message(a), message(b), "{f}: errorMessage");
+        // The stack's first line and the handler's own frames; the rest are each client's.
+        let user_frames = |doc: &Value| -> Vec<String> {
+            let trace = doc["trace"].as_array().cloned().unwrap_or_default();
+            trace
+                .iter()
+                .filter_map(|l| l.as_str())
+                .enumerate()
+                .filter(|(i, l)| *i == 0 || l.contains("/node/"))
+                .map(|(_, l)| l.to_string())
+                .collect()
+        };
+        assert_eq!(user_frames(a), user_frames(b), "{f}: trace");
+    }
+    // Not NodeEsmLayered: aws-lambda-ric alone cannot import an ES module's package from
+    // NODE_PATH, while Lambda's managed Node.js 18+ runtimes can (aws-behaviour §14); the
+    // built-in client follows the managed runtime.
+    for (f, event) in [
+        ("NodeEsm", json!({"value": 7})),
+        ("NodeCallback", json!({})),
+        ("NodeLayered", json!({})),
+    ] {
+        let a = invoke(&builtin, f, &event).await;
+        let b = invoke(&official, f, &event).await;
+        assert_eq!((a.status, a.text()), (b.status, b.text()), "{f}");
+    }
 }

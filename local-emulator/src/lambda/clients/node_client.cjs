@@ -104,14 +104,45 @@ function isModulePackage(dir) {
   }
 }
 
+// ES modules resolve bare specifiers by walking up from the importing file; NODE_PATH (where
+// layers, installed dependencies and the SDK are) is CommonJS-only. Lambda's Node.js 18+ runtimes
+// let ES modules import packages from layers too (docs/aws-behaviour.md §14), so before the first
+// import() a resolve hook retries a bare specifier that was not found from each NODE_PATH folder.
+const ESM_FALLBACK = `
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+const dirs = (process.env.NODE_PATH || "").split(path.delimiter).filter(Boolean);
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== "ERR_MODULE_NOT_FOUND" || /^(\\.|\\/|[a-z]+:)/i.test(specifier)) throw err;
+    for (const dir of dirs) {
+      try {
+        return await next(specifier, { ...context, parentURL: pathToFileURL(path.join(dir, "index.js")).href });
+      } catch {}
+    }
+    throw err;
+  }
+}`;
+let fallbackRegistered = false;
+function importModule(file) {
+  const { register } = require("module");
+  if (!fallbackRegistered && typeof register === "function" && process.env.NODE_PATH) {
+    register(`data:text/javascript,${encodeURIComponent(ESM_FALLBACK)}`);
+    fallbackRegistered = true;
+  }
+  return import(pathToFileURL(file).href);
+}
+
 async function loadModule(appRoot, moduleRoot, moduleName) {
   const base = path.resolve(appRoot, moduleRoot, moduleName);
   const exists = (f) => fs.existsSync(f) && fs.statSync(f).isFile();
   if (exists(base)) return require(base);
   if (exists(`${base}.js`)) {
-    return isModulePackage(path.dirname(base)) ? import(pathToFileURL(`${base}.js`).href) : require(`${base}.js`);
+    return isModulePackage(path.dirname(base)) ? importModule(`${base}.js`) : require(`${base}.js`);
   }
-  if (exists(`${base}.mjs`)) return import(pathToFileURL(`${base}.mjs`).href);
+  if (exists(`${base}.mjs`)) return importModule(`${base}.mjs`);
   if (exists(`${base}.cjs`)) return require(`${base}.cjs`);
   // A package in node_modules.
   return require(require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] }));
@@ -172,7 +203,7 @@ function context(headers, requestId) {
 }
 
 /** Run one invocation; resolves once its result or error has been posted. */
-function invoke(handler, event, ctx, requestId) {
+function invoke(runtime, event, ctx, requestId) {
   return new Promise((done) => {
     let finished = false;
     const finish = (err, value) => {
@@ -213,7 +244,9 @@ function invoke(handler, event, ctx, requestId) {
     ctx.succeed = (value) => finish(null, value);
     ctx.fail = (err) => finish(err === undefined ? "handled" : err);
     try {
-      const result = handler(event, ctx, callback);
+      // Called as a property named `handler`, as aws-lambda-ric calls it, so stack frames read
+      // the same (`at exports.fn [as handler]`).
+      const result = runtime.handler(event, ctx, callback);
       if (result && typeof result.then === "function") {
         returnedPromise = true;
         result.then((v) => finish(null, v), (e) => finish(e === undefined || e === null ? new Error(String(e)) : e));
@@ -269,7 +302,7 @@ async function main() {
       await post(`/invocation/${requestId}/error`, errorDocument(e));
       continue;
     }
-    await invoke(handler, event, context(res.headers, requestId), requestId);
+    await invoke({ handler }, event, context(res.headers, requestId), requestId);
     current = undefined;
   }
 }
