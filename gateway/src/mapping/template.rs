@@ -292,7 +292,8 @@ impl Host for Input {
             },
             ("path", [p]) => match self.select(&p.render())? {
                 Some(v) => Value::from_json(&v),
-                None => Value::Null,
+                // A path that finds nothing compares equal to "" (docs/aws-behaviour.md §7).
+                None => Value::str(""),
             },
             ("params", []) => self.params(),
             ("params", [n]) => self.param(&n.render()),
