@@ -50,3 +50,52 @@ pub fn tee(b: Body, copy: std::sync::Arc<std::sync::Mutex<Copied>>, limit: usize
     })
     .boxed()
 }
+
+/// A client's request body that took longer than its deadline to arrive.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimeout(pub std::time::Duration);
+
+/// `b`, failing with [`BodyTimeout`] once `within` has passed since now: a client that sends its
+/// body a byte at a time cannot hold a request (and its connection) for ever.
+pub fn deadline(b: Body, within: std::time::Duration) -> Body {
+    Deadline {
+        inner: b,
+        within,
+        sleep: Box::pin(tokio::time::sleep(within)),
+    }
+    .boxed()
+}
+
+struct Deadline {
+    inner: Body,
+    within: std::time::Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        use std::future::Future;
+        if let std::task::Poll::Ready(frame) = std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            return std::task::Poll::Ready(frame);
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(Box::new(BodyTimeout(self.within)))));
+        }
+        std::task::Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

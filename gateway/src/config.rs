@@ -24,6 +24,8 @@ pub struct GatewayConfig {
     /// The account-level throttle every request passes last (aws-behaviour §5); `None` turns
     /// it off (benchmarks of the pipeline itself).
     pub account_throttle: Option<Throttle>,
+    /// How long a client may take to send its whole request body (`--body-timeout`).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for GatewayConfig {
@@ -36,6 +38,7 @@ impl Default for GatewayConfig {
             jwt_leeway: 0,
             usage_fail_closed: false,
             account_throttle: Some(crate::usage::ACCOUNT_THROTTLE),
+            body_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

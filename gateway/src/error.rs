@@ -15,9 +15,13 @@ pub(crate) enum GatewayError {
     /// HTTP API: no route matches.
     #[error("no route matches")]
     NotFound,
-    /// A path segment that decodes to `.` or `..` (see `front::path`).
-    #[error("the path has an encoded dot segment")]
-    TraversalPath,
+    /// A request tollgate refuses to read further (an encoded dot segment in the path, a
+    /// missing or doubled Host, a malformed body), with the reason for the log.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The request body did not arrive in time (`--body-timeout`).
+    #[error("the request body did not arrive within {0:?}")]
+    RequestTimeout(Duration),
     #[error("request body exceeds 10485760 bytes")]
     RequestTooLarge,
     #[error("no request template matches the content type and passthrough is not allowed")]

@@ -226,6 +226,7 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .or(parts.uri.host())
             .map(str::to_string);
+        let version = parts.version;
         let mut request = MethodRequest {
             path_and_query: parts
                 .uri
@@ -238,13 +239,17 @@ impl Gateway {
             query: parse_query(parts.uri.query()),
             headers: parts.headers,
             path_params: Vec::new(),
-            body: Some(Limited::new(body, MAX_BODY_BYTES).boxed()),
+            body: Some(crate::body::deadline(
+                Limited::new(body, MAX_BODY_BYTES).boxed(),
+                self.config.body_timeout,
+            )),
         };
         let served = Arc::clone(&self.served);
         let mut reached = Reached::default();
         let outcome = self
             .serve(
                 &served,
+                version,
                 host.as_deref(),
                 &mut ctx,
                 &mut request,
@@ -287,6 +292,7 @@ impl Gateway {
     async fn serve(
         &self,
         served: &Served,
+        version: http::Version,
         host: Option<&str>,
         ctx: &mut RequestContext,
         request: &mut MethodRequest,
@@ -299,7 +305,7 @@ impl Gateway {
         admission::admit(&self.config, &self.services, ctx)
             .await
             .map_err(|e| stop(ctx, Phase::Admission, e))?;
-        edge::check(&request.headers).map_err(|e| stop(ctx, Phase::Edge, e))?;
+        edge::check(version, &request.headers).map_err(|e| stop(ctx, Phase::Edge, e))?;
 
         let normalized = match path::normalize(&request.path) {
             Ok(Cow::Owned(p)) => Some(p),

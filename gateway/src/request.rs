@@ -86,6 +86,27 @@ pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Request headers a mapping template never sees: `$input.params()` reads `""` for them
+/// (aws-behaviour §7).
+const HIDDEN_FROM_TEMPLATES: &[&str] = &[
+    "connection",
+    "content-md5",
+    "max-forwards",
+    "proxy-authenticate",
+    "server",
+    "te",
+    "trailer",
+    "upgrade",
+    "www-authenticate",
+];
+
+/// The request headers as mapping templates see them.
+pub(crate) fn template_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut pairs = header_pairs(headers);
+    pairs.retain(|(n, _)| !HIDDEN_FROM_TEMPLATES.contains(&n.as_str()));
+    pairs
+}
+
 /// Set a header from mapped text, skipping a name or value HTTP cannot carry.
 pub(crate) fn insert_header(headers: &mut HeaderMap, name: &str, value: &str) {
     if let (Ok(n), Ok(v)) = (
@@ -96,27 +117,44 @@ pub(crate) fn insert_header(headers: &mut HeaderMap, name: &str, value: &str) {
     }
 }
 
-/// Read a whole body, mapping the 10 MB limit to 413.
+/// Read the client's whole request body: past the 10 MB limit is 413, past `--body-timeout`
+/// 408, and a body hyper cannot read (malformed chunked encoding, a client that left) 400.
 pub(crate) async fn collect(body: Body) -> Result<Bytes, GatewayError> {
     body.collect().await.map(|c| c.to_bytes()).map_err(|e| {
         if is_length_limit(e.as_ref()) {
             GatewayError::RequestTooLarge
+        } else if let Some(t) = find::<crate::body::BodyTimeout>(e.as_ref()) {
+            GatewayError::RequestTimeout(t.0)
         } else {
-            GatewayError::IntegrationFailure(format!("reading the request body failed: {e}"))
+            GatewayError::BadRequest(format!("reading the request body failed: {e}"))
         }
     })
 }
 
-/// Whether an error (or anything in its source chain) is the 10 MB request-body limit.
-pub(crate) fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+/// Read a backend's whole answer; a failure is the integration's.
+pub(crate) async fn collect_answer(body: Body) -> Result<Bytes, GatewayError> {
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| {
+        GatewayError::IntegrationFailure(format!("reading the integration's answer failed: {e}"))
+    })
+}
+
+/// The first error of type `T` in `e`'s source chain.
+fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
         }
         cur = err.source();
     }
-    false
+    None
+}
+
+/// Whether an error (or anything in its source chain) is the 10 MB request-body limit.
+pub(crate) fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    find::<http_body_util::LengthLimitError>(e).is_some()
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use crate::spec::ApiKind;
 enum Case {
     UnknownStage,
     NoRoute,
-    TraversalPath,
+    BadRequest,
+    RequestTimeout,
     RequestTooLarge,
     UnsupportedMediaType,
     MissingParameters,
@@ -49,7 +50,8 @@ impl Case {
         match err {
             E::UnknownStage => Case::UnknownStage,
             E::MissingAuthenticationToken | E::NotFound => Case::NoRoute,
-            E::TraversalPath => Case::TraversalPath,
+            E::BadRequest(_) => Case::BadRequest,
+            E::RequestTimeout(_) => Case::RequestTimeout,
             E::RequestTooLarge => Case::RequestTooLarge,
             E::UnsupportedMediaType => Case::UnsupportedMediaType,
             E::MissingParameters(_) => Case::MissingParameters,
@@ -138,9 +140,20 @@ const TABLE: &[Row] = &[
         ),
         http: (404, "Not Found"),
     },
-    // tollgate's own refusal (stricter than AWS, aws-behaviour §2, §13): not customisable.
+    // tollgate's own refusals (aws-behaviour §2, §9, §13): not customisable.
     Row {
-        case: Case::TraversalPath,
+        case: Case::RequestTimeout,
+        rest: Rest {
+            response_type: None,
+            status: 408,
+            body: r#"{"message":"Request Timeout"}"#,
+            error_type: None,
+            message: Some("Request Timeout"),
+        },
+        http: (408, "Request Timeout"),
+    },
+    Row {
+        case: Case::BadRequest,
         rest: Rest {
             response_type: None,
             status: 400,

@@ -306,6 +306,18 @@ pub struct StartApi {
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Seconds a client may take to send a whole request body; slower is 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub body_timeout: u64,
+    /// Seconds a connection may sit with no request in flight and no bytes arriving (before
+    /// its first request, between requests, HTTP/2 with no streams) before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub connection_idle_timeout: u64,
+    /// Connections served at once. At the cap the oldest idle connection is closed to admit a
+    /// new one; with none idle, the new one is refused. Lowered at start-up to fit the
+    /// process's file-descriptor limit.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
     #[command(flatten)]
     pub lambda: LambdaArgs,
 }

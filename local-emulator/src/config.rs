@@ -62,6 +62,7 @@ pub(crate) struct EmulatorConfig {
     pub(crate) watch: bool,
     pub(crate) stage_in_path: bool,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) connections: crate::connections::Limits,
     pub(crate) lambda: LambdaArgs,
 }
 
@@ -143,6 +144,7 @@ impl EmulatorConfig {
                 jwt_leeway: args.jwt_leeway,
                 usage_fail_closed: args.usage_store_fail_closed,
                 account_throttle,
+                body_timeout: Duration::from_secs(args.body_timeout),
             },
             usage_store,
             extra_keys: match &args.api_keys {
@@ -174,6 +176,10 @@ impl EmulatorConfig {
             watch: !args.no_watch,
             stage_in_path: args.stage_in_path,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            connections: crate::connections::Limits {
+                max_connections: args.max_connections,
+                idle_timeout: Duration::from_secs(args.connection_idle_timeout),
+            },
             lambda: args.lambda,
         })
     }

@@ -10,6 +10,7 @@ mod admin;
 mod cli;
 mod commands;
 mod config;
+mod connections;
 mod dashboard;
 mod lambda;
 mod otlp;

@@ -1,6 +1,6 @@
 //! The HTTP server: hyper 1.x over TCP, HTTP/1.1 and HTTP/2 (h2c, prior knowledge; over TLS by
-//! ALPN) on one port, optional TLS and mTLS termination, graceful shutdown that drains in-flight
-//! requests.
+//! ALPN) on one port, optional TLS and mTLS termination, connection limits and idle timeouts
+//! ([`crate::connections`]), graceful shutdown that drains in-flight requests.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +17,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::connections::{Activity, ActivityIo, Registry};
+
 /// Request line plus headers: API Gateway allows 10240 bytes of header values; past hyper's read
 /// buffer the client gets 431.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -30,6 +32,7 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+    connections: Arc<Registry>,
 ) -> anyhow::Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -58,8 +61,11 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // At the cap with every connection busy, the new one is closed at once.
+                let Some(tracked) = connections.admit() else { continue };
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().unwrap_or(remote);
+                let stream = ActivityIo::new(stream, Arc::clone(&tracked.activity));
                 let gw = Arc::clone(&gateway);
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
@@ -67,11 +73,15 @@ pub async fn serve(
                 tokio::spawn(async move {
                     let Some(acceptor) = acceptor else {
                         let info = ConnInfo { remote, local, tls: false };
+                        let activity = Arc::clone(&tracked.activity);
                         let conn = builder
-                            .serve_connection(TokioIo::new(stream), service(gw, info, None))
+                            .serve_connection(TokioIo::new(stream), service(gw, info, None, activity))
                             .into_owned();
-                        if let Err(e) = watcher.watch(conn).await {
-                            tracing::debug!("connection from {remote} ended: {e}");
+                        tokio::select! {
+                            ended = watcher.watch(conn) => if let Err(e) = ended {
+                                tracing::debug!("connection from {remote} ended: {e}");
+                            },
+                            () = tracked.closing() => tracing::debug!("closed idle connection from {remote}"),
                         }
                         return;
                     };
@@ -96,11 +106,15 @@ pub async fn serve(
                         .and_then(crate::tls::client_cert)
                         .map(Arc::new);
                     let info = ConnInfo { remote, local, tls: true };
+                    let activity = Arc::clone(&tracked.activity);
                     let conn = builder
-                        .serve_connection(TokioIo::new(stream), service(gw, info, cert))
+                        .serve_connection(TokioIo::new(stream), service(gw, info, cert, activity))
                         .into_owned();
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!("connection from {remote} ended: {e}");
+                    tokio::select! {
+                        ended = watcher.watch(conn) => if let Err(e) = ended {
+                            tracing::debug!("connection from {remote} ended: {e}");
+                        },
+                        () = tracked.closing() => tracing::debug!("closed idle connection from {remote}"),
                     }
                 });
             }
@@ -123,6 +137,7 @@ fn service(
     gw: Arc<crate::reload::GatewaySlot>,
     info: ConnInfo,
     cert: Option<Arc<ClientCert>>,
+    activity: Arc<Activity>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = hyper::Response<body::Body>,
@@ -134,7 +149,12 @@ fn service(
         if let Some(c) = &cert {
             req.extensions_mut().insert(Arc::clone(c));
         }
-        async move { Ok::<_, Infallible>(gw.handle(req.map(body::boxed), info).await) }
+        let in_flight = activity.request();
+        async move {
+            let resp = gw.handle(req.map(body::boxed), info).await;
+            drop(in_flight);
+            Ok::<_, Infallible>(resp)
+        }
     })
 }
 

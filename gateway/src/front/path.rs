@@ -18,7 +18,9 @@ pub(crate) fn normalize(raw: &str) -> Result<Cow<'_, str>, GatewayError> {
     let collapsed = format!("/{}", raw.trim_start_matches('/'));
     let path = remove_dot_segments(&collapsed);
     if path.split('/').any(encoded_dot_segment) {
-        return Err(GatewayError::TraversalPath);
+        return Err(GatewayError::BadRequest(format!(
+            "the path {raw} has a segment that decodes to a dot segment"
+        )));
     }
     Ok(Cow::Owned(path))
 }
@@ -93,7 +95,7 @@ mod tests {
             "/public/..%5cadmin",
         ] {
             assert!(
-                matches!(normalize(raw), Err(GatewayError::TraversalPath)),
+                matches!(normalize(raw), Err(GatewayError::BadRequest(_))),
                 "{raw}"
             );
         }

@@ -42,6 +42,16 @@ pub(crate) struct LambdaRequest {
     pub payload: Bytes,
     pub timeout: Duration,
     pub format: LambdaFormat,
+    pub invocation: InvocationType,
+}
+
+/// How a Lambda integration invokes its function: `X-Amz-Invocation-Type` mapped onto a
+/// non-proxy integration request picks `Event` (aws-behaviour §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InvocationType {
+    RequestResponse,
+    /// Asynchronous: the caller is answered at once, the function runs on.
+    Event,
 }
 
 pub(crate) struct HttpRequestPlan {

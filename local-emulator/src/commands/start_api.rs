@@ -153,6 +153,11 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
             );
         }
     }
+    let (limits, note) = crate::connections::fit_to_descriptors(config.connections);
+    if let Some(note) = note {
+        eprintln!("tollgate: {note}");
+    }
+    let connections = crate::connections::Registry::new(limits);
     eprintln!("tollgate listening on {scheme}://{bound}");
     server::serve(
         slot,
@@ -160,6 +165,7 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         tls.map(|t| t.config),
         server::shutdown_signal(),
         config.shutdown_grace,
+        connections,
     )
     .await?;
     if let Some(h) = host {

@@ -75,7 +75,7 @@ fn get_raw(e: &Emulator, target: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_path_variant_climbs_from_a_public_route_to_a_protected_one() {
     let backend = NormalisingBackend::start();
-    let t = fixture("e2e/traversal.yaml");
+    let t = fixture("e2e/hardening.yaml");
     let upstream = format!("Upstream=http://{}", backend.addr);
     let e = Emulator::start(&[
         "-t",
@@ -145,4 +145,136 @@ async fn no_path_variant_climbs_from_a_public_route_to_a_protected_one() {
             "{target}: {r}"
         );
     }
+}
+
+fn start(extra: &[&str]) -> Emulator {
+    let t = fixture("e2e/hardening.yaml");
+    let mut args = vec!["-t", t.to_str().expect("utf8"), "--skip-build"];
+    args.extend_from_slice(extra);
+    Emulator::start(&args)
+}
+
+fn addr_of(e: &Emulator) -> SocketAddr {
+    e.url("")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr")
+}
+
+/// Read until the server closes the connection, at most `within`; `None` if it never did.
+fn closed_within(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    use std::io::Read;
+    s.set_read_timeout(Some(within)).expect("timeout");
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(seen),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(seen),
+            Err(_) => return None,
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_silent_and_slow_connections_are_closed() {
+    use std::io::Write;
+    let e = start(&["--connection-idle-timeout", "1", "--body-timeout", "2"]);
+    let addr = addr_of(&e);
+    // Nothing sent at all.
+    let mut silent = TcpStream::connect(addr).expect("connect");
+    assert!(closed_within(&mut silent, Duration::from_secs(10)).is_some());
+    // HTTP/2 (h2c) after its preface and SETTINGS, with no stream.
+    let mut h2 = TcpStream::connect(addr).expect("connect");
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .expect("preface");
+    assert!(closed_within(&mut h2, Duration::from_secs(10)).is_some());
+    // Kept alive after an answer, then quiet.
+    let mut kept = TcpStream::connect(addr).expect("connect");
+    kept.write_all(b"POST /mock HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        .expect("request");
+    let answer = closed_within(&mut kept, Duration::from_secs(10)).expect("closed when idle");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    // A body sent a byte at a time: 408 once --body-timeout has passed.
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.write_all(b"POST /mock HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .expect("head");
+    let dripping = std::thread::spawn(move || {
+        for _ in 0..20 {
+            if slow.write_all(b"a").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        slow
+    });
+    let mut slow = dripping.join().expect("drip");
+    let answer = closed_within(&mut slow, Duration::from_secs(10)).unwrap_or_default();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"message":"Request Timeout"}"#),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_without_one_host_or_with_broken_chunks_are_400() {
+    let e = start(&[]);
+    let addr = addr_of(&e);
+    for request in [
+        &b"POST /mock HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"[..],
+        b"POST /mock HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST /mock HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    ] {
+        let r = raw(addr, request);
+        assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    }
+    // HTTP/1.0 needs no Host.
+    let r = raw(addr, b"POST /mock HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}");
+    assert!(r.contains(" 200 "), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_connections_at_the_cap_do_not_stop_service() {
+    let e = start(&["--max-connections", "50"]);
+    let addr = addr_of(&e);
+    // The open-file limit was raised to its hard limit at start-up.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", e.pid())).expect("limits");
+    let files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        files[3], files[4],
+        "soft limit raised to the hard one: {limits}"
+    );
+    // Fill every slot with sockets that never send a byte...
+    let silent: Vec<TcpStream> = (0..50)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // ... and normal requests still get through, each shedding the oldest idle socket.
+    for _ in 0..20 {
+        let r = raw(
+            addr,
+            b"POST /mock HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+        );
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+    assert!(
+        e.stderr()
+            .iter()
+            .any(|l| l.contains("at --max-connections 50")),
+        "shedding is logged: {:#?}",
+        e.stderr()
+    );
+    drop(silent);
 }

@@ -620,3 +620,42 @@ async fn an_incoming_trace_id_reaches_the_function() {
         .header("x-amzn-trace-id")
         .is_some_and(|t| t.starts_with(root)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_invocation_type_answers_at_once_while_the_function_runs_on() {
+    let t = fixture("e2e/async_event.yaml");
+    let e = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let folder = std::env::temp_dir().join(format!("tollgate-async-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let event = serde_json::json!({"dir": folder, "job": "j-1"}).to_string();
+    // The function waits for `go`, which is written only once the answer is here: a synchronous
+    // call could not have answered yet.
+    let r = send("POST", &e.url("/jobs"), &[], event.clone()).await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (200, ""));
+    assert!(!folder.join("done").exists());
+    std::fs::write(folder.join("go"), "").expect("go");
+    let start = std::time::Instant::now();
+    while !folder.join("done").exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the function never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        std::fs::read_to_string(folder.join("done")).expect("done"),
+        "j-1"
+    );
+    // Without the header, the same integration waits for the function's answer.
+    let r = send(
+        "POST",
+        &e.url("/jobs/sync"),
+        &[],
+        event.replace("j-1", "j-2"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), r#"{"finished": "j-2"}"#);
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -186,6 +186,43 @@ async fn http_integration_maps_parameters_and_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_headers_are_remapped_dropped_or_hidden_as_on_aws() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let r = send(
+        "GET",
+        &emu.url("/reserved"),
+        &[
+            ("max-forwards", "3"),
+            ("content-md5", "x"),
+            ("x-other", "seen"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Mapped onto reserved response headers: renamed, and Transfer-Encoding dropped; the real
+    // Content-Length is the body's.
+    assert_eq!(
+        r.header("x-amzn-remapped-content-length"),
+        Some("not a number")
+    );
+    assert_eq!(r.header("x-amzn-remapped-server"), Some("mine"));
+    assert_eq!(r.header("x-amzn-remapped-www-authenticate"), Some("Basic"));
+    assert_eq!(r.header("www-authenticate"), None);
+    assert_eq!(r.header("x-kept"), Some("yes"));
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    // Templates read "" for the request headers API Gateway withholds.
+    assert_eq!(
+        json(&r),
+        serde_json::json!({"maxForwards": "", "md5": "", "other": "seen"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_parameters_from_body_multivalue_context_and_stage() {
     let up = Upstream::start().await;
     let emu = emulator(&up);
@@ -254,6 +291,28 @@ async fn binary_round_trip_through_content_handling() {
     // ... and CONVERT_TO_BINARY turned its echo back into the original bytes.
     assert_eq!(r.body.as_ref(), image.as_slice());
     assert_eq!(r.header("content-type"), Some("image/png"));
+
+    // CONVERT_TO_BINARY on text that is not base64: API Gateway's 500.
+    let r = send(
+        "POST",
+        &emu.url("/image"),
+        &[("content-type", "text/plain")],
+        "not base64!",
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+
+    // A text answer that is not UTF-8: each invalid sequence becomes U+FFFD.
+    let r = send(
+        "POST",
+        &emu.url("/text"),
+        &[("content-type", "text/plain")],
+        vec![b'a', 0xff, b'b', 0xc3, b'c'],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.as_ref(), "a\u{fffd}b\u{fffd}c".as_bytes());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

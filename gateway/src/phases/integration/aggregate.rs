@@ -59,7 +59,7 @@ async fn document(who: &str, status: u16, body: crate::body::Body) -> Result<Val
     if !(200..300).contains(&status) {
         return Err(format!("{who} answered {status}"));
     }
-    let bytes = crate::request::collect(body)
+    let bytes = crate::request::collect_answer(body)
         .await
         .map_err(|e| e.to_string())?;
     Ok(serde_json::from_slice(&bytes)

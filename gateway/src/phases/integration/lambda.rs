@@ -9,7 +9,7 @@ use crate::body;
 use crate::context::{exchange_text, Call, CallKind, RequestContext};
 use crate::error::GatewayError;
 use crate::lambda::{error_message, InvokeError, InvokeOutcome, InvokeRequest};
-use crate::phases::handoff::{IntegrationKind, IntegrationResponse, LambdaRequest};
+use crate::phases::handoff::{IntegrationKind, IntegrationResponse, InvocationType, LambdaRequest};
 use crate::services::Services;
 
 /// Invoke a Lambda function (proxy or not) within the integration's timeout.
@@ -26,11 +26,44 @@ pub(super) async fn call(
     };
     let started = Instant::now();
     let sent = ctx.capture_exchanges.then(|| exchange_text(&l.payload));
-    let call = invoker.invoke(InvokeRequest {
+    let request = InvokeRequest {
         function: l.function.clone(),
         payload: l.payload,
         trace_id: ctx.outgoing_trace_header(),
-    });
+    };
+    if l.invocation == InvocationType::Event {
+        // Lambda accepts the event (202) and runs it on; API Gateway answers from an empty
+        // payload at once (aws-behaviour §7). A failure is the function's own log's business.
+        let invoker = std::sync::Arc::clone(invoker);
+        let function = l.function.clone();
+        tokio::spawn(async move {
+            if let Err(e) = invoker.invoke(request).await {
+                tracing::warn!(function, error = %e, "asynchronous invocation failed");
+            }
+        });
+        ctx.integration_latency = Some(started.elapsed());
+        ctx.integration_status = Some(202);
+        ctx.calls.push(Call {
+            kind: CallKind::Lambda,
+            target: l.function,
+            started: ctx.offset(started),
+            elapsed: started.elapsed(),
+            status: Some(202),
+            error: None,
+            request: sent,
+            response: None,
+            response_body: None,
+        });
+        return Ok(IntegrationResponse {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: body::empty(),
+            payload: Some(bytes::Bytes::new()),
+            selection: String::new(),
+            kind: IntegrationKind::Lambda,
+        });
+    }
+    let call = invoker.invoke(request);
     let result = tokio::time::timeout(l.timeout, call).await;
     ctx.integration_latency = Some(started.elapsed());
     let (status, error, answer) = match &result {

@@ -10,7 +10,7 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::model::{Aggregate, AggregateTarget, ResolvedApi, Route};
 use crate::phases::handoff::{
-    CallRequest, HttpRequestPlan, LambdaFormat, LambdaRequest, PreparedCall,
+    CallRequest, HttpRequestPlan, InvocationType, LambdaFormat, LambdaRequest, PreparedCall,
 };
 use crate::request::MethodRequest;
 
@@ -69,6 +69,7 @@ pub(super) fn prepare(
                     payload: Bytes::from(event.to_string()),
                     timeout: c.timeout,
                     format: LambdaFormat::Rest,
+                    invocation: InvocationType::RequestResponse,
                 })
             }
             AggregateTarget::Http { url } => {

@@ -4,10 +4,10 @@ use bytes::Bytes;
 
 use crate::context::RequestContext;
 use crate::error::GatewayError;
-use crate::model::LambdaIntegration;
+use crate::model::{LambdaIntegration, Mapping, ParamTarget};
 use crate::phase::Flow;
 use crate::phases::env::{Env, PhaseResult};
-use crate::phases::handoff::{IntegrationRequest, LambdaFormat, LambdaRequest};
+use crate::phases::handoff::{IntegrationRequest, InvocationType, LambdaFormat, LambdaRequest};
 use crate::request::{collect, MethodRequest};
 use crate::spec::ApiKind;
 
@@ -49,5 +49,32 @@ pub(super) async fn proxy_event(
         payload: Bytes::from(event.to_string()),
         timeout: l.timeout,
         format,
+        invocation: InvocationType::RequestResponse,
     })))
+}
+
+/// The invocation type a non-proxy integration asks for: `X-Amz-Invocation-Type` mapped by a
+/// request parameter, or set by the request template's override (aws-behaviour §7).
+pub(super) fn invocation_type(
+    mapping: &Mapping,
+    ctx: &RequestContext,
+    req: &MethodRequest,
+) -> InvocationType {
+    const HEADER: &str = "X-Amz-Invocation-Type";
+    let mapped = mapping
+        .request_parameters
+        .iter()
+        .filter(|p| p.target == ParamTarget::Header && p.name.eq_ignore_ascii_case(HEADER))
+        .find_map(|p| super::params::source_value(&p.source, ctx, req, None));
+    let overridden = ctx
+        .overrides
+        .request_headers
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case(HEADER))
+        .map(|(_, v)| v.clone());
+    match overridden.or(mapped) {
+        Some(v) if v.trim() == "Event" => InvocationType::Event,
+        _ => InvocationType::RequestResponse,
+    }
 }

@@ -12,7 +12,7 @@ use crate::error::GatewayError;
 use crate::mapping::MappingInput;
 use crate::model::{HttpIntegration, Mapping, ParamTarget, ResolvedApi};
 use crate::phases::handoff::{HttpRequestPlan, IntegrationRequest};
-use crate::request::{collect, header_pairs, insert_header, request_media_type, MethodRequest};
+use crate::request::{collect, insert_header, request_media_type, template_headers, MethodRequest};
 use crate::spec::extensions::{ContentHandling, PassthroughBehavior};
 
 /// A non-proxy request after the mapping: the payload to send (what the template overrode is
@@ -52,7 +52,7 @@ pub(super) async fn prepare(
         body: &payload,
         path: &req.path_params,
         query: &req.query,
-        headers: header_pairs(&req.headers),
+        headers: template_headers(&req.headers),
     };
     let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
         GatewayError::Configuration(format!("request mapping template failed: {e}"))

@@ -63,6 +63,7 @@ pub(crate) async fn run(
                 )));
             };
             let prepared = mapped::prepare(api, mapping, ctx, req).await?;
+            let invocation = lambda::invocation_type(mapping, ctx, req);
             // Nothing to send (a GET passed through without a template) reaches the function
             // as `{}`, as on AWS (aws-behaviour §7).
             let payload = if prepared.body.is_empty() {
@@ -76,6 +77,7 @@ pub(crate) async fn run(
                 payload,
                 timeout: l.timeout,
                 format: LambdaFormat::Rest,
+                invocation,
             })))
         }
         Integration::Aggregate(agg) => Ok(Flow::Continue(IntegrationRequest::Aggregate(

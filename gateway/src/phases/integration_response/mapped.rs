@@ -10,8 +10,12 @@ use crate::error::GatewayError;
 use crate::mapping::MappingInput;
 use crate::model::{Mapping, ParamSource, ResolvedApi};
 use crate::phases::handoff::{IntegrationKind, IntegrationResponse};
-use crate::request::{collect, header_pairs, insert_header, joined_header, MethodRequest};
+use crate::request::{
+    collect_answer, insert_header, joined_header, template_headers, MethodRequest,
+};
 use crate::spec::extensions::ContentHandling;
+
+use super::reserved;
 
 /// The media type that picks a response template: the first type in `Accept`, else
 /// `application/json`.
@@ -41,7 +45,7 @@ pub(super) async fn respond(
     })?;
     let payload: Bytes = match resp.payload {
         Some(p) => p,
-        None => collect(resp.body).await?,
+        None => collect_answer(resp.body).await?,
     };
     // MOCK and Lambda payloads are JSON; an HTTP backend says what it sent.
     let payload_type = resp
@@ -99,7 +103,7 @@ pub(super) async fn respond(
                 body: &text_payload,
                 path: &req.path_params,
                 query: &req.query,
-                headers: header_pairs(&req.headers),
+                headers: template_headers(&req.headers),
             };
             let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
                 GatewayError::Configuration(format!("response mapping template failed: {e}"))
@@ -130,7 +134,7 @@ pub(super) async fn respond(
                 payload_binary,
                 accept_binary,
                 rule.content_handling,
-            );
+            )?;
             if !headers.contains_key(http::header::CONTENT_TYPE) {
                 if let Ok(v) = HeaderValue::from_str(&payload_type) {
                     headers.insert(http::header::CONTENT_TYPE, v);
@@ -141,7 +145,8 @@ pub(super) async fn respond(
     };
     let mut out = Response::new(full(body));
     *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    *out.headers_mut() = headers;
+    // Mapped onto a header API Gateway reserves: renamed or dropped (aws-behaviour §9).
+    *out.headers_mut() = reserved::apply(headers, &resp.kind);
     // REST adds the trace header to Lambda and HTTP responses, not to MOCK (aws-behaviour §9).
     if resp.kind != IntegrationKind::Mock {
         if let Ok(v) = HeaderValue::from_str(&ctx.trace_id) {
@@ -159,22 +164,31 @@ fn convert_response(
     payload_binary: bool,
     accept_binary: bool,
     handling: Option<ContentHandling>,
-) -> Bytes {
+) -> Result<Bytes, GatewayError> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let encode = |p: &Bytes| Bytes::from(b64.encode(p));
-    let decode = |p: Bytes| match b64.decode(p.trim_ascii()) {
-        Ok(d) => Bytes::from(d),
-        // [?] A payload that is not base64 passes through unchanged.
-        Err(_) => p,
+    // A text payload that is not base64 cannot become binary: API Gateway answers 500.
+    let decode = |p: Bytes| {
+        b64.decode(p.trim_ascii()).map(Bytes::from).map_err(|e| {
+            GatewayError::Configuration(format!(
+                "the integration response is not base64, so it cannot be converted to binary: {e}"
+            ))
+        })
+    };
+    // Text is UTF-8 on the way out: invalid sequences become U+FFFD.
+    let text = |p: Bytes| match String::from_utf8_lossy(&p) {
+        std::borrow::Cow::Borrowed(_) => p,
+        std::borrow::Cow::Owned(s) => Bytes::from(s),
     };
     match handling {
-        Some(ContentHandling::ConvertToText) if payload_binary => encode(&payload),
+        Some(ContentHandling::ConvertToText) if payload_binary => Ok(encode(&payload)),
         Some(ContentHandling::ConvertToBinary) if !payload_binary => decode(payload),
-        Some(_) => payload,
-        None if payload_binary && !accept_binary => encode(&payload),
+        Some(_) if payload_binary => Ok(payload),
+        None if payload_binary && !accept_binary => Ok(encode(&payload)),
         None if !payload_binary && accept_binary => decode(payload),
-        None => payload,
+        None if payload_binary => Ok(payload),
+        Some(_) | None => Ok(text(payload)),
     }
 }
 

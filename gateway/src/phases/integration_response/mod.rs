@@ -9,6 +9,7 @@
 
 mod mapped;
 mod proxy;
+mod reserved;
 
 use http::Response;
 
