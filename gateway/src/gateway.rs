@@ -136,6 +136,11 @@ impl Gateway {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether the usage store's circuit breaker is open (calls refused without trying).
+    pub fn usage_store_circuit_open(&self) -> bool {
+        self.services.usage_store.circuit_open()
+    }
+
     /// Each API key against each of its plans: the plan's limits and this period's quota use
     /// (read from the usage store).
     pub async fn usage_report(&self) -> Vec<serde_json::Value> {
@@ -474,6 +479,9 @@ paths:
 
     fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
         let mut b = Request::builder().method(method).uri(uri);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            b = b.header("host", "localhost");
+        }
         for (k, v) in headers {
             b = b.header(*k, *v);
         }

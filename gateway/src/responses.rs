@@ -655,6 +655,8 @@ mod tests {
         let cases = [
             Case::UnknownStage,
             Case::NoRoute,
+            Case::BadRequest,
+            Case::RequestTimeout,
             Case::RequestTooLarge,
             Case::UnsupportedMediaType,
             Case::MissingParameters,

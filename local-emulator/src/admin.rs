@@ -87,7 +87,11 @@ fn answer(req: &Request<Incoming>, admin: &Admin) -> Response<Body> {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 {
                     let gw = admin.slot.get();
-                    full(admin.metrics.render(gw.apis(), gw.usage_store_failures()))
+                    full(admin.metrics.render(
+                        gw.apis(),
+                        gw.usage_store_failures(),
+                        gw.usage_store_circuit_open(),
+                    ))
                 },
             )
         }

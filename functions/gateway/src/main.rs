@@ -125,6 +125,13 @@ async fn handle(gw: &Gateway, req: Request) -> Result<Response<Body>, Error> {
         }
         parts.uri = uri.build()?;
     }
+    // The Function URL's front end has read the client's HTTP already; the request it passes on
+    // names its host in the URI, which the gateway's HTTP/1.1 Host check reads as the Host.
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(a) = parts.uri.authority().and_then(|a| a.as_str().parse().ok()) {
+            parts.headers.insert(http::header::HOST, a);
+        }
+    }
     let bytes: Vec<u8> = match body {
         Body::Empty => Vec::new(),
         Body::Text(t) => t.into_bytes(),

@@ -1,6 +1,8 @@
 //! JSON Web Key Sets for JWT and Cognito authorizers: fetched once per issuer, cached, refreshed
 //! in the background, and fetched again (at most every few seconds) when a token names a key id
-//! the cached set does not have, so key rotation needs no restart.
+//! the cached set does not have, so key rotation needs no restart. One fetch per issuer is in
+//! flight at a time (requests arriving meanwhile use its outcome); a failed fetch is not retried
+//! before a backoff (1 s, doubling to a minute) and the last good set stays in use meanwhile.
 //!
 //! Where the keys come from: an override (`--jwks ISSUER=FILE|URL`, a local file or server
 //! standing in for the identity provider), else OIDC discovery
@@ -39,11 +41,24 @@ pub enum JwksError {
     Unavailable(String),
 }
 
-#[derive(Debug)]
+/// One issuer's keys: the last good set (kept while its endpoint fails), when it was fetched,
+/// and the state of fetching it.
+#[derive(Debug, Default)]
 struct Entry {
-    set: JwkSet,
-    fetched: Instant,
-    last_attempt: Instant,
+    set: Option<JwkSet>,
+    fetched: Option<Instant>,
+    attempted: Option<Instant>,
+    /// Failed fetches in a row, and when the next may be tried (a negative cache with backoff).
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_error: Option<String>,
+    /// Bumped by every finished fetch, so a request that waited for another's fetch uses it.
+    generation: u64,
+}
+
+/// Backoff after failed fetches: 1 s, doubling, at most a minute.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
 /// Key sets by issuer.
@@ -51,6 +66,8 @@ struct Entry {
 pub struct JwksRegistry {
     overrides: HashMap<String, String>,
     entries: Mutex<HashMap<String, Entry>>,
+    /// One fetch in flight per issuer.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     fetches: std::sync::atomic::AtomicU64,
 }
 
@@ -79,70 +96,113 @@ impl JwksRegistry {
         kid: &str,
     ) -> Result<Jwk, JwksError> {
         let issuer = issuer.trim_end_matches('/');
-        let (found, stale, may_refetch) = {
+        let generation = {
             let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            match map.get(issuer) {
-                Some(e) => (
-                    e.set.find(kid).cloned(),
-                    e.fetched.elapsed() > REFRESH_EVERY,
-                    e.last_attempt.elapsed() > UNKNOWN_KID_MIN_INTERVAL,
-                ),
-                None => (None, false, true),
+            let e = map.get(issuer);
+            if let Some(k) = e.and_then(|e| e.set.as_ref()).and_then(|s| s.find(kid)) {
+                if e.and_then(|e| e.fetched)
+                    .is_some_and(|f| f.elapsed() > REFRESH_EVERY)
+                {
+                    let me = Arc::clone(self);
+                    let http = http.clone();
+                    let issuer = issuer.to_string();
+                    tokio::spawn(async move {
+                        me.refresh_in_background(&http, &issuer, discovery).await
+                    });
+                }
+                return Ok(k.clone());
             }
+            if let Some(e) = e {
+                if let Some(err) = Self::not_now(e, kid) {
+                    return Err(err);
+                }
+            }
+            e.map_or(0, |e| e.generation)
         };
-        if let Some(k) = found {
-            if stale {
-                let me = Arc::clone(self);
-                let http = http.clone();
-                let issuer = issuer.to_string();
-                tokio::spawn(async move {
-                    let _ = me.refresh(&http, &issuer, discovery).await;
-                });
-            }
-            return Ok(k);
+        let lock = self.fetch_lock(issuer);
+        let _fetching = lock.lock().await;
+        // Another request's fetch may have finished while this one waited: use its outcome.
+        let refetched = {
+            let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(issuer).is_some_and(|e| e.generation != generation)
+        };
+        if !refetched {
+            self.refresh(http, issuer, discovery).await;
         }
-        if !may_refetch {
-            return Err(JwksError::UnknownKid(kid.to_string()));
-        }
-        self.refresh(http, issuer, discovery).await?;
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(issuer)
-            .and_then(|e| e.set.find(kid).cloned())
-            .ok_or_else(|| JwksError::UnknownKid(kid.to_string()))
+        let e = map.get(issuer);
+        match (
+            e.and_then(|e| e.set.as_ref()),
+            e.and_then(|e| e.last_error.clone()),
+        ) {
+            (Some(set), _) => set
+                .find(kid)
+                .cloned()
+                .ok_or_else(|| JwksError::UnknownKid(kid.to_string())),
+            (None, Some(err)) => Err(JwksError::Unavailable(err)),
+            (None, None) => Err(JwksError::UnknownKid(kid.to_string())),
+        }
     }
 
-    async fn refresh(
-        &self,
-        http: &HttpClient,
-        issuer: &str,
-        discovery: Discovery,
-    ) -> Result<(), JwksError> {
-        {
-            let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(e) = map.get_mut(issuer) {
-                e.last_attempt = Instant::now();
-            }
+    /// Why `kid` cannot be fetched for now: the endpoint is backing off after failures, or an
+    /// unknown `kid` refetched only moments ago.
+    fn not_now(e: &Entry, kid: &str) -> Option<JwksError> {
+        let now = Instant::now();
+        let backing_off = e.retry_at.is_some_and(|t| now < t);
+        let recent = e
+            .attempted
+            .is_some_and(|t| now.duration_since(t) < UNKNOWN_KID_MIN_INTERVAL);
+        match (&e.set, backing_off || recent) {
+            (_, false) => None,
+            (Some(_), true) => Some(JwksError::UnknownKid(kid.to_string())),
+            (None, true) => Some(JwksError::Unavailable(
+                e.last_error
+                    .clone()
+                    .unwrap_or_else(|| "the key set is being fetched".into()),
+            )),
         }
-        let set = self.load(http, issuer, discovery).await;
+    }
+
+    fn fetch_lock(&self, issuer: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.fetching.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(issuer.to_string()).or_default())
+    }
+
+    /// A background refresh of a set in use, skipped when a fetch is already running.
+    async fn refresh_in_background(&self, http: &HttpClient, issuer: &str, discovery: Discovery) {
+        let lock = self.fetch_lock(issuer);
+        let Ok(_fetching) = lock.try_lock() else {
+            return;
+        };
+        self.refresh(http, issuer, discovery).await;
+    }
+
+    /// Fetch the set and record the outcome; a failure keeps the last good set.
+    async fn refresh(&self, http: &HttpClient, issuer: &str, discovery: Discovery) {
+        let result = self.load(http, issuer, discovery).await;
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match set {
+        let e = map.entry(issuer.to_string()).or_default();
+        let now = Instant::now();
+        e.attempted = Some(now);
+        e.generation += 1;
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match result {
             Ok(set) => {
-                self.fetches
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let now = Instant::now();
-                map.insert(
-                    issuer.to_string(),
-                    Entry {
-                        set,
-                        fetched: now,
-                        last_attempt: now,
-                    },
-                );
-                Ok(())
+                e.set = Some(set);
+                e.fetched = Some(now);
+                e.failures = 0;
+                e.retry_at = None;
+                e.last_error = None;
             }
-            Err(e) => {
-                tracing::warn!(issuer, "{e}");
-                Err(e)
+            Err(err) => {
+                e.failures += 1;
+                let wait = backoff(e.failures);
+                e.retry_at = Some(now + wait);
+                tracing::warn!(issuer, "{err}; trying again in {wait:?}");
+                e.last_error = Some(match err {
+                    JwksError::Unavailable(m) | JwksError::UnknownKid(m) => m,
+                });
             }
         }
     }

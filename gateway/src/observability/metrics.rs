@@ -32,6 +32,7 @@ pub struct Metrics {
     usage_rejections: Family<Labels, Counter>,
     answered_by: Family<Labels, Counter>,
     store_failures: Counter,
+    store_circuit_open: Gauge,
     upstream_up: Family<Labels, Gauge>,
     upstream_ejected: Family<Labels, Gauge>,
     upstream_ejections: Family<Labels, Gauge>,
@@ -87,6 +88,12 @@ impl Metrics {
             "Usage-store operations that failed (the request then passed, or with --usage-store-fail-closed was refused)",
             store_failures.clone(),
         );
+        let store_circuit_open = Gauge::default();
+        registry.register(
+            "usage_store_circuit_open",
+            "1 while the usage store's circuit breaker refuses calls without trying (the store failed repeatedly)",
+            store_circuit_open.clone(),
+        );
         let upstream_up = Family::<Labels, Gauge>::default();
         registry.register(
             "upstream_instance_healthy",
@@ -134,6 +141,7 @@ impl Metrics {
             usage_rejections,
             answered_by,
             store_failures,
+            store_circuit_open,
             upstream_up,
             upstream_ejected,
             upstream_ejections,
@@ -203,7 +211,14 @@ impl Metrics {
 
     /// The Prometheus text exposition, with the scrape-time values read from the served APIs
     /// (authorizer caches, upstream pools) and the usage store's failure count.
-    pub fn render(&self, apis: &[Arc<ResolvedApi>], usage_store_failures: u64) -> String {
+    pub fn render(
+        &self,
+        apis: &[Arc<ResolvedApi>],
+        usage_store_failures: u64,
+        usage_store_circuit_open: bool,
+    ) -> String {
+        self.store_circuit_open
+            .set(i64::from(usage_store_circuit_open));
         let failures = usage_store_failures;
         let seen = self.store_failures.get();
         if failures > seen {

@@ -262,19 +262,23 @@ async fn usage_store(config: &EmulatorConfig, has_plans: bool) -> Result<Arc<dyn
         UsageStoreChoice::Embedded | UsageStoreChoice::Memory => {
             Arc::new(gateway::MemoryStore::default())
         }
-        UsageStoreChoice::Redis { url, prefix } => Arc::new(
+        // Shared stores sit behind a circuit breaker: an outage costs one probe per interval,
+        // not a connect timeout per request.
+        UsageStoreChoice::Redis { url, prefix } => Arc::new(gateway::Breaker::new(
             gateway::RedisStore::connect(url, prefix)
                 .await
                 .map_err(anyhow::Error::msg)?,
-        ),
+            "Redis",
+        )),
         UsageStoreChoice::Dynamodb {
             endpoint,
             table,
             region,
-        } => Arc::new(
+        } => Arc::new(gateway::Breaker::new(
             gateway::DynamoDbStore::connect(endpoint.as_deref(), table, region, endpoint.is_some())
                 .await
                 .map_err(anyhow::Error::msg)?,
-        ),
+            "DynamoDB",
+        )),
     })
 }

@@ -298,6 +298,49 @@ async fn rotated_keys_are_picked_up_without_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_key_endpoint_is_fetched_once_not_per_request() {
+    let idp = JwksServer::start("jwt/jwks1.json").await;
+    // The endpoint answers, but not with a key set.
+    *idp.jwks.lock().expect("lock") = "unavailable".to_string();
+    let issuer = idp.issuer();
+    let t = template(&issuer);
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let token = sign("key1", &claims(&issuer));
+    let url = emu.url("/me/echo");
+    let calls: Vec<_> = (0..200)
+        .map(|_| {
+            let (url, token) = (url.clone(), token.clone());
+            tokio::spawn(async move {
+                send("GET", &url, &[("authorization", &token)], "")
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for c in calls {
+        statuses.push(c.await.expect("join"));
+    }
+    assert!(statuses.iter().all(|s| *s != 200), "{statuses:?}");
+    // One fetch in flight at a time, then a backoff: not one fetch per request.
+    let fetches = idp.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&fetches),
+        "{fetches} fetches for 200 requests"
+    );
+    // Once the endpoint answers again, the next fetch after the backoff loads the keys.
+    idp.publish("jwt/jwks1.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while get(&emu, "/me/echo", Some(&token)).await.status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the keys never loaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_injection_replaces_client_credentials() {
     let up = tollgate_tests::Upstream::start().await;
     let def = tollgate_tests::fixture("e2e/identity.yaml");

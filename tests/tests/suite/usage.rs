@@ -445,6 +445,64 @@ async fn a_failed_store_fails_open_or_closed() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no store-failure counter in\n{text}"));
     assert!(failures >= 1.0, "{failures}");
+
+    // Failing again and again opens the circuit breaker: logged once, shown as a gauge, and
+    // requests stop waiting on the store.
+    for _ in 0..20 {
+        assert_eq!(get(&open, "/shared", key).await.status, 200);
+    }
+    let metric = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    let text = send("GET", &format!("{admin}/metrics"), &[], "")
+        .await
+        .text();
+    assert_eq!(metric(&text, "tollgate_usage_store_circuit_open "), 1.0);
+    let opened = open
+        .stderr()
+        .iter()
+        .filter(|l| l.contains("usage store failed 3 times in a row"))
+        .count();
+    assert_eq!(opened, 1, "{:#?}", open.stderr());
+    // The store comes back on the same port: a probe finds it and counting resumes.
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        assert_eq!(get(&open, "/shared", key).await.status, 200);
+        let text = send("GET", &format!("{admin}/metrics"), &[], "")
+            .await
+            .text();
+        if metric(&text, "tollgate_usage_store_circuit_open ") == 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the breaker never closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(open
+        .stderr()
+        .iter()
+        .any(|l| l.contains("usage store answers again: counting resumes")));
+    let _ = redis.kill();
+    let _ = redis.wait();
 }
 
 /// A plan may name another algorithm than AWS's token bucket (`rateLimit` in a keys file): a

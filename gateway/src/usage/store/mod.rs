@@ -1,11 +1,13 @@
 //! Where usage counters live, behind one small trait so one process or many replicas can share
 //! them: in memory, in an embedded database, in Redis or in DynamoDB.
 
+mod breaker;
 mod dynamodb;
 mod embedded;
 mod memory;
 mod redis;
 
+pub use breaker::Breaker;
 pub use dynamodb::DynamoDbStore;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
@@ -25,4 +27,8 @@ pub trait UsageStore: Send + Sync + 'static {
     fn count(&self, key: &str, limit: u64, expires_at: i64) -> StoreFuture<'_, bool>;
     /// How many requests the period `key` has counted.
     fn used(&self, key: &str) -> StoreFuture<'_, u64>;
+    /// Whether calls are being refused without reaching the store ([`Breaker`]).
+    fn circuit_open(&self) -> bool {
+        false
+    }
 }
