@@ -75,6 +75,12 @@ async fn settled(rx: &mut mpsc::UnboundedReceiver<()>) -> bool {
     if rx.recv().await.is_none() {
         return false;
     }
+    drain_burst(rx).await;
+    true
+}
+
+/// Return once 250 ms pass without another event.
+async fn drain_burst(rx: &mut mpsc::UnboundedReceiver<()>) {
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let mut more = false;
@@ -82,8 +88,22 @@ async fn settled(rx: &mut mpsc::UnboundedReceiver<()>) -> bool {
             more = true;
         }
         if !more {
-            return true;
+            return;
         }
+    }
+}
+
+/// How long an edit that removes routes must stay unchanged before it is served.
+const SHRINK_QUIET: Duration = Duration::from_secs(1);
+
+/// Whether another change arrives within `quiet` (then waiting for its burst to settle).
+async fn changed_within(rx: &mut mpsc::UnboundedReceiver<()>, quiet: Duration) -> bool {
+    match tokio::time::timeout(quiet, rx.recv()).await {
+        Ok(Some(())) => {
+            drain_burst(rx).await;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -122,13 +142,29 @@ pub fn watch_apis(
         wanted.contains(&absolute(p)) || wanted.contains(p)
     })?;
     tokio::spawn(async move {
-        while settled(&mut rx).await {
+        let mut again = false;
+        while again || settled(&mut rx).await {
+            again = false;
             match load_with(&source, options) {
                 Ok(loaded) => {
+                    let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
+                    let serving: usize = slot.get().apis().iter().map(|a| a.routes.len()).sum();
+                    // An editor that pauses half-way through a save can leave a file that parses
+                    // but lacks routes: wait for a quiet second; if the file changes again,
+                    // load that instead; if not, take the smaller API and say so.
+                    if routes < serving {
+                        if changed_within(&mut rx, SHRINK_QUIET).await {
+                            again = true;
+                            continue;
+                        }
+                        eprintln!(
+                            "warning: the edited definitions have {routes} routes, {} fewer than the {serving} served until now; serving them",
+                            serving - routes
+                        );
+                    }
                     for warning in &loaded.warnings {
                         eprintln!("warning: {warning}");
                     }
-                    let routes: usize = loaded.apis.iter().map(|a| a.routes.len()).sum();
                     let mut usage = loaded.usage;
                     usage.merge(extra_keys.clone());
                     if let Some(f) = &functions {

@@ -237,7 +237,13 @@ fn store_failed(env: &Env<'_>, e: &str) -> Result<(), GatewayError> {
             "the usage store failed: {e}"
         )))
     } else {
-        tracing::warn!("Usage Plan check failed due to an internal error: {e}");
+        // While the store's circuit breaker is open, it has said so once; a line per request
+        // would cost more than the check it replaces.
+        if env.services.usage_store.circuit_open() {
+            tracing::debug!("Usage Plan check failed due to an internal error: {e}");
+        } else {
+            tracing::warn!("Usage Plan check failed due to an internal error: {e}");
+        }
         Ok(())
     }
 }

@@ -145,6 +145,10 @@ async fn no_path_variant_climbs_from_a_public_route_to_a_protected_one() {
             "{target}: {r}"
         );
     }
+    // `/stage//hardcoded` reaches the `/hardcoded` resource, not `{proxy+}`; `/stage//x` has the
+    // proxy value `x`.
+    assert!(get_raw(&staged, "/v1//hardcoded").ends_with("hardcoded"));
+    assert!(get_raw(&staged, "/v1//proxy-value").ends_with("proxy proxy-value"));
 }
 
 fn start(extra: &[&str]) -> Emulator {

@@ -303,6 +303,17 @@ async fn binary_round_trip_through_content_handling() {
     assert_eq!(r.status, 500);
     assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
 
+    // Text that is not base64 asked for with a binary Accept: 500 as well.
+    let r = send(
+        "POST",
+        &emu.url("/text"),
+        &[("content-type", "text/plain"), ("accept", "image/png")],
+        "not base64!",
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+
     // A text answer that is not UTF-8: each invalid sequence becomes U+FFFD.
     let r = send(
         "POST",

@@ -278,3 +278,48 @@ async fn a_template_edit_to_a_function_restarts_it_with_the_new_configuration() 
     .await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_drops_routes_is_served_only_after_a_quiet_second() {
+    let dir = temp_dir("reload-shrink");
+    let file = dir.join("api.yaml");
+    let all = [
+        ("/a", "{\"v\":1}"),
+        ("/b", "{\"v\":2}"),
+        ("/c", "{\"v\":3}"),
+    ];
+    std::fs::write(&file, mock_api(&all[..2])).expect("write");
+    let emu = Emulator::start(&["--openapi", file.to_str().expect("utf8")]);
+    let status = |p: &str| {
+        let url = emu.url(p);
+        async move { get(&url).await.status }
+    };
+    assert_eq!(status("/b").await, 200);
+    // A save caught half-way parses with fewer routes; the rest lands moments later.
+    replace(&file, &mock_api(&all[..1]));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        status("/b").await,
+        200,
+        "the half-written file is not served"
+    );
+    replace(&file, &mock_api(&all));
+    eventually("the finished save", async || status("/c").await == 200).await;
+    assert_eq!(status("/b").await, 200);
+    assert!(
+        !emu.stderr().iter().any(|l| l.contains("fewer than")),
+        "{:#?}",
+        emu.stderr()
+    );
+    // A real removal is served once the file stays as it is, with a warning.
+    replace(&file, &mock_api(&all[..1]));
+    eventually("the smaller API", async || status("/b").await == 403).await;
+    assert!(
+        emu.stderr()
+            .iter()
+            .any(|l| l.contains("1 routes, 2 fewer than the 3 served until now")),
+        "{:#?}",
+        emu.stderr()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
