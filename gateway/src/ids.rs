@@ -1,7 +1,38 @@
 //! Identifiers in API Gateway's shapes: request ids, extended request ids, X-Ray and W3C trace
 //! ids, and the stable API ids tollgate derives from names.
 
+use std::cell::Cell;
+
 use base64::Engine;
+
+/// 16 random bytes from a per-thread generator (wyrand) seeded once from the operating system:
+/// request and trace ids need to be unique and unguessable in practice, not cryptographic, and
+/// a system call per id showed in the profile (docs/benchmarks.md).
+fn random_bytes() -> [u8; 16] {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(u64::from_le_bytes(
+            uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
+        ));
+    }
+    STATE.with(|state| {
+        let next = || {
+            let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+            state.set(s);
+            let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+            ((t >> 64) as u64) ^ (t as u64)
+        };
+        let (a, b) = (next(), next());
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&a.to_le_bytes());
+        out[8..].copy_from_slice(&b.to_le_bytes());
+        out
+    })
+}
+
+/// A version 4 UUID from [`random_bytes`].
+fn uuid_v4() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(random_bytes()).into_uuid()
+}
 
 /// The request id: a client's own UUID in `x-amzn-RequestId` is kept (aws-behaviour §3a),
 /// otherwise a new one.
@@ -11,14 +42,13 @@ pub(crate) fn request_id(headers: &http::HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| uuid::Uuid::parse_str(v).ok())
         .map(|u| u.hyphenated().to_string())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string())
+        .unwrap_or_else(|| uuid_v4().hyphenated().to_string())
 }
 
 /// `extendedRequestId` / `x-amz-apigw-id`: 16 characters ending in `=`, i.e. 11 random bytes in
 /// base64 (aws-behaviour §3a).
 pub(crate) fn extended_request_id() -> String {
-    let random = uuid::Uuid::new_v4();
-    base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..11])
+    base64::engine::general_purpose::STANDARD.encode(&random_bytes()[..11])
 }
 
 /// The X-Ray trace header sent on to integrations: a caller's `X-Amzn-Trace-Id` continues its
@@ -32,7 +62,7 @@ pub(crate) fn xray_trace_id(headers: &http::HeaderMap, epoch_ms: i64) -> String 
             format!(
                 "Root=1-{:08x}-{}",
                 epoch_ms / 1000,
-                &uuid::Uuid::new_v4().simple().to_string()[..24]
+                &uuid_v4().simple().to_string()[..24]
             )
         })
 }
@@ -106,7 +136,7 @@ impl TraceIds {
     /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
     /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
     pub fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
-        let span_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let span_id = uuid_v4().simple().to_string()[..16].to_string();
         let w3c = headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
@@ -126,7 +156,7 @@ impl TraceIds {
             .unwrap_or_default();
         let mut trace_id = root.replace('-', "").to_ascii_lowercase();
         if trace_id.len() != 32 {
-            trace_id = uuid::Uuid::new_v4().simple().to_string();
+            trace_id = uuid_v4().simple().to_string();
         }
         let parent_span_id = headers
             .get("x-amzn-trace-id")

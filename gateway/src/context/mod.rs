@@ -210,6 +210,24 @@ impl RequestContext {
 
 /// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
 pub(crate) fn clf_time(t: SystemTime) -> String {
+    // Formatting showed in the per-request profile; within one second the text is the same.
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, format_clf_time(t));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_clf_time(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);
     dt.format(time::macros::format_description!(
         "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"

@@ -28,22 +28,37 @@ pub fn render(
     ctx: &RequestContext,
     input: &MappingInput<'_>,
 ) -> Result<(String, Overrides), VtlError> {
+    // Variables the template never mentions are not built: `$context` alone is dozens of map
+    // entries per render (docs/benchmarks.md, the MOCK profile).
     let mut vars = Vars::new();
-    vars.insert("input".into(), Value::Host(Rc::new(Input::new(input))));
-    vars.insert("util".into(), Value::Host(Rc::new(Util)));
-    let context = context_value(ctx);
-    vars.insert("context".into(), context.clone());
-    vars.insert(
-        "stageVariables".into(),
-        Value::map(
-            ctx.stage_variables
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
-                .collect(),
-        ),
-    );
+    if template.mentions("input") {
+        vars.insert("input".into(), Value::Host(Rc::new(Input::new(input))));
+    }
+    if template.mentions("util") {
+        vars.insert("util".into(), Value::Host(Rc::new(Util)));
+    }
+    let context = template.mentions("context").then(|| context_value(ctx));
+    if let Some(c) = &context {
+        vars.insert("context".into(), c.clone());
+    }
+    if template.mentions("stageVariables") {
+        vars.insert(
+            "stageVariables".into(),
+            Value::map(
+                ctx.stage_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                    .collect(),
+            ),
+        );
+    }
     let text = template.render(&mut vars, RenderOptions::API_GATEWAY)?;
-    Ok((text, read_overrides(&context)))
+    // Unmentioned, `$context` still carries the overrides set so far, unchanged.
+    let overrides = match &context {
+        Some(c) => read_overrides(c),
+        None => ctx.overrides.clone(),
+    };
+    Ok((text, overrides))
 }
 
 fn entries(v: &Value) -> Vec<(String, String)> {

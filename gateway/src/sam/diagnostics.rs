@@ -170,7 +170,7 @@ pub fn not_runnable(f: &SamFunction) -> Option<String> {
     }
     if !RUNNABLE_RUNTIMES.iter().any(|r| runtime.starts_with(r)) {
         return Some(format!(
-            "`{runtime}` is not supported locally; supported: python3.x, nodejs (with aws-lambda-ric), provided.al2 and provided.al2023 (a bootstrap or a Rust crate)"
+            "`{runtime}` is not supported locally; supported: python3.x, nodejs18.x and later, provided.al2 and provided.al2023 (a bootstrap or a Rust crate)"
         ));
     }
     None

@@ -27,12 +27,13 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let sink = completion_sink(
-        config.access_log.clone(),
-        Arc::clone(&metrics),
-        Arc::clone(&request_log),
-        traces,
-    );
+    // Metrics and the dashboard's log are read only on the admin address: without one, nothing
+    // is recorded for them.
+    let observed = config
+        .admin
+        .is_some()
+        .then(|| (Arc::clone(&metrics), Arc::clone(&request_log)));
+    let sink = completion_sink(config.access_log.clone(), observed, traces);
 
     let served = Served::new(loaded.apis.clone(), served_usage(&loaded, &config));
     let mut services = Services {
@@ -229,13 +230,14 @@ pub(crate) fn served_usage(loaded: &Loaded, config: &EmulatorConfig) -> gateway:
 /// Each finished request: metrics, the dashboard's log, a trace, and an access-log line.
 fn completion_sink(
     log: AccessLog,
-    metrics: Arc<gateway::Metrics>,
-    request_log: Arc<dashboard::RequestLog>,
+    observed: Option<(Arc<gateway::Metrics>, Arc<dashboard::RequestLog>)>,
     traces: Option<otlp::Traces>,
 ) -> CompletionSink {
     Arc::new(move |ctx| {
-        metrics.record(ctx);
-        request_log.record(ctx);
+        if let Some((metrics, request_log)) = &observed {
+            metrics.record(ctx);
+            request_log.record(ctx);
+        }
         if let Some(t) = &traces {
             t.record(ctx);
         }

@@ -447,7 +447,7 @@ async fn slips_that_would_change_behaviour_silently_are_named_and_fail_only_them
     for expected in [
         "template.yaml:13:16: /Resources/Good/Properties/Events/Typo/Type: `HttpAPI` is not an event type (did you mean `HttpApi`?): the event is ignored",
         "template.yaml:31:5: /Resources/Misspelt/Type: `AWS::Serverless::Functon` is not a type tollgate knows (did you mean `AWS::Serverless::Function`?)",
-        "template.yaml:19:7: /Resources/Java/Properties/Runtime: `java21` is not supported locally; supported: python3.x, nodejs",
+        "template.yaml:19:7: /Resources/Java/Properties/Runtime: `java21` is not supported locally; supported: python3.x, nodejs18.x and later, provided.al2 and provided.al2023",
         "/Resources/Missing/Properties/CodeUri: its code folder `nowhere/` does not exist (looked for ",
         "/Resources/Undeclared/Condition: condition `NotDeclared` is not declared under Conditions",
     ] {

@@ -78,6 +78,7 @@ pub struct Template {
     name: String,
     nodes: Vec<ast::Node>,
     macros: HashMap<String, ast::Macro>,
+    source: String,
 }
 
 impl Template {
@@ -88,7 +89,15 @@ impl Template {
             name: name.to_string(),
             nodes: parsed.nodes,
             macros: parsed.macros,
+            source: src.to_string(),
         })
+    }
+
+    /// Whether `word` appears anywhere in the source: when it does not, no reference, macro
+    /// or directive of the template can reach a variable of that name, so a caller need not
+    /// build it.
+    pub fn mentions(&self, word: &str) -> bool {
+        self.source.contains(word)
     }
 
     pub fn name(&self) -> &str {
