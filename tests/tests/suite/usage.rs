@@ -371,14 +371,9 @@ async fn tollgate_rate_limit_algorithms() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_store_fails_open_or_closed() {
-    // A Redis of this test's own, so it can be stopped mid-run.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let mut redis = std::process::Command::new("redis-server")
+/// A Redis of a test's own on `port`, without persistence.
+fn redis_server(port: u16) -> std::process::Child {
+    std::process::Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -391,7 +386,17 @@ async fn a_failed_store_fails_open_or_closed() {
         ])
         .stdout(std::process::Stdio::null())
         .spawn()
-        .expect("redis-server (scripts/test.sh installs it)");
+        .expect("redis-server (scripts/test.sh installs it)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_store_fails_open_or_closed() {
+    // A Redis of this test's own, so it can be stopped mid-run.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut redis = redis_server(port);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -468,20 +473,7 @@ async fn a_failed_store_fails_open_or_closed() {
         .count();
     assert_eq!(opened, 1, "{:#?}", open.stderr());
     // The store comes back on the same port: a probe finds it and counting resumes.
-    let mut redis = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server");
+    let mut redis = redis_server(port);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         assert_eq!(get(&open, "/shared", key).await.status, 200);
