@@ -5,6 +5,8 @@
 # Bounded: DURATION seconds per store; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -40,13 +42,13 @@ run() {
         --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$STATE" -p $PORT "$@" >/dev/null 2>"$OUT/usage-$name.err" &
     local pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/open" >/dev/null 2>&1 && break; sleep 0.1; done
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "x-api-key: benchkey000000000000000001" \
-        "http://127.0.0.1:$PORT$path" > "$OUT/usage-$name.txt"
+    # Only 2xx answers count: a row with any other status or a socket error is refused.
+    local row
+    row=$(OUT=$OUT wrk_row "usage-$name" "http://127.0.0.1:$PORT$path" -H "x-api-key: benchkey000000000000000001") || {
+        kill $pid; exit 1
+    }
     kill $pid; wait $pid 2>/dev/null || true
-    printf '| %s | %s | %s | %s |\n' "$name" \
-        "$(awk '/Requests\/sec/ {print $2}' "$OUT/usage-$name.txt")" \
-        "$(awk '$1=="50%" {print $2}' "$OUT/usage-$name.txt")" \
-        "$(awk '$1=="99%" {print $2}' "$OUT/usage-$name.txt")"
+    echo "${row/| usage-$name |/| $name |}"
 }
 
 echo "| store | req/s | p50 | p99 |"
@@ -54,5 +56,6 @@ echo "|---|---|---|---|"
 run "no API key (baseline)" /open --usage-store memory
 run memory /metered --usage-store memory
 run embedded /metered --usage-store embedded
+run "embedded, --state-sync always" /metered --usage-store embedded --state-sync always
 run redis /metered --usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
 run "DynamoDB Local" /metered --usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table bench-usage

@@ -237,6 +237,11 @@ pub struct StartApi {
     /// Directory for tollgate's local state (the embedded usage store, a generated certificate).
     #[arg(long, default_value = ".tollgate")]
     pub state_dir: PathBuf,
+    /// When the embedded usage store's counts reach the disk: `interval` (once a second; a
+    /// crash loses at most the last second) or `always` (before each request goes on; nothing
+    /// is lost, an fsync per decision).
+    #[arg(long, value_enum, default_value = "interval")]
+    pub state_sync: StateSyncArg,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -320,6 +325,12 @@ pub struct StartApi {
     pub max_connections: usize,
     #[command(flatten)]
     pub lambda: LambdaArgs,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum StateSyncArg {
+    Interval,
+    Always,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

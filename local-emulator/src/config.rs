@@ -18,7 +18,7 @@ use crate::cli::{self, LambdaArgs, StartApi};
 #[derive(Debug, Clone)]
 pub(crate) enum UsageStoreChoice {
     /// A database under the state directory, opened only when there are plans to count for.
-    Embedded,
+    Embedded(gateway::StateSync),
     Memory,
     Redis {
         url: String,
@@ -119,7 +119,10 @@ impl EmulatorConfig {
             jwks.insert(issuer.to_string(), source.to_string());
         }
         let usage_store = match args.usage_store {
-            cli::UsageStoreKind::Embedded => UsageStoreChoice::Embedded,
+            cli::UsageStoreKind::Embedded => UsageStoreChoice::Embedded(match args.state_sync {
+                cli::StateSyncArg::Interval => gateway::StateSync::Interval,
+                cli::StateSyncArg::Always => gateway::StateSync::Always,
+            }),
             cli::UsageStoreKind::Memory => UsageStoreChoice::Memory,
             cli::UsageStoreKind::Redis => UsageStoreChoice::Redis {
                 url: args.redis_url.clone(),

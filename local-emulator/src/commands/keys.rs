@@ -88,7 +88,7 @@ pub(crate) async fn run(cmd: cli::KeysCommand) -> Result<ExitCode> {
             state_dir,
         } => {
             let cfg = known_keys(&file, Some(&template))?;
-            let store = gateway::EmbeddedStore::open(&state_dir)?;
+            let store = gateway::EmbeddedStore::open(&state_dir, gateway::StateSync::Interval)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)

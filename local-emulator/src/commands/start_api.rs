@@ -258,10 +258,10 @@ fn completion_sink(
 /// count for (it takes a lock on the state directory).
 async fn usage_store(config: &EmulatorConfig, has_plans: bool) -> Result<Arc<dyn UsageStore>> {
     Ok(match &config.usage_store {
-        UsageStoreChoice::Embedded if has_plans => {
-            Arc::new(gateway::EmbeddedStore::open(&config.state_dir)?)
+        UsageStoreChoice::Embedded(sync) if has_plans => {
+            Arc::new(gateway::EmbeddedStore::open(&config.state_dir, *sync)?)
         }
-        UsageStoreChoice::Embedded | UsageStoreChoice::Memory => {
+        UsageStoreChoice::Embedded(_) | UsageStoreChoice::Memory => {
             Arc::new(gateway::MemoryStore::default())
         }
         // Shared stores sit behind a circuit breaker: an outage costs one probe per interval,

@@ -107,6 +107,33 @@ async fn quota_usage_survives_a_restart() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
+/// With `--state-sync always`, counts survive `kill -9` too: each decision is on disk before the
+/// request goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_state_sync_always_a_killed_process_loses_no_count() {
+    let t = fixture("e2e/usage.yaml");
+    let state = std::env::temp_dir().join(format!("tollgate-usage-sync-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let key = Some("countedkey0000000000000001");
+    let args = ["-t", t.to_str().expect("utf8"), "--state-sync", "always"];
+    let first = Emulator::start_with_state(&args, &state);
+    for _ in 0..3 {
+        assert_eq!(get(&first, "/counted", key).await.status, 200);
+    }
+    // Dropping the emulator kills it with SIGKILL, at once after the last answer.
+    drop(first);
+    let second = Emulator::start_with_state(&args, &state);
+    assert_eq!(get(&second, "/counted", key).await.status, 200);
+    assert_eq!(get(&second, "/counted", key).await.status, 200);
+    assert_eq!(
+        get(&second, "/counted", key).await.status,
+        429,
+        "3 + 2 of the day's 5, though the first process was killed"
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
 /// The Redis that `scripts/test.sh` starts; its absence is a failure, never a skip.
 fn redis_url() -> String {
     std::env::var("TOLLGATE_TEST_REDIS").unwrap_or_else(|_| {

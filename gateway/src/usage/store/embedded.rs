@@ -1,9 +1,11 @@
 //! The embedded usage store: counters in a `redb` database under the state directory, so quota
 //! usage survives restarts with no service to run.
 //!
-//! Each decision is one write transaction. Commits skip the disk sync (a request should not wait
-//! on fsync); a background flush makes them durable every second and on shutdown, so a crash
-//! loses at most the last second of counts.
+//! Each decision is one write transaction. By default commits skip the disk sync (a request
+//! should not wait on fsync); a background flush makes them durable every second and on
+//! shutdown, so a crash (`kill -9`, power loss) loses at most the last second of counts. With
+//! [`StateSync::Always`] every decision is synced before the request goes on: nothing counted is
+//! lost, at the cost of an fsync per decision (docs/reliability.md).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +21,17 @@ const COUNTS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("counts")
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    sync: StateSync,
+}
+
+/// When the embedded store's commits reach the disk (`--state-sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateSync {
+    /// Once a second, in the background.
+    #[default]
+    Interval,
+    /// Before each decision returns.
+    Always,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +44,7 @@ fn err(e: impl std::fmt::Display) -> String {
 
 impl EmbeddedStore {
     /// Open (or create) `dir/usage.redb`.
-    pub fn open(dir: &Path) -> Result<EmbeddedStore, EmbeddedError> {
+    pub fn open(dir: &Path, sync: StateSync) -> Result<EmbeddedStore, EmbeddedError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| EmbeddedError(format!("{}: {e}", dir.display())))?;
         let path = dir.join("usage.redb");
@@ -54,7 +67,7 @@ impl EmbeddedStore {
                 }
             });
         }
-        Ok(EmbeddedStore { db })
+        Ok(EmbeddedStore { db, sync })
     }
 
     fn write<T>(
@@ -62,9 +75,20 @@ impl EmbeddedStore {
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, String>,
     ) -> Result<T, String> {
         let mut txn = self.db.begin_write().map_err(err)?;
-        txn.set_durability(Durability::None).map_err(err)?;
+        let durability = match self.sync {
+            StateSync::Interval => Durability::None,
+            StateSync::Always => Durability::Immediate,
+        };
+        txn.set_durability(durability).map_err(err)?;
         let out = f(&txn)?;
-        txn.commit().map_err(err)?;
+        // A synced commit waits on the disk: off the async worker when the runtime allows it.
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if self.sync == StateSync::Always && multi_thread {
+            tokio::task::block_in_place(|| txn.commit()).map_err(err)?;
+        } else {
+            txn.commit().map_err(err)?;
+        }
         Ok(out)
     }
 }
@@ -131,13 +155,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tollgate-redb-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let s = EmbeddedStore::open(&dir).expect("open");
+            let s = EmbeddedStore::open(&dir, StateSync::Interval).expect("open");
             assert!(s.count("q", 3, 0).await.expect("count"));
             assert!(s.count("q", 3, 0).await.expect("count"));
             assert!(s.take_token("b", 1.0, 1, 10.0).await.expect("bucket"));
             assert!(!s.take_token("b", 1.0, 1, 10.0).await.expect("bucket"));
         }
-        let s = EmbeddedStore::open(&dir).expect("reopen");
+        let s = EmbeddedStore::open(&dir, StateSync::Interval).expect("reopen");
         assert_eq!(s.used("q").await.expect("used"), 2);
         assert!(s.count("q", 3, 0).await.expect("count"));
         assert!(

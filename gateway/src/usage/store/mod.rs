@@ -9,7 +9,7 @@ mod redis;
 
 pub use breaker::Breaker;
 pub use dynamodb::DynamoDbStore;
-pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedStore, StateSync};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
