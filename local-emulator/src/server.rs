@@ -14,10 +14,10 @@ use hyper::service::service_fn;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 
-use crate::connections::{Activity, ActivityIo, Registry};
+use crate::connections::{Activity, ActivityIo, Registry, Tracked};
 
 /// Request line plus headers: API Gateway allows 10240 bytes of header values; past hyper's read
 /// buffer the client gets 431.
@@ -73,16 +73,7 @@ pub async fn serve(
                 tokio::spawn(async move {
                     let Some(acceptor) = acceptor else {
                         let info = ConnInfo { remote, local, tls: false };
-                        let activity = Arc::clone(&tracked.activity);
-                        let conn = builder
-                            .serve_connection(TokioIo::new(stream), service(gw, info, None, activity))
-                            .into_owned();
-                        tokio::select! {
-                            ended = watcher.watch(conn) => if let Err(e) = ended {
-                                tracing::debug!("connection from {remote} ended: {e}");
-                            },
-                            () = tracked.closing() => tracing::debug!("closed idle connection from {remote}"),
-                        }
+                        serve_until_closed(&builder, stream, info, None, gw, watcher, tracked).await;
                         return;
                     };
                     // A failed handshake (no or untrusted client certificate, bad TLS) closes
@@ -106,16 +97,7 @@ pub async fn serve(
                         .and_then(crate::tls::client_cert)
                         .map(Arc::new);
                     let info = ConnInfo { remote, local, tls: true };
-                    let activity = Arc::clone(&tracked.activity);
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), service(gw, info, cert, activity))
-                        .into_owned();
-                    tokio::select! {
-                        ended = watcher.watch(conn) => if let Err(e) = ended {
-                            tracing::debug!("connection from {remote} ended: {e}");
-                        },
-                        () = tracked.closing() => tracing::debug!("closed idle connection from {remote}"),
-                    }
+                    serve_until_closed(&builder, stream, info, cert, gw, watcher, tracked).await;
                 });
             }
             () = &mut shutdown => break,
@@ -128,6 +110,31 @@ pub async fn serve(
         () = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing remaining connections"),
     }
     Ok(())
+}
+
+/// Serve one connection until it ends, is shed at the connection cap, or sits idle too long.
+async fn serve_until_closed<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    info: ConnInfo,
+    cert: Option<Arc<ClientCert>>,
+    gw: Arc<crate::reload::GatewaySlot>,
+    watcher: Watcher,
+    tracked: Tracked,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let remote = info.remote;
+    let activity = Arc::clone(&tracked.activity);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service(gw, info, cert, activity))
+        .into_owned();
+    tokio::select! {
+        ended = watcher.watch(conn) => if let Err(e) = ended {
+            tracing::debug!("connection from {remote} ended: {e}");
+        },
+        () = tracked.closing() => tracing::debug!("closed idle connection from {remote}"),
+    }
 }
 
 /// The per-connection service: each request runs on the gateway current when it arrived (a

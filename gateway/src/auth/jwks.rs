@@ -82,7 +82,7 @@ impl JwksRegistry {
         }
     }
 
-    /// How many times a key set was loaded (for tests and metrics).
+    /// How many times a key set was fetched, successfully or not (for tests and metrics).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }

@@ -43,17 +43,7 @@ pub(super) async fn call(
         });
         ctx.integration_latency = Some(started.elapsed());
         ctx.integration_status = Some(202);
-        ctx.calls.push(Call {
-            kind: CallKind::Lambda,
-            target: l.function,
-            started: ctx.offset(started),
-            elapsed: started.elapsed(),
-            status: Some(202),
-            error: None,
-            request: sent,
-            response: None,
-            response_body: None,
-        });
+        record_call(ctx, l.function, started, (Some(202), None, None), sent);
         return Ok(IntegrationResponse {
             status: 200,
             headers: HeaderMap::new(),
@@ -74,20 +64,13 @@ pub(super) async fn call(
         }
         Ok(Ok(InvokeOutcome::Success(p))) => (Some(200), None, Some(p)),
     };
-    let call = Call {
-        kind: CallKind::Lambda,
-        target: l.function.clone(),
-        started: ctx.offset(started),
-        elapsed: started.elapsed(),
-        status,
-        error,
-        request: sent,
-        response: answer
-            .filter(|_| ctx.capture_exchanges)
-            .map(|p| exchange_text(p)),
-        response_body: None,
-    };
-    ctx.calls.push(call);
+    record_call(
+        ctx,
+        l.function.clone(),
+        started,
+        (status, error, answer),
+        sent,
+    );
     match result {
         Err(_) => Err(GatewayError::IntegrationTimeout(l.timeout)),
         Ok(Err(InvokeError::Throttled(f))) => Err(GatewayError::LambdaThrottled(f)),
@@ -127,4 +110,29 @@ pub(super) async fn call(
             })
         }
     }
+}
+
+/// Note the invocation on the request context (the dashboard's and the traces' view): its
+/// status, error and answer, and what was sent.
+fn record_call(
+    ctx: &mut RequestContext,
+    function: String,
+    started: Instant,
+    (status, error, answer): (Option<u16>, Option<String>, Option<&bytes::Bytes>),
+    sent: Option<String>,
+) {
+    let response = answer
+        .filter(|_| ctx.capture_exchanges)
+        .map(|p| exchange_text(p));
+    ctx.calls.push(Call {
+        kind: CallKind::Lambda,
+        target: function,
+        started: ctx.offset(started),
+        elapsed: started.elapsed(),
+        status,
+        error,
+        request: sent,
+        response,
+        response_body: None,
+    });
 }

@@ -60,9 +60,10 @@ impl<S: UsageStore> Breaker<S> {
         }
     }
 
-    fn record(&self, ok: bool, error: Option<&str>) {
+    /// The outcome of an admitted call: `None` when it succeeded.
+    fn record(&self, error: Option<&str>) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let next = match (*state, ok) {
+        let next = match (*state, error.is_none()) {
             (State::Closed { .. }, true) => State::Closed { failures: 0 },
             (State::Probing, true) => {
                 tracing::info!(
@@ -78,7 +79,7 @@ impl<S: UsageStore> Breaker<S> {
                 tracing::warn!(
                     "the {} usage store failed {TRIP_AFTER} times in a row ({}): not calling it for {PROBE_INTERVAL:?} at a time until it answers",
                     self.name,
-                    error.unwrap_or("no detail")
+                    error.unwrap_or_default()
                 );
                 State::Open {
                     next_probe: Instant::now() + PROBE_INTERVAL,
@@ -103,7 +104,7 @@ impl<S: UsageStore> Breaker<S> {
             ));
         }
         let result = f().await;
-        self.record(result.is_ok(), result.as_ref().err().map(String::as_str));
+        self.record(result.as_ref().err().map(String::as_str));
         result
     }
 }
