@@ -219,7 +219,7 @@ impl Gateway {
 
     /// Serve one request.
     pub async fn handle(&self, req: Request<Body>, conn: ConnInfo) -> Response<Body> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), &parts.headers, conn);
         ctx.capture_exchanges = self.config.capture_exchanges;
         // The server puts an mTLS connection's client certificate on each request.
@@ -243,6 +243,11 @@ impl Gateway {
             raw_query: parts.uri.query().map(str::to_string),
             query: parse_query(parts.uri.query()),
             headers: parts.headers,
+            // The emulator's server reads the client's spelling off the HTTP/1 wire.
+            header_case: parts
+                .extensions
+                .remove::<crate::request::HeaderCase>()
+                .unwrap_or_default(),
             path_params: Vec::new(),
             body: Some(crate::body::deadline(
                 Limited::new(body, MAX_BODY_BYTES).boxed(),

@@ -61,6 +61,7 @@ pub use services::Services;
 pub use context::{AuthorizerOutput, Call, CallKind, ClientCert, ConnInfo, RequestContext};
 pub use ids::TraceIds;
 pub use phase::{Phase, PhaseTiming};
+pub use request::HeaderCase;
 
 // The served API, for route tables and dashboards.
 pub use model::{ExampleResponse, Integration, ResolvedApi, Route, RouteAuth, Router, Unavailable};

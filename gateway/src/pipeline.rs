@@ -301,6 +301,7 @@ paths:
             raw_query: None,
             query: Vec::new(),
             headers: http::HeaderMap::new(),
+            header_case: Default::default(),
             path_params: Vec::new(),
             body: None,
         };

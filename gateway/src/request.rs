@@ -20,9 +20,39 @@ pub struct MethodRequest {
     /// Query parameters, URL-decoded (`+` is a space), in order.
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
+    /// How the client spelled the header names (HTTP/1 only; `headers` holds them lowercased).
+    pub header_case: HeaderCase,
     pub path_params: Vec<(String, String)>,
     /// Taken by the integration request stage.
     pub body: Option<Body>,
+}
+
+/// Header names as the client wrote them, for the places API Gateway shows them so: REST (payload
+/// 1.0) events and `$input.params()` (aws-behaviour §3a). The server reads them off the wire and
+/// puts them on the request's extensions; only names not already lowercase are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderCase(Vec<String>);
+
+impl HeaderCase {
+    /// From the names in the order the client sent them; the first spelling of a name wins.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> HeaderCase {
+        let mut kept: Vec<String> = Vec::new();
+        for n in names {
+            let lower = !n.bytes().any(|b| b.is_ascii_uppercase());
+            if !lower && !kept.iter().any(|k| k.eq_ignore_ascii_case(n)) {
+                kept.push(n.to_string());
+            }
+        }
+        HeaderCase(kept)
+    }
+
+    /// The client's spelling of `name` (a lowercase name from the header map).
+    pub fn spelled<'a>(&'a self, name: &'a str) -> &'a str {
+        self.0
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .map_or(name, String::as_str)
+    }
 }
 
 impl MethodRequest {
@@ -78,14 +108,6 @@ pub(crate) fn request_media_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".to_string())
 }
 
-/// Header names and values in order (values that are not text are skipped).
-pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect()
-}
-
 /// Request headers a mapping template never sees: `$input.params()` reads `""` for them
 /// (aws-behaviour §7).
 const HIDDEN_FROM_TEMPLATES: &[&str] = &[
@@ -100,11 +122,17 @@ const HIDDEN_FROM_TEMPLATES: &[&str] = &[
     "www-authenticate",
 ];
 
-/// The request headers as mapping templates see them.
-pub(crate) fn template_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    let mut pairs = header_pairs(headers);
-    pairs.retain(|(n, _)| !HIDDEN_FROM_TEMPLATES.contains(&n.as_str()));
-    pairs
+/// The request headers as mapping templates see them: named as the client spelled them, without
+/// the hidden ones; values that are not text are skipped.
+pub(crate) fn template_headers(req: &MethodRequest) -> Vec<(String, String)> {
+    req.headers
+        .iter()
+        .filter(|(k, _)| !HIDDEN_FROM_TEMPLATES.contains(&k.as_str()))
+        .filter_map(|(k, v)| {
+            let name = req.header_case.spelled(k.as_str());
+            Some((name.to_string(), v.to_str().ok()?.to_string()))
+        })
+        .collect()
 }
 
 /// Set a header from mapped text, skipping a name or value HTTP cannot carry.
@@ -171,6 +199,7 @@ mod tests {
             raw_query: None,
             query: q,
             headers: HeaderMap::new(),
+            header_case: HeaderCase::default(),
             path_params: vec![],
             body: None,
         };

@@ -18,6 +18,7 @@ mod reload;
 mod route_rows;
 mod server;
 mod tls;
+mod wire;
 
 use std::process::ExitCode;
 

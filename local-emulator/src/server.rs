@@ -18,6 +18,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 
 use crate::connections::{Activity, ActivityIo, Registry, Tracked};
+use crate::wire::{Tap, TapIo, MAX_HEADERS};
 
 /// Request line plus headers: API Gateway allows 10240 bytes of header values; past hyper's read
 /// buffer the client gets 431.
@@ -41,7 +42,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
         .max_buf_size(MAX_HEAD_BYTES)
-        .max_headers(200);
+        .max_headers(MAX_HEADERS);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -126,8 +127,10 @@ async fn serve_until_closed<I>(
 {
     let remote = info.remote;
     let activity = Arc::clone(&tracked.activity);
+    let tap = Tap::new();
+    let io = TapIo::new(io, tap.clone());
     let conn = builder
-        .serve_connection(TokioIo::new(io), service(gw, info, cert, activity))
+        .serve_connection(TokioIo::new(io), service(gw, info, cert, activity, tap))
         .into_owned();
     tokio::select! {
         ended = watcher.watch(conn) => if let Err(e) = ended {
@@ -139,12 +142,13 @@ async fn serve_until_closed<I>(
 
 /// The per-connection service: each request runs on the gateway current when it arrived (a
 /// reload swaps the slot, never an in-flight request's gateway), carrying the connection's client
-/// certificate.
+/// certificate and the header names as the client spelled them ([`crate::wire`]).
 fn service(
     gw: Arc<crate::reload::GatewaySlot>,
     info: ConnInfo,
     cert: Option<Arc<ClientCert>>,
     activity: Arc<Activity>,
+    tap: Tap,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = hyper::Response<body::Body>,
@@ -156,9 +160,15 @@ fn service(
         if let Some(c) = &cert {
             req.extensions_mut().insert(Arc::clone(c));
         }
+        if let Some(case) = tap.header_case(&req) {
+            req.extensions_mut().insert(case);
+        }
+        let version = req.version();
+        let tap = tap.clone();
         let in_flight = activity.request();
         async move {
             let resp = gw.handle(req.map(body::boxed), info).await;
+            tap.answered(version);
             drop(in_flight);
             Ok::<_, Infallible>(resp)
         }

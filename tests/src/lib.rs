@@ -555,6 +555,38 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Write raw bytes (one request or several, pipelined) and read everything until the server
+/// closes the connection or 5 s pass.
+pub fn raw_until_closed(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(bytes).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Split what [`raw_until_closed`] read into responses (head, body), by their Content-Length.
+pub fn split_responses(mut text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while let Some(end) = text.find("\r\n\r\n") {
+        let head = &text[..end];
+        let length = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            })
+            .unwrap_or(0);
+        let body_end = (end + 4 + length).min(text.len());
+        out.push((head.to_string(), text[end + 4..body_end].to_string()));
+        text = &text[body_end..];
+    }
+    out
+}
+
 /// Assert the headers API Gateway puts on REST responses: a UUID request id and a 16-character
 /// `x-amz-apigw-id` ending in `=`.
 pub fn assert_rest_ids(r: &Reply) {

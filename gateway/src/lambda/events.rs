@@ -48,7 +48,10 @@ fn integration_headers(ctx: &RequestContext, req: &MethodRequest) -> Vec<(String
             continue;
         }
         if let Ok(v) = value.to_str() {
-            out.push((name.as_str().to_string(), v.to_string()));
+            out.push((
+                req.header_case.spelled(name.as_str()).to_string(),
+                v.to_string(),
+            ));
         }
     }
     let mut set = |name: &str, value: String| {

@@ -126,6 +126,7 @@ pub fn sample_event(
         raw_query: query.clone(),
         query: parse_query(query.as_deref()),
         headers,
+        header_case: Default::default(),
         path_params: params,
         body: None,
     };

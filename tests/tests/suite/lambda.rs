@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tollgate_tests::{assert_rest_ids, fixture, get, send, Emulator};
+use tollgate_tests::{
+    assert_rest_ids, fixture, get, raw_until_closed, send, split_responses, Emulator,
+};
 
 fn emulator(extra: &[&str]) -> Emulator {
     let t = fixture("e2e/lambda.yaml");
@@ -100,6 +102,47 @@ async fn rest_event_matches_aws_and_lambda_http_reads_it() {
     assert_eq!(event["queryStringParameters"]["enc"], "test+alias");
     assert_eq!(event["requestContext"]["path"], "/Prod/c/orders/42/echo");
     golden("rest_event.json", &mask(event));
+}
+
+/// aws-behaviour §3a: REST events name headers as the client spelled them; HTTP API 1.0 events
+/// lowercase them. Three requests on one connection, the first with a body, so each head is
+/// found after the one before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_events_keep_the_clients_header_names() {
+    let emu = emulator(&[]);
+    let requests = "POST /c/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+        Content-Length: 2\r\n\r\n{}\
+        GET /c/echo HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8\r\naUThorization: token\r\n\
+        X-Multi: one\r\nx-multi: two\r\n\r\n\
+        GET /v1/echo HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8\r\nConnection: close\r\n\r\n";
+    let answers = split_responses(&raw_until_closed(emu.addr, requests.as_bytes()));
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    let events: Vec<Value> = answers
+        .iter()
+        .map(|(head, body)| {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            serde_json::from_str(body).expect("echoed event")
+        })
+        .collect();
+    assert_eq!(events[0]["headers"]["Content-Type"], "application/json");
+    assert_eq!(events[0]["headers"]["Host"], "localhost");
+    assert!(events[0]["headers"].get("content-type").is_none());
+    assert_eq!(events[0]["body"], "{}");
+    let second = &events[1];
+    assert_eq!(second["headers"]["User-Agent"], "curl/8");
+    assert_eq!(second["headers"]["aUThorization"], "token");
+    // One name, two spellings: the first spelling names both values.
+    assert_eq!(second["headers"]["X-Multi"], "two");
+    assert_eq!(
+        second["multiValueHeaders"]["X-Multi"],
+        serde_json::json!(["one", "two"])
+    );
+    // Headers the gateway adds keep their own names.
+    assert!(second["headers"].get("X-Forwarded-Proto").is_some());
+    // HTTP API payload 1.0: lowercase.
+    assert_eq!(events[2]["version"], "1.0");
+    assert_eq!(events[2]["headers"]["user-agent"], "curl/8");
+    assert!(events[2]["headers"].get("User-Agent").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 //! VTL request and response templates, selection patterns, parameter mapping, overrides,
 //! passthrough behaviour and a binary round trip through contentHandling.
 
-use tollgate_tests::{send, Emulator, Upstream};
+use tollgate_tests::{raw_until_closed, send, split_responses, Emulator, Upstream};
 
 fn emulator(up: &Upstream) -> Emulator {
     Emulator::with_upstream("e2e/mapping.yaml", up)
@@ -219,6 +219,37 @@ async fn reserved_headers_are_remapped_dropped_or_hidden_as_on_aws() {
     assert_eq!(
         json(&r),
         serde_json::json!({"maxForwards": "", "md5": "", "other": "seen"})
+    );
+}
+
+/// aws-behaviour §3a, §9: `$input.params().header` is keyed by the names as the client spelled
+/// them (`$input.params('name')` finds any spelling), and an HTTP/1.0 client gets an `HTTP/1.1`
+/// status line. Two requests pipelined on one connection, the second HTTP/1.0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_see_header_names_as_sent_and_http10_gets_an_http11_status_line() {
+    let up = Upstream::start().await;
+    let emu = emulator(&up);
+    let requests = b"GET /spelled HTTP/1.1\r\nHost: x\r\nX-Spelled: yes\r\n\r\n\
+        GET /spelled HTTP/1.0\r\nx-SPELLED: other\r\n\r\n";
+    let answers = split_responses(&raw_until_closed(emu.addr, requests));
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers[0].0.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        answers[0].0
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&answers[0].1).expect("json"),
+        serde_json::json!({"asSent": "yes", "lowercase": "", "param": "yes"})
+    );
+    assert!(
+        answers[1].0.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        answers[1].0
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&answers[1].1).expect("json"),
+        serde_json::json!({"asSent": "", "lowercase": "", "param": "other"})
     );
 }
 

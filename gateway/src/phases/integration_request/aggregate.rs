@@ -44,6 +44,7 @@ pub(super) fn prepare(
                     raw_query: req.raw_query.clone(),
                     query: req.query.clone(),
                     headers: req.headers.clone(),
+                    header_case: req.header_case.clone(),
                     path_params: req.path_params.clone(),
                     body: None,
                 };
