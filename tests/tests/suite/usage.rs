@@ -247,6 +247,37 @@ async fn replicas_sharing_dynamodb_admit_exactly_the_quota() {
     assert_eq!(codes, vec![200, 200, 429, 429]);
 }
 
+/// Calls to DynamoDB come out of order when it is busy: a request asked at an older time can
+/// meet a bucket that a newer request has already reset. Judged at its own older time it was
+/// throttled (the hardening issue's false throttling); it is judged no earlier than the newest
+/// reset, and the bucket still refuses past its burst.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_buckets_judge_a_late_call_at_the_newest_reset() {
+    use gateway::UsageStore;
+    let table = format!(
+        "order-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let store = gateway::DynamoDbStore::connect(Some(&dynamodb_url()), &table, "us-east-1", true)
+        .await
+        .expect("DynamoDB Local");
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    // 1 per second, burst 2: the newer request (t + 0.5) resets the bucket first.
+    assert!(store.take_token("k", 1.0, 2, t + 0.5).await.expect("store"));
+    // The older one (t) arrives second: at its own time the bucket's next slot (t + 1.5) is more
+    // than one interval ahead and it would be refused; at t + 0.5 it is the burst's second token.
+    assert!(store.take_token("k", 1.0, 2, t).await.expect("store"));
+    // The burst is spent: a third request at the same moment is refused.
+    assert!(!store.take_token("k", 1.0, 2, t + 0.5).await.expect("store"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sam_api_key_required_and_per_api_usage_plan() {
     let t = fixture("e2e/sam_usage.yaml");

@@ -8,16 +8,28 @@
 //!   reset to `now + 1/rate` (condition `tat < now`), otherwise `tat += 1/rate` on condition
 //!   `tat <= now + (burst - 1)/rate` — at most two calls, usually one.
 //!
+//! Calls queue when DynamoDB is busy and come out of order, so a decision judged at the time it
+//! was asked for meets a bucket already moved on by later requests, and a client well under its
+//! rate is throttled (docs/reliability.md). So each condition is judged at the time its call is
+//! sent (the caller's `now` plus the time spent since), and a take no earlier than `seen`, the
+//! newest time the bucket was reset at (read back from the refused reset). Both times are no
+//! later than the moment DynamoDB applies the update, so the bucket never admits more than
+//! GCRA allows at that moment; `seen` only moves forward.
+//!
 //! Table schema (see `template.yaml`): partition key `pk` (S); attributes `used` (N), `tat` (N),
-//! and `ttl` (N, epoch seconds, the table's TTL attribute).
+//! `seen` (N) and `ttl` (N, epoch seconds, the table's TTL attribute).
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::{StoreFuture, UsageStore};
 
@@ -112,42 +124,62 @@ async fn create_table(client: &Client, table: &str) -> Result<(), String> {
 }
 
 /// `Ok(true)` when the update applied, `Ok(false)` when its condition failed.
-fn applied<T, E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static>(
-    r: Result<T, SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
-) -> Result<bool, String> {
+fn applied<T>(r: Result<T, SdkError<UpdateItemError, HttpResponse>>) -> Result<bool, String> {
+    Ok(refusal(r)?.is_none())
+}
+
+/// `Ok(None)` when the update applied; `Ok(Some(item))` when its condition failed, with the item
+/// as it was when refused (empty when there was none).
+fn refusal<T>(
+    r: Result<T, SdkError<UpdateItemError, HttpResponse>>,
+) -> Result<Option<HashMap<String, AttributeValue>>, String> {
     match r {
-        Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(e))
-            if e.err().code() == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
+        Ok(_) => Ok(None),
+        Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            let item = match e.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => c.item,
+                _ => None,
+            };
+            Ok(Some(item.unwrap_or_default()))
         }
         Err(e) => Err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()),
     }
 }
 
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<f64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
 impl UsageStore for DynamoDbStore {
     fn take_token(&self, key: &str, rate: f64, burst: u64, now: f64) -> StoreFuture<'_, bool> {
         let pk = format!("bucket|{key}");
+        let asked = std::time::Instant::now();
+        let sent_at = move || now + asked.elapsed().as_secs_f64();
         Box::pin(async move {
             let interval = if rate > 0.0 { 1.0 / rate } else { 1e12 };
+            let now = sent_at();
             let expires = (now + interval * burst as f64 + 60.0).ceil() as i64;
             let reset = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(pk.clone()))
-                .update_expression("SET tat = :next, #t = :ttl")
-                .condition_expression("attribute_not_exists(tat) OR tat < :now")
+                .update_expression("SET tat = :next, seen = :now, #t = :ttl")
+                .condition_expression(
+                    "attribute_not_exists(tat) OR (tat < :now AND (attribute_not_exists(seen) OR seen <= :now))",
+                )
                 .expression_attribute_names("#t", "ttl")
                 .expression_attribute_values(":next", n(format!("{:.6}", now + interval)))
                 .expression_attribute_values(":now", n(format!("{now:.6}")))
                 .expression_attribute_values(":ttl", n(expires))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
-            if applied(reset)? {
+            let Some(was) = refusal(reset)? else {
                 return Ok(true);
-            }
+            };
+            // Judged no earlier than the newest time a request has reset the bucket at.
+            let judged = sent_at().max(number(&was, "seen").unwrap_or(0.0));
             let span = interval * (burst.saturating_sub(1)) as f64;
             let take = self
                 .client
@@ -158,7 +190,7 @@ impl UsageStore for DynamoDbStore {
                 .condition_expression("tat <= :threshold")
                 .expression_attribute_names("#t", "ttl")
                 .expression_attribute_values(":interval", n(format!("{interval:.6}")))
-                .expression_attribute_values(":threshold", n(format!("{:.6}", now + span)))
+                .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
                 .expression_attribute_values(":ttl", n(expires))
                 .send()
                 .await;
