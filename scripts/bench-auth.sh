@@ -4,6 +4,8 @@
 # Bounded: DURATION seconds per route; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -14,7 +16,7 @@ ISSUER=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release -p local-emulator --bin tollgate >&2
-cargo build -p authorizers -p conformance >&2
+cargo build -p test-authorizers -p conformance >&2
 mkdir -p "$OUT"
 TOKEN=$(./target/release/tollgate token mint --key tests/fixtures/jwt/key1.pem --kid key1 --iss "$ISSUER" --ttl 3600)
 
@@ -24,17 +26,12 @@ PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/public/pid" >/dev/null 2>&1 && break; sleep 0.2; done
 
+# Only 2xx answers count: a row with any other status or a socket error is refused (wrk_row).
 run() {
     local name=$1 path=$2 header=$3
-    if [ -n "$header" ]; then
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$header" "http://127.0.0.1:$PORT$path" > "$OUT/$name.txt"
-    else
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$path" > "$OUT/$name.txt"
-    fi
-    printf '| %s | %s | %s | %s |\n' "$name" \
-        "$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.txt")" \
-        "$(awk '$1=="50%" {print $2}' "$OUT/$name.txt")" \
-        "$(awk '$1=="99%" {print $2}' "$OUT/$name.txt")"
+    local args=()
+    if [ -n "$header" ]; then args=(-H "$header"); fi
+    OUT=$OUT wrk_row "$name" "http://127.0.0.1:$PORT$path" "${args[@]}"
 }
 
 echo "| route | req/s | p50 | p99 |"

@@ -5,6 +5,8 @@
 # Bounded: DURATION seconds per target; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -25,14 +27,6 @@ trap cleanup EXIT
 TOLLGATE=18090; CARGO_LAMBDA=18091
 wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "timed out waiting for $1" >&2; return 1; }
 
-row() {
-    local name=$1 file=$2
-    printf '| %s | %s | %s | %s |\n' "$name" \
-        "$(awk '/Requests\/sec/ {print $2}' "$file")" \
-        "$(awk '$1=="50%" {print $2}' "$file")" \
-        "$(awk '$1=="99%" {print $2}' "$file")"
-}
-
 TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t template.yaml --skip-build --no-watch \
     --warm-containers EAGER -p $TOLLGATE >/dev/null 2>"$OUT/tollgate-lambda.err" &
 PIDS+=($!)
@@ -45,10 +39,9 @@ wait_for "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/"
 
 echo "| target | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$TOLLGATE/hello/bench" > "$OUT/tollgate-hello.txt"
-row "tollgate (REST route → hello)" "$OUT/tollgate-hello.txt"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/" > "$OUT/cargo-lambda-hello.txt"
-row "cargo lambda watch (function URL → hello)" "$OUT/cargo-lambda-hello.txt"
+# Only 2xx answers count: a row with any other status or a socket error is refused (wrk_row).
+OUT=$OUT wrk_row "tollgate (REST route → hello)" "http://127.0.0.1:$TOLLGATE/hello/bench"
+OUT=$OUT wrk_row "cargo lambda watch (function URL → hello)" "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/"
 
 # Cold starts: with a 1 s idle timeout every request after a 2 s pause starts a new process.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true

@@ -3,6 +3,7 @@
 # same route with a key checked against a plan whose counters live in memory, in the embedded
 # store, and in Redis. Every request is one token-bucket and one quota decision.
 # Bounded: DURATION seconds per store; everything started here is stopped on exit.
+# TOLLGATE=PATH measures another build (for a before/after pair of runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -17,7 +18,10 @@ REDIS_PORT=18097
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-cargo build --release -p local-emulator --bin tollgate >&2
+if [ -z "${TOLLGATE:-}" ]; then
+    cargo build --release -p local-emulator --bin tollgate >&2
+    TOLLGATE=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
+fi
 mkdir -p "$OUT"
 STATE=$(mktemp -d)
 PIDS=()
@@ -38,7 +42,7 @@ for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && b
 
 run() {
     local name=$1 path=$2; shift 2
-    TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/usage-bench.yaml \
+    TOLLGATE_LOG=warn "$TOLLGATE" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
         --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$STATE" -p $PORT "$@" >/dev/null 2>"$OUT/usage-$name.err" &
     local pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/open" >/dev/null 2>&1 && break; sleep 0.1; done

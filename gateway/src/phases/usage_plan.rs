@@ -10,7 +10,7 @@ use crate::model::{ResolvedApi, Route};
 use crate::phase::Flow;
 use crate::request::MethodRequest;
 use crate::spec::extensions::ApiKeySource;
-use crate::usage::{admit, check_quota, period_bounds, UsageStore};
+use crate::usage::{admit, quota_counter, CountAsk, PlanDecision, TokenAsk, UsageStore};
 
 use crate::phases::env::{Env, PhaseResult};
 
@@ -187,6 +187,8 @@ async fn key_and_plan(
         None => (plan.throttle.as_ref(), "*"),
     };
     let store = &env.services.usage_store;
+    // The plan's throttle as a token bucket, unless the plan names its own algorithm.
+    let mut bucket = None;
     if let (Some(rl), "*") = (&plan.rate_limit, scope) {
         let base = format!("plan|{}|{}|{}", plan.id, key.id, rl.algorithm);
         let (answer, retry) = admit(store.as_ref(), &base, rl, now).await;
@@ -198,33 +200,72 @@ async fn key_and_plan(
             retry,
         )?;
     } else if let Some(t) = throttle {
-        let bucket = format!("throttle|{}|{}|{scope}", plan.id, key.id);
-        let answer = store
-            .take_token(&bucket, t.rate_limit, t.burst_limit, now)
-            .await;
-        // A usage-plan failure fails open, as AWS does (aws-behaviour §5).
-        let retry = 1.0 / t.rate_limit.max(0.001);
-        decide(
-            env,
-            &mut ctx.retry_after,
-            answer,
-            GatewayError::Throttled,
-            retry,
-        )?;
+        bucket = Some((format!("throttle|{}|{}|{scope}", plan.id, key.id), t));
     }
-    if let Some(q) = &plan.quota {
-        let end = period_bounds(now as i64, q.period).1;
-        let answer = check_quota(store.as_ref(), &plan.id, &key.id, q, now as i64).await;
-        let retry = (end - now as i64) as f64;
-        decide(
-            env,
-            &mut ctx.retry_after,
-            answer,
-            GatewayError::QuotaExceeded,
-            retry,
-        )?;
+    let quota = plan
+        .quota
+        .as_ref()
+        .map(|q| (quota_counter(&plan.id, &key.id, q, now as i64), q.limit));
+    // Refusals tell when to come back: the next token, or the end of the quota's period.
+    let throttled = |t: &crate::usage::Throttle| 1.0 / t.rate_limit.max(0.001);
+    let period_left = |end: i64| (end - now as i64) as f64;
+    let retry_after = &mut ctx.retry_after;
+    // A usage-plan failure fails open, as AWS does (aws-behaviour §5).
+    match (bucket, quota) {
+        (Some((bucket, t)), Some(((counter, end), limit))) => {
+            let token = TokenAsk {
+                key: &bucket,
+                rate: t.rate_limit,
+                burst: t.burst_limit,
+            };
+            let count = CountAsk {
+                key: &counter,
+                limit,
+                expires_at: end,
+            };
+            match store.take_and_count(token, count, now).await {
+                Ok(PlanDecision::Admitted) => Ok(()),
+                Ok(PlanDecision::Throttled) => decide(
+                    env,
+                    retry_after,
+                    Ok(false),
+                    GatewayError::Throttled,
+                    throttled(t),
+                ),
+                Ok(PlanDecision::OverQuota) => decide(
+                    env,
+                    retry_after,
+                    Ok(false),
+                    GatewayError::QuotaExceeded,
+                    period_left(end),
+                ),
+                Err(e) => store_failed(env, &e),
+            }
+        }
+        (Some((bucket, t)), None) => {
+            let answer = store
+                .take_token(&bucket, t.rate_limit, t.burst_limit, now)
+                .await;
+            decide(
+                env,
+                retry_after,
+                answer,
+                GatewayError::Throttled,
+                throttled(t),
+            )
+        }
+        (None, Some(((counter, end), limit))) => {
+            let answer = store.count(&counter, limit, end).await;
+            decide(
+                env,
+                retry_after,
+                answer,
+                GatewayError::QuotaExceeded,
+                period_left(end),
+            )
+        }
+        (None, None) => Ok(()),
     }
-    Ok(())
 }
 
 /// A usage store failed: fail open (logged, as AWS does) unless told to fail closed.

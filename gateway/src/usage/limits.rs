@@ -49,24 +49,28 @@ pub(crate) async fn admit(
     }
 }
 
-/// Count one request against a key's quota for the period containing `now` (epoch seconds).
-pub(crate) async fn check_quota(
-    store: &dyn UsageStore,
-    plan: &str,
-    key: &str,
-    quota: &Quota,
-    now: i64,
-) -> Result<bool, String> {
+/// The counter of `key`'s quota in `plan` for the period containing `now`, and when it ends.
+pub(crate) fn quota_counter(plan: &str, key: &str, quota: &Quota, now: i64) -> (String, i64) {
     let (start, end) = period_bounds(now, quota.period);
-    store
-        .count(&format!("quota|{plan}|{key}|{start}"), quota.limit, end)
-        .await
+    (format!("quota|{plan}|{key}|{start}"), end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::usage::{MemoryStore, Period};
+
+    /// One request counted against `quota` at `now`.
+    async fn check_quota(
+        store: &dyn UsageStore,
+        plan: &str,
+        key: &str,
+        quota: &Quota,
+        now: i64,
+    ) -> Result<bool, String> {
+        let (counter, end) = quota_counter(plan, key, quota, now);
+        store.count(&counter, quota.limit, end).await
+    }
 
     /// Quota rollover on the UTC boundary, with the clock passed in rather than waited for.
     #[tokio::test]

@@ -12,9 +12,10 @@ pub(crate) mod store;
 
 pub use bucket::period_bounds;
 pub(crate) use bucket::{take_token, Bucket};
-pub(crate) use limits::{admit, check_quota};
+pub(crate) use limits::{admit, quota_counter};
 pub(crate) use store::MemoryStore;
 pub use store::UsageStore;
+pub(crate) use store::{CountAsk, PlanDecision, TokenAsk};
 
 use std::collections::HashMap;
 

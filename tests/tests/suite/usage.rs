@@ -447,6 +447,96 @@ fn redis_server(port: u16) -> std::process::Child {
         .expect("redis-server (scripts/test.sh installs it)")
 }
 
+/// Lua scripts Redis ran to completion, from `INFO commandstats` (EVAL and EVALSHA calls less
+/// the failed ones, such as EVALSHA before a script is loaded).
+fn redis_scripts_run(port: u16) -> u64 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("redis");
+    s.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .expect("timeout");
+    s.write_all(b"INFO commandstats\r\n").expect("write");
+    // The reply is one bulk string: `$LENGTH\r\n` and LENGTH bytes.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = s.read(&mut buf).expect("INFO reply");
+        assert!(n > 0, "Redis closed before the INFO reply ended");
+        out.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&out);
+        if let Some((head, body)) = text.split_once("\r\n") {
+            let length: usize = head.trim_start_matches('$').parse().expect("bulk length");
+            if body.len() >= length {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&out);
+    let field = |line: &str, name: &str| -> u64 {
+        line.split([',', ':'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    text.lines()
+        .filter(|l| l.starts_with("cmdstat_eval:") || l.starts_with("cmdstat_evalsha:"))
+        .map(|l| field(l, "calls") - field(l, "failed_calls"))
+        .sum()
+}
+
+/// The performance issue's goal for Redis: a key with a throttle and a quota costs one round
+/// trip per request (one script for both), with the same answers as two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_decides_throttle_and_quota_in_one_script_per_request() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut redis = redis_server(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let t = fixture("e2e/usage.yaml");
+    let url = format!("redis://127.0.0.1:{port}");
+    let emu = Emulator::start(&[
+        "-t",
+        t.to_str().expect("utf8"),
+        "--usage-store",
+        "redis",
+        "--redis-url",
+        &url,
+    ]);
+    let before = redis_scripts_run(port);
+    // The gold plan: a generous throttle and a daily quota of 5.
+    let key = Some("countedkey0000000000000001");
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let r = get(&emu, "/counted", key).await;
+        codes.push((r.status.as_u16(), r.text()));
+    }
+    let ok = (200, r#"{"ok":true}"#.to_string());
+    let over = (429, r#"{"message":"Limit Exceeded"}"#.to_string());
+    assert_eq!(codes, [vec![ok; 5], vec![over; 2]].concat());
+    // /limited/GET: burst 2, then throttled (and not counted against the quota).
+    let key = Some("throttledkey00000000000001");
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(get(&emu, "/limited", key).await.status.as_u16());
+    }
+    assert_eq!(codes, [200, 200, 429]);
+    assert_eq!(
+        redis_scripts_run(port) - before,
+        10,
+        "one script per request"
+    );
+    let _ = redis.kill();
+    let _ = redis.wait();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_store_fails_open_or_closed() {
     // A Redis of this test's own, so it can be stopped mid-run.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{StoreFuture, UsageStore};
+use super::{CountAsk, PlanDecision, StoreFuture, TokenAsk, UsageStore};
 
 /// Failures in a row that open the breaker.
 const TRIP_AFTER: u32 = 3;
@@ -123,6 +123,15 @@ impl<S: UsageStore> UsageStore for Breaker<S> {
     fn used(&self, key: &str) -> StoreFuture<'_, u64> {
         let key = key.to_string();
         Box::pin(self.call(move || self.inner.used(&key)))
+    }
+
+    fn take_and_count<'a>(
+        &'a self,
+        token: TokenAsk<'a>,
+        count: CountAsk<'a>,
+        now: f64,
+    ) -> StoreFuture<'a, PlanDecision> {
+        Box::pin(self.call(move || self.inner.take_and_count(token, count, now)))
     }
 
     fn circuit_open(&self) -> bool {

@@ -1,53 +1,79 @@
 //! The Redis usage store: every replica of tollgate pointed at one Redis enforces one limit, not
 //! one per replica. Each decision is one atomic Lua script: the token bucket read-refill-take,
-//! and the quota check-and-increment with the key expiring at the end of its period.
+//! the quota check-and-increment with the key expiring at the end of its period, or, for a key
+//! with both, the two in one script, so a request costs one round trip.
 
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-use super::{StoreFuture, UsageStore};
+use super::{CountAsk, PlanDecision, StoreFuture, TokenAsk, UsageStore};
 
-const TAKE_TOKEN: &str = r#"
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local tokens = tonumber(b[1])
-local at = tonumber(b[2])
-if tokens == nil or at == nil then
-  tokens = burst
-  at = now
+/// The Lua functions every script shares: `take` (the token bucket's read-refill-take, the key
+/// expiring once the bucket would be full again) and `count` (the quota's check-and-increment,
+/// the key expiring at the end of its period).
+macro_rules! lua_functions {
+    () => {
+        r#"
+local function take(key, rate, burst, now)
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(b[1])
+  local at = tonumber(b[2])
+  if tokens == nil or at == nil then
+    tokens = burst
+    at = now
+  end
+  local elapsed = now - at
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(burst, tokens + elapsed * rate)
+  local took = tokens >= 1
+  if took then tokens = tokens - 1 end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  local refill = 60
+  if rate > 0 then refill = math.ceil(burst / rate) + 60 end
+  redis.call('EXPIRE', key, refill)
+  return took
 end
-local elapsed = now - at
-if elapsed < 0 then elapsed = 0 end
-tokens = math.min(burst, tokens + elapsed * rate)
-local ok = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  ok = 1
+local function count(key, limit, expires_at)
+  local used = tonumber(redis.call('GET', key) or '0')
+  if used >= limit then return false end
+  redis.call('INCR', key)
+  redis.call('EXPIREAT', key, expires_at)
+  return true
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-local refill = 60
-if rate > 0 then refill = math.ceil(burst / rate) + 60 end
-redis.call('EXPIRE', KEYS[1], refill)
-return ok
-"#;
+"#
+    };
+}
 
-const COUNT: &str = r#"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-return 1
-"#;
+/// KEYS[1] bucket; ARGV rate, burst, now. Returns 1 with a token, else 0.
+const TAKE_TOKEN: &str = concat!(
+    lua_functions!(),
+    "if take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])) then return 1 end\n",
+    "return 0\n"
+);
+
+/// KEYS[1] counter; ARGV limit, expiry. Returns 1 when counted, 0 at the limit.
+const COUNT: &str = concat!(
+    lua_functions!(),
+    "if count(KEYS[1], tonumber(ARGV[1]), ARGV[2]) then return 1 end\n",
+    "return 0\n"
+);
+
+/// A key's throttle and quota in one round trip: KEYS[1] bucket, KEYS[2] counter; ARGV rate,
+/// burst, now, limit, expiry. Counts only with a token. Returns 0 throttled, 1 admitted, 2 over
+/// quota.
+const TAKE_AND_COUNT: &str = concat!(
+    lua_functions!(),
+    "if not take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])) then return 0 end\n",
+    "if count(KEYS[2], tonumber(ARGV[4]), ARGV[5]) then return 1 end\n",
+    "return 2\n"
+);
 
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     take_token: Script,
     count: Script,
+    take_and_count: Script,
 }
 
 impl RedisStore {
@@ -68,6 +94,7 @@ impl RedisStore {
             prefix: prefix.to_string(),
             take_token: Script::new(TAKE_TOKEN),
             count: Script::new(COUNT),
+            take_and_count: Script::new(TAKE_AND_COUNT),
         })
     }
 }
@@ -103,6 +130,36 @@ impl UsageStore for RedisStore {
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(ok == 1)
+        })
+    }
+
+    fn take_and_count<'a>(
+        &'a self,
+        token: TokenAsk<'a>,
+        count: CountAsk<'a>,
+        now: f64,
+    ) -> StoreFuture<'a, PlanDecision> {
+        let mut conn = self.conn.clone();
+        let bucket = format!("{}{}", self.prefix, token.key);
+        let counter = format!("{}{}", self.prefix, count.key);
+        Box::pin(async move {
+            let outcome: i64 = self
+                .take_and_count
+                .key(bucket)
+                .key(counter)
+                .arg(token.rate)
+                .arg(token.burst)
+                .arg(now)
+                .arg(count.limit)
+                .arg(count.expires_at)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(match outcome {
+                1 => PlanDecision::Admitted,
+                2 => PlanDecision::OverQuota,
+                _ => PlanDecision::Throttled,
+            })
         })
     }
 
