@@ -277,9 +277,11 @@ async fn usage_store(config: &EmulatorConfig, has_plans: bool) -> Result<Arc<dyn
             table,
             region,
         } => Arc::new(gateway::Breaker::new(
+            // The emulator's replicas live long: they lease blocks (docs/usage-plans.md).
             gateway::DynamoDbStore::connect(endpoint.as_deref(), table, region, endpoint.is_some())
                 .await
-                .map_err(anyhow::Error::msg)?,
+                .map_err(anyhow::Error::msg)?
+                .leasing(),
             "DynamoDB",
         )),
     })

@@ -135,6 +135,15 @@ async fn with_state_sync_always_a_killed_process_loses_no_count() {
 }
 
 /// The Redis that `scripts/test.sh` starts; its absence is a failure, never a skip.
+/// A name no other run uses: `PREFIX-PID-NANOS` (DynamoDB tables, Redis key prefixes).
+fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
 fn redis_url() -> String {
     std::env::var("TOLLGATE_TEST_REDIS").unwrap_or_else(|_| {
         panic!("TOLLGATE_TEST_REDIS is not set: run the suite with scripts/test.sh, which installs and starts redis-server")
@@ -175,14 +184,7 @@ async fn hammer(emus: &[Emulator], calls: usize) -> (usize, usize) {
 async fn replicas_sharing_redis_admit_exactly_the_quota() {
     let url = redis_url();
     let t = fixture("e2e/usage.yaml");
-    let prefix = format!(
-        "test-{}-{}:",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
+    let prefix = format!("{}:", unique_name("test"));
     let args = [
         "-t",
         t.to_str().expect("utf8"),
@@ -209,14 +211,7 @@ async fn replicas_sharing_redis_admit_exactly_the_quota() {
 async fn replicas_sharing_dynamodb_admit_exactly_the_quota() {
     let url = dynamodb_url();
     let t = fixture("e2e/usage.yaml");
-    let table = format!(
-        "usage-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
+    let table = unique_name("usage");
     let args = [
         "-t",
         t.to_str().expect("utf8"),
@@ -254,14 +249,7 @@ async fn replicas_sharing_dynamodb_admit_exactly_the_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_buckets_judge_a_late_call_at_the_newest_reset() {
     use gateway::UsageStore;
-    let table = format!(
-        "order-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
+    let table = unique_name("order");
     let store = gateway::DynamoDbStore::connect(Some(&dynamodb_url()), &table, "us-east-1", true)
         .await
         .expect("DynamoDB Local");
@@ -276,6 +264,62 @@ async fn dynamodb_buckets_judge_a_late_call_at_the_newest_reset() {
     assert!(store.take_token("k", 1.0, 2, t).await.expect("store"));
     // The burst is spent: a third request at the same moment is refused.
     assert!(!store.take_token("k", 1.0, 2, t + 0.5).await.expect("store"));
+}
+
+/// Leasing (the emulator's DynamoDB replicas, docs/usage-plans.md): three stores on one table
+/// count a quota of 150 under 300 concurrent requests. Exactly 150 are admitted, with far fewer
+/// calls than requests; a bucket with burst 10 admits exactly 10 at one instant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_leases_admit_exactly_the_limit_with_fewer_calls() {
+    use gateway::UsageStore;
+    let table = unique_name("lease");
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        let store =
+            gateway::DynamoDbStore::connect(Some(&dynamodb_url()), &table, "us-east-1", true)
+                .await
+                .expect("DynamoDB Local")
+                .leasing();
+        stores.push(std::sync::Arc::new(store));
+    }
+    let expires = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            + 3600,
+    )
+    .expect("time");
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = std::sync::Arc::clone(&stores[i % 3]);
+            tokio::spawn(async move { store.count("quota", 150, expires).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += usize::from(t.await.expect("join").expect("store"));
+    }
+    assert_eq!(admitted, 150, "three replicas, one quota of 150");
+    assert_eq!(stores[0].used("quota").await.expect("used"), 150);
+    let calls: u64 = stores.iter().map(|s| s.decision_calls()).sum();
+    assert!(calls < 150, "{calls} calls for 300 decisions");
+
+    // One replica's bucket, burst 10 at a rate of 1 a second: ten at one instant, then none.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let mut taken = 0;
+    for _ in 0..20 {
+        taken += usize::from(
+            stores[1]
+                .take_token("bucket", 1.0, 10, now)
+                .await
+                .expect("store"),
+        );
+    }
+    assert_eq!(taken, 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,6 +473,24 @@ async fn tollgate_rate_limit_algorithms() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A Redis of a test's own on a free port, without persistence, once it accepts connections.
+fn own_redis() -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let redis = redis_server(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (redis, port)
+}
+
 /// A Redis of a test's own on `port`, without persistence.
 fn redis_server(port: u16) -> std::process::Child {
     std::process::Command::new("redis-server")
@@ -487,19 +549,7 @@ fn redis_scripts_run(port: u16) -> u64 {
 /// trip per request (one script for both), with the same answers as two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_decides_throttle_and_quota_in_one_script_per_request() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let mut redis = redis_server(port);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "redis-server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (mut redis, port) = own_redis();
     let t = fixture("e2e/usage.yaml");
     let url = format!("redis://127.0.0.1:{port}");
     let emu = Emulator::start(&[
@@ -540,19 +590,7 @@ async fn redis_decides_throttle_and_quota_in_one_script_per_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_store_fails_open_or_closed() {
     // A Redis of this test's own, so it can be stopped mid-run.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let mut redis = redis_server(port);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "redis-server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (mut redis, port) = own_redis();
     let url = format!("redis://127.0.0.1:{port}");
     let t = fixture("e2e/usage.yaml");
     let base = [

@@ -1,12 +1,13 @@
 //! The DynamoDB usage store: replicas (or the deployed gateway) share one count through one
-//! table. Each decision is one conditional `UpdateItem`:
+//! table. A decision is a conditional `UpdateItem` for a block of `k` units (`k` is 1 unless the
+//! store leases, below):
 //!
-//! - quota: `SET used = if_not_exists(used, 0) + 1` on condition `used < limit`, the item
-//!   expiring (TTL) at the end of its period;
+//! - quota: `SET used = if_not_exists(used, 0) + k` on condition `used < limit` for one request,
+//!   `used <= limit - 4k` for a block (so a block is never more than a quarter of what is left),
+//!   the item expiring (TTL) at the end of its period; a refused block is retried smaller;
 //! - throttle: the token bucket as its equivalent GCRA form, whose state is one timestamp (`tat`,
-//!   the theoretical arrival time), so a decision is a conditional update: an idle bucket is
-//!   reset to `now + 1/rate` (condition `tat < now`), otherwise `tat += 1/rate` on condition
-//!   `tat <= now + (burst - 1)/rate` — at most two calls, usually one.
+//!   the theoretical arrival time): an idle bucket is reset to `now + k/rate` (condition
+//!   `tat < now`), otherwise `tat += k/rate` on condition `tat <= now + (burst - k)/rate`.
 //!
 //! Calls queue when DynamoDB is busy and come out of order, so a decision judged at the time it
 //! was asked for meets a bucket already moved on by later requests, and a client well under its
@@ -16,10 +17,14 @@
 //! later than the moment DynamoDB applies the update, so the bucket never admits more than
 //! GCRA allows at that moment; `seen` only moves forward.
 //!
+//! With [`DynamoDbStore::leasing`] (the emulator's replicas) blocks are leased and spent locally
+//! ([`super::lease`]); the design and its bounds are in docs/usage-plans.md.
+//!
 //! Table schema (see `template.yaml`): partition key `pk` (S); attributes `used` (N), `tat` (N),
 //! `seen` (N) and `ttl` (N, epoch seconds, the table's TTL attribute).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::SdkError;
@@ -31,11 +36,25 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
+use super::lease::{Grant, Leases};
 use super::{StoreFuture, UsageStore};
+
+/// The largest quota block a replica leases.
+const MAX_QUOTA_BLOCK: u64 = 256;
+/// A leased quota block is never more than this share of what was left (1/4), so near the
+/// limit blocks shrink to single requests and little can be left unspent.
+const QUOTA_SHARE: u64 = 4;
+/// A replica that found a quota used up refuses without asking for this long.
+const QUOTA_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// Leased bucket slots lapse after their own span of time, but never sooner than this.
+const MIN_SLOT_LEASE: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    leases: Option<Leases>,
+    /// `UpdateItem` calls made for decisions.
+    calls: AtomicU64,
 }
 
 fn n(v: impl std::fmt::Display) -> AttributeValue {
@@ -79,7 +98,123 @@ impl DynamoDbStore {
         Ok(DynamoDbStore {
             client,
             table: table.to_string(),
+            leases: None,
+            calls: AtomicU64::new(0),
         })
+    }
+
+    /// Lease blocks of quota and bucket slots and spend them locally, so most decisions cost no
+    /// call. For long-lived replicas (the emulator); the deployed gateway's instances freeze
+    /// between invocations with their blocks unspent, so it decides request by request.
+    pub fn leasing(mut self) -> DynamoDbStore {
+        self.leases = Some(Leases::default());
+        self
+    }
+
+    /// How many `UpdateItem` calls decisions have made.
+    pub fn decision_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Take `k` slots of a token bucket at `now` (epoch seconds, the time the call is sent):
+    /// how many were granted, `k` or none.
+    async fn take_slots(
+        &self,
+        pk: &str,
+        rate: f64,
+        burst: u64,
+        sent_at: impl Fn() -> f64,
+        k: u64,
+    ) -> Result<u64, String> {
+        let interval = if rate > 0.0 { 1.0 / rate } else { 1e12 };
+        let now = sent_at();
+        let expires = (now + interval * burst as f64 + 60.0).ceil() as i64;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let reset = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .update_expression("SET tat = :next, seen = :now, #t = :ttl")
+            .condition_expression(
+                "attribute_not_exists(tat) OR (tat < :now AND (attribute_not_exists(seen) OR seen <= :now))",
+            )
+            .expression_attribute_names("#t", "ttl")
+            .expression_attribute_values(":next", n(format!("{:.6}", now + interval * k as f64)))
+            .expression_attribute_values(":now", n(format!("{now:.6}")))
+            .expression_attribute_values(":ttl", n(expires))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let Some(was) = refusal(reset)? else {
+            return Ok(k);
+        };
+        // Judged no earlier than the newest time a request has reset the bucket at.
+        let judged = sent_at().max(number(&was, "seen").unwrap_or(0.0));
+        let span = interval * (burst.saturating_sub(k)) as f64;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let take = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .update_expression("SET tat = tat + :step, #t = :ttl")
+            .condition_expression("tat <= :threshold")
+            .expression_attribute_names("#t", "ttl")
+            .expression_attribute_values(":step", n(format!("{:.6}", interval * k as f64)))
+            .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
+            .expression_attribute_values(":ttl", n(expires))
+            .send()
+            .await;
+        Ok(if applied(take)? { k } else { 0 })
+    }
+
+    /// Count a block of up to `want` requests against `limit`: how many were counted. A block
+    /// of more than one is counted only while at least [`QUOTA_SHARE`] times as many are left,
+    /// so near the limit blocks shrink to single requests; none at the limit.
+    async fn count_block(
+        &self,
+        pk: &str,
+        limit: u64,
+        expires_at: i64,
+        want: u64,
+    ) -> Result<u64, String> {
+        let mut k = want.clamp(1, (limit / QUOTA_SHARE).max(1));
+        // Each refusal reads what is left; a few tries cover the races between replicas.
+        for _ in 0..8 {
+            let needed = if k == 1 { 1 } else { k * QUOTA_SHARE };
+            if needed > limit {
+                return Ok(0);
+            }
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let r = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.to_string()))
+                .update_expression("SET used = if_not_exists(used, :zero) + :k, #t = :ttl")
+                .condition_expression("attribute_not_exists(used) OR used <= :most")
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":k", n(k))
+                .expression_attribute_values(":most", n(limit - needed))
+                .expression_attribute_values(":ttl", n(expires_at))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let Some(was) = refusal(r)? else {
+                return Ok(k);
+            };
+            let used = number(&was, "used").unwrap_or(0.0) as u64;
+            let left = limit.saturating_sub(used);
+            if left == 0 {
+                return Ok(0);
+            }
+            k = (left / QUOTA_SHARE).clamp(1, k);
+        }
+        Ok(0)
     }
 }
 
@@ -156,66 +291,56 @@ impl UsageStore for DynamoDbStore {
         let asked = std::time::Instant::now();
         let sent_at = move || now + asked.elapsed().as_secs_f64();
         Box::pin(async move {
-            let interval = if rate > 0.0 { 1.0 / rate } else { 1e12 };
-            let now = sent_at();
-            let expires = (now + interval * burst as f64 + 60.0).ceil() as i64;
-            let reset = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk.clone()))
-                .update_expression("SET tat = :next, seen = :now, #t = :ttl")
-                .condition_expression(
-                    "attribute_not_exists(tat) OR (tat < :now AND (attribute_not_exists(seen) OR seen <= :now))",
-                )
-                .expression_attribute_names("#t", "ttl")
-                .expression_attribute_values(":next", n(format!("{:.6}", now + interval)))
-                .expression_attribute_values(":now", n(format!("{now:.6}")))
-                .expression_attribute_values(":ttl", n(expires))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            let Some(was) = refusal(reset)? else {
-                return Ok(true);
+            let Some(leases) = &self.leases else {
+                return Ok(self.take_slots(&pk, rate, burst, sent_at, 1).await? == 1);
             };
-            // Judged no earlier than the newest time a request has reset the bucket at.
-            let judged = sent_at().max(number(&was, "seen").unwrap_or(0.0));
-            let span = interval * (burst.saturating_sub(1)) as f64;
-            let take = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk))
-                .update_expression("SET tat = tat + :interval, #t = :ttl")
-                .condition_expression("tat <= :threshold")
-                .expression_attribute_names("#t", "ttl")
-                .expression_attribute_values(":interval", n(format!("{interval:.6}")))
-                .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
-                .expression_attribute_values(":ttl", n(expires))
-                .send()
-                .await;
-            applied(take)
+            // Up to half the burst at a time; a refused block is tried again as one slot.
+            let max_block = (burst / 2).max(1);
+            let pk = pk.as_str();
+            leases
+                .spend(pk, max_block, |want| async move {
+                    let mut units = self.take_slots(pk, rate, burst, sent_at, want).await?;
+                    if units == 0 && want > 1 {
+                        units = self.take_slots(pk, rate, burst, sent_at, 1).await?;
+                    }
+                    // A refusal is not remembered: the bucket refills continuously.
+                    let span = std::time::Duration::from_secs_f64(units as f64 / rate.max(1e-9));
+                    let valid_for = if units == 0 {
+                        std::time::Duration::ZERO
+                    } else {
+                        span.max(MIN_SLOT_LEASE)
+                    };
+                    Ok(Grant { units, valid_for })
+                })
+                .await
         })
     }
 
     fn count(&self, key: &str, limit: u64, expires_at: i64) -> StoreFuture<'_, bool> {
         let pk = format!("quota|{key}");
         Box::pin(async move {
-            let r = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk))
-                .update_expression("SET used = if_not_exists(used, :zero) + :one, #t = :ttl")
-                .condition_expression("attribute_not_exists(used) OR used < :limit")
-                .expression_attribute_names("#t", "ttl")
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":limit", n(limit))
-                .expression_attribute_values(":ttl", n(expires_at))
-                .send()
-                .await;
-            applied(r)
+            let Some(leases) = &self.leases else {
+                return Ok(self.count_block(&pk, limit, expires_at, 1).await? == 1);
+            };
+            let pk = pk.as_str();
+            leases
+                .spend(pk, MAX_QUOTA_BLOCK, |want| async move {
+                    let units = self.count_block(pk, limit, expires_at, want).await?;
+                    // A block counted in this period may be spent until it ends; a used-up
+                    // quota is asked again once a second, not by every request.
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    let left = u64::try_from(expires_at).unwrap_or(0).saturating_sub(now);
+                    let valid_for = if units == 0 {
+                        QUOTA_RECHECK
+                    } else {
+                        std::time::Duration::from_secs(left)
+                    };
+                    Ok(Grant { units, valid_for })
+                })
+                .await
         })
     }
 

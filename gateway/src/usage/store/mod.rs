@@ -4,6 +4,7 @@
 mod breaker;
 mod dynamodb;
 mod embedded;
+mod lease;
 mod memory;
 mod redis;
 
