@@ -5,7 +5,8 @@
 #   2. idle RSS of that process, and of one serving openapi/bench.yaml;
 #   3. RSS after a soak: wrk with SOAK_CONNECTIONS (default 500) connections for SOAK_SECONDS
 #      (default 60) on the MOCK route, then RSS once the load has stopped (after 5 s).
-# Every wrk row must be all 2xx (scripts/lib.sh). Loopback only; everything stops on exit.
+# Every wrk row must be all 2xx (scripts/lib.sh). TOLLGATE=PATH measures another build.
+# Loopback only; everything stops on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -16,8 +17,11 @@ RUNS=${RUNS:-5}
 SOAK_SECONDS=${SOAK_SECONDS:-60}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-500}
 need wrk wrk
-cargo build --release -p local-emulator --bin tollgate >&2
-BIN=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
+BIN=${TOLLGATE:-}
+if [ -z "$BIN" ]; then
+    cargo build --release -p local-emulator --bin tollgate >&2
+    BIN=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
+fi
 bench_workspace
 
 python3 - "$ROUTES" > "$WORK/routes.yaml" <<'PY'

@@ -128,7 +128,7 @@ fn load_template(
             let (spec, parse_errors) = load_api_partial(
                 &api.file,
                 &api.pointer_base,
-                &api.definition,
+                std::borrow::Cow::Borrowed(&api.definition),
                 Some(api.kind),
             );
             errors.extend(parse_errors);
@@ -189,7 +189,7 @@ fn load_openapi(
         } else {
             doc
         };
-        let (spec, parse_errors) = load_api_partial(path, "", &doc, kind);
+        let (spec, parse_errors) = load_api_partial(path, "", std::borrow::Cow::Owned(doc), kind);
         errors.extend(parse_errors);
         let Some(spec) = spec else { continue };
         let mut name = path

@@ -199,7 +199,8 @@ pub(crate) fn deserialize_at<T: serde::de::DeserializeOwned>(
     pointer: &str,
     value: &serde_json::Value,
 ) -> Result<T, LoadError> {
-    serde_path_to_error::deserialize::<_, T>(value.clone()).map_err(|e| {
+    // Deserialized from the borrowed value: no copy of what may be a whole document.
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let at = pointer_from_serde_path(pointer, e.path());
         LoadError::new(file, at, e.into_inner().to_string())
     })

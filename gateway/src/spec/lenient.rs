@@ -21,8 +21,12 @@ const OPERATION_KEYS: [&str; 8] = [
 ];
 
 /// The document with what API Gateway's import tolerates filled in, and a warning for each.
-pub(crate) fn normalise(file: &Path, base: &str, doc: &Value) -> (Value, Vec<LoadError>) {
-    let mut doc = doc.clone();
+pub(crate) fn normalise(
+    file: &Path,
+    base: &str,
+    doc: std::borrow::Cow<'_, Value>,
+) -> (Value, Vec<LoadError>) {
+    let mut doc = doc.into_owned();
     let mut warnings = Vec::new();
     let Some(root) = doc.as_object_mut() else {
         return (doc, warnings);
@@ -159,7 +163,8 @@ mod tests {
             "openapi": "3.0.1",
             "paths": {"/a": {"get": {"x-amazon-apigateway-integration": {"payloadFormatVersion": 2.0}}}}
         });
-        let (out, warnings) = normalise(Path::new("api.yaml"), "", &doc);
+        let (out, warnings) =
+            normalise(Path::new("api.yaml"), "", std::borrow::Cow::Borrowed(&doc));
         assert_eq!(out["info"], json!({"title": "api", "version": "1.0"}));
         assert_eq!(out["paths"]["/a"]["get"]["responses"], json!({}));
         assert_eq!(
@@ -183,7 +188,8 @@ mod tests {
             "openapi": "3.0.1", "info": {"title": "t", "version": "1"},
             "paths": {"/a": {"get": {"responses": {}}}}
         });
-        let (out, warnings) = normalise(Path::new("api.yaml"), "", &doc);
+        let (out, warnings) =
+            normalise(Path::new("api.yaml"), "", std::borrow::Cow::Borrowed(&doc));
         assert_eq!(out, doc);
         assert!(warnings.is_empty());
     }

@@ -10,6 +10,7 @@ mod openapi3;
 mod swagger2;
 pub mod yaml;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -304,7 +305,7 @@ pub fn load_api(
     doc: &Value,
     kind: Option<ApiKind>,
 ) -> Result<ApiSpec, LoadErrors> {
-    match load_api_partial(file, pointer_base, doc, kind) {
+    match load_api_partial(file, pointer_base, Cow::Borrowed(doc), kind) {
         (Some(spec), errors) => errors.into_result(spec),
         (None, errors) => Err(errors),
     }
@@ -315,7 +316,7 @@ pub fn load_api(
 pub fn load_api_partial(
     file: &Path,
     pointer_base: &str,
-    doc: &Value,
+    doc: Cow<'_, Value>,
     kind: Option<ApiKind>,
 ) -> (Option<ApiSpec>, LoadErrors) {
     let Some(obj) = doc.as_object() else {
@@ -324,11 +325,13 @@ pub fn load_api_partial(
             LoadError::new(file, pointer_base, "an API definition must be a mapping").into(),
         );
     };
-    let raw = if let Some(v) = obj.get("openapi") {
-        let version = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+    let version = obj.get("openapi").map(|v| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let swagger = obj.contains_key("swagger");
+    // An owned document is normalised in place; a borrowed one is copied once.
+    let raw = if let Some(version) = version {
         if !version.starts_with("3.0") {
             return (
                 None,
@@ -341,8 +344,8 @@ pub fn load_api_partial(
             );
         }
         let (doc, warnings) = lenient::normalise(file, pointer_base, doc);
-        openapi3::read(file, pointer_base, &doc, version).map(|raw| (raw, warnings))
-    } else if obj.contains_key("swagger") {
+        openapi3::read(file, pointer_base, doc, version).map(|raw| (raw, warnings))
+    } else if swagger {
         let (doc, warnings) = lenient::normalise(file, pointer_base, doc);
         swagger2::read(file, pointer_base, &doc).map(|raw| (raw, warnings))
     } else {

@@ -18,13 +18,12 @@ const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
 pub(crate) fn read(
     file: &Path,
     base: &str,
-    doc: &Value,
+    mut doc: Value,
     version: String,
 ) -> Result<RawApi, LoadErrors> {
     // openapiv3 keeps only path keys that start with `/`; SAM writes the HTTP API default route
     // as `$default`, so spell it `/$default` (as AWS exports do) and report any other stray key.
     let mut errors = LoadErrors::default();
-    let mut doc = doc.clone();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         if let Some(v) = paths.remove("$default") {
             paths.insert("/$default".to_string(), v);
