@@ -18,6 +18,7 @@ mod reload;
 mod route_rows;
 mod server;
 mod tls;
+mod watched_io;
 mod wire;
 
 use std::process::ExitCode;

@@ -17,8 +17,9 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 
-use crate::connections::{Activity, ActivityIo, Registry, Tracked};
-use crate::wire::{Tap, TapIo, MAX_HEADERS};
+use crate::connections::{Activity, Registry, Tracked};
+use crate::watched_io::WatchedIo;
+use crate::wire::{Tap, MAX_HEADERS};
 
 /// Request line plus headers: API Gateway allows 10240 bytes of header values; past hyper's read
 /// buffer the client gets 431.
@@ -66,7 +67,7 @@ pub async fn serve(
                 let Some(tracked) = connections.admit() else { continue };
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().unwrap_or(remote);
-                let stream = ActivityIo::new(stream, Arc::clone(&tracked.activity));
+                let stream = WatchedIo::new(stream, Arc::clone(&tracked.activity));
                 let gw = Arc::clone(&gateway);
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
@@ -128,7 +129,7 @@ async fn serve_until_closed<I>(
     let remote = info.remote;
     let activity = Arc::clone(&tracked.activity);
     let tap = Tap::new();
-    let io = TapIo::new(io, tap.clone());
+    let io = WatchedIo::new(io, tap.clone());
     let conn = builder
         .serve_connection(TokioIo::new(io), service(gw, info, cert, activity, tap))
         .into_owned();

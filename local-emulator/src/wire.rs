@@ -13,14 +13,10 @@
 //! lowercase. HTTP/2 names are lowercase on the wire, so a connection that turns out to be HTTP/2
 //! stops copying.
 
-use std::io::IoSlice;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 
 use gateway::HeaderCase;
 use hyper::{Request, Version};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// hyper refuses more headers than this (the server's `max_headers`).
 pub const MAX_HEADERS: usize = 200;
@@ -179,76 +175,21 @@ fn find_head<B>(copied: &[u8], req: &Request<B>) -> Option<(usize, HeaderCase)> 
     None
 }
 
-/// A connection's I/O with the tap in it.
-pub struct TapIo<S> {
-    inner: S,
-    tap: Tap,
-}
-
-impl<S> TapIo<S> {
-    pub fn new(inner: S, tap: Tap) -> TapIo<S> {
-        TapIo { inner, tap }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for TapIo<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.tap.copy(&buf.filled()[before..]);
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for TapIo<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let Some(at) = self.tap.digit_in(data) else {
-            return Pin::new(&mut self.inner).poll_write(cx, data);
-        };
-        let mut patched = data.to_vec();
-        patched[at] = b'1';
-        let polled = Pin::new(&mut self.inner).poll_write(cx, &patched);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.tap.wrote(n);
-        }
-        polled
+impl crate::watched_io::Watch for Tap {
+    fn read(&self, bytes: &[u8]) {
+        self.copy(bytes);
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        // While a status line is being rewritten, its buffer goes out on its own (a vectored
-        // write may always write less than it was given).
-        if self.tap.state().status != StatusLine::Untouched {
-            if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
-                return self.poll_write(cx, first);
-            }
-        }
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    fn patch(&self, data: &[u8]) -> Option<(usize, u8)> {
+        self.digit_in(data).map(|at| (at, b'1'))
     }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+    fn wrote(&self, n: usize) {
+        Tap::wrote(self, n);
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn patching(&self) -> bool {
+        self.state().status != StatusLine::Untouched
     }
 }
 
