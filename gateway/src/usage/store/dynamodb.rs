@@ -15,7 +15,8 @@
 //! sent (the caller's `now` plus the time spent since), and a take no earlier than `seen`, the
 //! newest time the bucket was reset at (read back from the refused reset). Both times are no
 //! later than the moment DynamoDB applies the update, so the bucket never admits more than
-//! GCRA allows at that moment; `seen` only moves forward.
+//! GCRA allows at that moment; `seen` only moves forward. A take refused although the bucket
+//! would have room at the time the refusal came back is judged once more at that time.
 //!
 //! With [`DynamoDbStore::leasing`] (the emulator's replicas) blocks are leased and spent locally
 //! ([`super::lease`]); the design and its bounds are in docs/usage-plans.md.
@@ -152,21 +153,41 @@ impl DynamoDbStore {
         // Judged no earlier than the newest time a request has reset the bucket at.
         let judged = sent_at().max(number(&was, "seen").unwrap_or(0.0));
         let span = interval * (burst.saturating_sub(k)) as f64;
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let take = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .update_expression("SET tat = tat + :step, #t = :ttl")
-            .condition_expression("tat <= :threshold")
-            .expression_attribute_names("#t", "ttl")
-            .expression_attribute_values(":step", n(format!("{:.6}", interval * k as f64)))
-            .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
-            .expression_attribute_values(":ttl", n(expires))
-            .send()
-            .await;
-        Ok(if applied(take)? { k } else { 0 })
+        let take = |judged: f64| {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.to_string()))
+                .update_expression("SET tat = tat + :step, #t = :ttl")
+                .condition_expression("tat <= :threshold")
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_values(":step", n(format!("{:.6}", interval * k as f64)))
+                .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
+                .expression_attribute_values(":ttl", n(expires))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+        };
+        let Some(was) = refusal(take(judged).await)? else {
+            return Ok(k);
+        };
+        // Refused, but the bucket would have room at the time it is now: requests from other
+        // replicas, sent later, got there first while this one was under way. Judged once more
+        // at the time it is now (still no later than when DynamoDB applies it). A bucket that is
+        // really full (its slot further ahead than that) is not asked again.
+        let later = sent_at();
+        match number(&was, "tat") {
+            Some(tat) if later > judged && tat <= later + span => {
+                Ok(if refusal(take(later).await)?.is_none() {
+                    k
+                } else {
+                    0
+                })
+            }
+            _ => Ok(0),
+        }
     }
 
     /// Count a block of up to `want` requests against `limit`: how many were counted. A block
@@ -256,11 +277,6 @@ async fn create_table(client: &Client, table: &str) -> Result<(), String> {
         .send()
         .await;
     Ok(())
-}
-
-/// `Ok(true)` when the update applied, `Ok(false)` when its condition failed.
-fn applied<T>(r: Result<T, SdkError<UpdateItemError, HttpResponse>>) -> Result<bool, String> {
-    Ok(refusal(r)?.is_none())
 }
 
 /// `Ok(None)` when the update applied; `Ok(Some(item))` when its condition failed, with the item
