@@ -17,11 +17,8 @@ RUNS=${RUNS:-5}
 SOAK_SECONDS=${SOAK_SECONDS:-60}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-500}
 need wrk wrk
-BIN=${TOLLGATE:-}
-if [ -z "$BIN" ]; then
-    cargo build --release -p local-emulator --bin tollgate >&2
-    BIN=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
-fi
+release_tollgate
+BIN=$TOLLGATE_BIN
 bench_workspace
 
 python3 - "$ROUTES" > "$WORK/routes.yaml" <<'PY'

