@@ -32,9 +32,19 @@ impl Positions {
     }
 }
 
+/// What the registry knows of a document: its positions, or the text to index them from (and
+/// the reader that can) until a diagnostic first asks.
+enum Known {
+    Indexed(Arc<Positions>),
+    Text(Arc<str>, Indexer),
+}
+
+/// Indexes a document's positions from its text.
+pub(crate) type Indexer = fn(&Path, &str) -> Option<Positions>;
+
 /// Every document read so far, by path: diagnostics look positions up here.
-fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<Positions>>> {
-    static R: OnceLock<Mutex<HashMap<PathBuf, Arc<Positions>>>> = OnceLock::new();
+fn registry() -> &'static Mutex<HashMap<PathBuf, Known>> {
+    static R: OnceLock<Mutex<HashMap<PathBuf, Known>>> = OnceLock::new();
     R.get_or_init(Default::default)
 }
 
@@ -43,16 +53,29 @@ pub(crate) fn remember_positions(file: &Path, positions: Positions) {
     registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(file.to_path_buf(), Arc::new(positions));
+        .insert(file.to_path_buf(), Known::Indexed(Arc::new(positions)));
+}
+
+/// Keep `file`'s text, to index its positions from if a diagnostic asks.
+pub(crate) fn remember_text(file: &Path, text: &str, index: Indexer) {
+    registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(file.to_path_buf(), Known::Text(Arc::from(text), index));
 }
 
 /// The positions of the last version of `file` that was read.
 pub(crate) fn positions_of(file: &Path) -> Option<Arc<Positions>> {
-    registry()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(file)
-        .cloned()
+    let mut registry = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let known = registry.get_mut(file)?;
+    match known {
+        Known::Indexed(p) => Some(Arc::clone(p)),
+        Known::Text(text, index) => {
+            let positions = Arc::new(index(file, text)?);
+            *known = Known::Indexed(Arc::clone(&positions));
+            Some(positions)
+        }
+    }
 }
 
 /// What stands in for a value a template could not resolve (a parameter without a value, a
@@ -170,12 +193,28 @@ impl std::error::Error for LoadErrors {}
 
 /// Escape one reference token for a JSON pointer (`~` → `~0`, `/` → `~1`).
 pub(crate) fn escape_pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(token.len());
+    push_token(&mut out, token);
+    out
 }
 
-/// `base` + `/token`, escaping the token.
+/// `base` + `/token`, escaping the token: one allocation (a load joins hundreds of thousands).
 pub(crate) fn pointer_join(base: &str, token: &str) -> String {
-    format!("{base}/{}", escape_pointer_token(token))
+    let mut out = String::with_capacity(base.len() + 1 + token.len());
+    out.push_str(base);
+    out.push('/');
+    push_token(&mut out, token);
+    out
+}
+
+fn push_token(out: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Turn a `serde_path_to_error` path into JSON pointer tokens appended to `base`.

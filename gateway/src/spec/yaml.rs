@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use crate::load_error::{escape_pointer_token, remember_positions, LoadError, Positions};
+use crate::load_error::{
+    escape_pointer_token, remember_positions, remember_text, LoadError, Positions,
+};
 
 /// A parsed document: its value, where its values were written, and what reading it noticed
 /// (pointer, message).
@@ -39,13 +41,61 @@ pub fn take_read_warnings() -> Vec<LoadError> {
 }
 
 /// Parse a document that is JSON or YAML.
+///
+/// Positions are not indexed here: most documents load without a diagnostic, and indexing every
+/// value's pointer was a third of the start-up of a 10,000-route API. The registry keeps the text
+/// and indexes it when a diagnostic first asks ([`crate::load_error::positions_of`]).
 pub fn parse_document(file: &Path, text: &str) -> Result<Value, LoadError> {
-    parse_with_positions(file, text).map(|p| p.value)
+    let built = build(file, text, false)?;
+    if built.duplicate_keys {
+        // Rare: read again with positions, for warnings that name both lines.
+        return parse_with_positions(file, text).map(|p| p.value);
+    }
+    remember_text(file, text, index_positions);
+    Ok(built.value)
 }
 
-/// Parse a document, keeping where its values were written.
+/// Parse a document, indexing where its values were written.
 pub fn parse_with_positions(file: &Path, text: &str) -> Result<Parsed, LoadError> {
-    let mut builder = Builder::default();
+    let built = build(file, text, true)?;
+    let parsed = Parsed {
+        value: built.value,
+        positions: Positions::new(built.positions),
+        warnings: built.warnings,
+    };
+    remember_positions(file, parsed.positions.clone());
+    READ_WARNINGS.with(|w| {
+        w.borrow_mut().extend(
+            parsed
+                .warnings
+                .iter()
+                .map(|(ptr, m)| LoadError::new(file, ptr.clone(), m.clone())),
+        )
+    });
+    Ok(parsed)
+}
+
+/// The positions of a document read earlier without them (the registry's lazy index).
+fn index_positions(file: &Path, text: &str) -> Option<Positions> {
+    build(file, text, true)
+        .ok()
+        .map(|b| Positions::new(b.positions))
+}
+
+/// What one pass of the event parser built.
+struct Built {
+    value: Value,
+    positions: HashMap<String, (usize, usize)>,
+    warnings: Vec<(String, String)>,
+    /// Without positions, a key written twice is only noticed, not reported.
+    duplicate_keys: bool,
+}
+
+fn build(file: &Path, text: &str, track: bool) -> Result<Built, LoadError> {
+    let mut builder = Builder {
+        track,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     let syntax = |e: yaml_rust2::ScanError| {
         let kind = if file
@@ -71,33 +121,19 @@ pub fn parse_with_positions(file: &Path, text: &str) -> Result<Parsed, LoadError
     if let Some(e) = builder.error.take() {
         return Err(LoadError::new(file, "", e));
     }
-    let parsed = Parsed {
+    Ok(Built {
         value: builder.root.take().unwrap_or(Value::Null),
-        positions: Positions::new(std::mem::take(&mut builder.positions)),
+        positions: std::mem::take(&mut builder.positions),
         warnings: std::mem::take(&mut builder.warnings),
-    };
-    remember_positions(file, parsed.positions.clone());
-    READ_WARNINGS.with(|w| {
-        w.borrow_mut().extend(
-            parsed
-                .warnings
-                .iter()
-                .map(|(ptr, m)| LoadError::new(file, ptr.clone(), m.clone())),
-        )
-    });
-    Ok(parsed)
+        duplicate_keys: builder.duplicate_keys,
+    })
 }
 
 /// Read and parse a file.
 pub fn read_document(file: &Path) -> Result<Value, LoadError> {
-    read_with_positions(file).map(|p| p.value)
-}
-
-/// Read and parse a file, keeping where its values were written.
-pub fn read_with_positions(file: &Path) -> Result<Parsed, LoadError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| LoadError::new(file, "", format!("cannot read file: {e}")))?;
-    parse_with_positions(file, &text)
+    parse_document(file, &text)
 }
 
 /// A collection being built.
@@ -124,6 +160,9 @@ enum Frame {
 
 #[derive(Default)]
 struct Builder {
+    /// Index positions and report keys written twice (else pointers are never built).
+    track: bool,
+    duplicate_keys: bool,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     positions: HashMap<String, (usize, usize)>,
@@ -136,16 +175,24 @@ impl Builder {
     /// The pointer of the node that starts now, and whether it is a mapping key.
     fn next_pointer(&self) -> (String, bool) {
         match self.stack.last() {
+            Some(Frame::Map { key: None, .. }) => (String::new(), true),
+            _ if !self.track => (String::new(), false),
             None => (String::new(), false),
             Some(Frame::Seq { items, pointer, .. }) => {
                 (format!("{pointer}/{}", items.len()), false)
             }
-            Some(Frame::Map { key: None, .. }) => (String::new(), true),
             Some(Frame::Map {
                 key: Some((k, _)),
                 pointer,
                 ..
             }) => (format!("{pointer}/{}", escape_pointer_token(k)), false),
+        }
+    }
+
+    /// Where the value at `pointer` was written (lines and columns from 1).
+    fn note(&mut self, pointer: String, at: Marker) {
+        if self.track {
+            self.positions.insert(pointer, (at.line(), at.col() + 1));
         }
     }
 
@@ -171,6 +218,11 @@ impl Builder {
                 let Some((k, at)) = key.take() else { return };
                 if k == "<<" {
                     merges.push(value);
+                    return;
+                }
+                if !self.track {
+                    self.duplicate_keys |= entries.contains_key(&k);
+                    entries.insert(k, value);
                     return;
                 }
                 if let Some(first) = lines.get(&k) {
@@ -204,16 +256,14 @@ impl MarkedEventReceiver for Builder {
                     _ => mark,
                 };
                 if !is_key {
-                    self.positions
-                        .insert(pointer, (key_mark.line(), key_mark.col() + 1));
+                    self.note(pointer, key_mark);
                 }
                 let value = tagged(tag.as_ref(), scalar(&text, style, tag.as_ref()));
                 self.finish(value, anchor, mark);
             }
             Event::SequenceStart(anchor, tag) => {
                 let (pointer, _) = self.next_pointer();
-                self.positions
-                    .insert(pointer.clone(), (mark.line(), mark.col() + 1));
+                self.note(pointer.clone(), mark);
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
@@ -229,8 +279,7 @@ impl MarkedEventReceiver for Builder {
                     }) => *m,
                     _ => mark,
                 };
-                self.positions
-                    .insert(pointer.clone(), (at.line(), at.col() + 1));
+                self.note(pointer.clone(), at);
                 self.stack.push(Frame::Map {
                     entries: Map::new(),
                     lines: HashMap::new(),
@@ -281,8 +330,7 @@ impl MarkedEventReceiver for Builder {
             Event::Alias(id) => {
                 let (pointer, is_key) = self.next_pointer();
                 if !is_key {
-                    self.positions
-                        .insert(pointer, (mark.line(), mark.col() + 1));
+                    self.note(pointer, mark);
                 }
                 match self.anchors.get(&id).cloned() {
                     Some(v) => self.finish(v, 0, mark),
@@ -500,6 +548,32 @@ mod tests {
             p.warnings[0].1.contains("lines 1 and 3"),
             "{:?}",
             p.warnings
+        );
+    }
+
+    #[test]
+    fn positions_of_a_document_read_without_them_are_indexed_when_asked() {
+        let file = Path::new("lazy-positions.yaml");
+        parse_document(file, "paths:\n  /orders:\n    get:\n      responses: {}\n")
+            .expect("parses");
+        let p = crate::load_error::positions_of(file).expect("indexed on demand");
+        assert_eq!(p.find("/paths/~1orders/get"), Some((3, 5)));
+        let mut e = LoadError::new(file, "/paths/~1orders/get/responses", "x");
+        e.locate();
+        assert_eq!(e.at, Some((4, 7)));
+    }
+
+    #[test]
+    fn a_key_written_twice_is_reported_by_the_reading_without_positions_too() {
+        take_read_warnings();
+        let v = parse_document(Path::new("twice.yaml"), "a: 1\nb: {c: 1, c: 2}\n").expect("parses");
+        assert_eq!(v, json!({"a": 1, "b": {"c": 2}}));
+        let warnings = take_read_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].pointer, "/b/c");
+        assert!(
+            warnings[0].message.contains("lines 2 and 2"),
+            "{warnings:?}"
         );
     }
 
