@@ -59,11 +59,9 @@ pub(crate) fn xray_trace_id(headers: &http::HeaderMap, epoch_ms: i64) -> String 
         .and_then(|v| v.to_str().ok())
         .and_then(incoming_trace)
         .unwrap_or_else(|| {
-            format!(
-                "Root=1-{:08x}-{}",
-                epoch_ms / 1000,
-                &uuid_v4().simple().to_string()[..24]
-            )
+            let mut hex = uuid::Uuid::encode_buffer();
+            let hex = uuid_v4().simple().encode_lower(&mut hex);
+            format!("Root=1-{:08x}-{}", epoch_ms / 1000, &hex[..24])
         })
 }
 
@@ -136,7 +134,8 @@ impl TraceIds {
     /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
     /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
     pub fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
-        let span_id = uuid_v4().simple().to_string()[..16].to_string();
+        let mut hex = uuid::Uuid::encode_buffer();
+        let span_id = uuid_v4().simple().encode_lower(&mut hex)[..16].to_string();
         let w3c = headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())

@@ -58,7 +58,9 @@ pub use gateway::{Gateway, Served, ShadowedRoute};
 pub use services::Services;
 
 // What a request carries, for servers and completion hooks.
-pub use context::{AuthorizerOutput, Call, CallKind, ClientCert, ConnInfo, RequestContext};
+pub use context::{
+    AuthorizerOutput, Call, CallKind, ClientCert, ConnInfo, ContextFormat, RequestContext,
+};
 pub use ids::TraceIds;
 pub use phase::{Phase, PhaseTiming};
 pub use request::HeaderCase;

@@ -94,12 +94,18 @@ pub struct PhaseTiming {
 }
 
 impl PhaseTiming {
-    /// The timing of `phase`, begun at `started` in a request that began at `request_start`.
-    pub fn since(phase: Phase, request_start: Instant, started: Instant) -> PhaseTiming {
+    /// The timing of `phase`, from `started` to `ended`, in a request that began at
+    /// `request_start`.
+    pub fn between(
+        phase: Phase,
+        request_start: Instant,
+        started: Instant,
+        ended: Instant,
+    ) -> PhaseTiming {
         PhaseTiming {
             phase,
             started: started.saturating_duration_since(request_start),
-            elapsed: started.elapsed(),
+            elapsed: ended.saturating_duration_since(started),
         }
     }
 }

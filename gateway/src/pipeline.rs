@@ -21,14 +21,15 @@ use crate::phase::{Flow, Phase};
 use crate::phases::{Env, PhaseResult, Phases};
 use crate::request::MethodRequest;
 
-/// Note the phase's time; on an answer or an error, note that this phase gave it.
+/// Note the phase's time (it began at `clock`, which moves on to now); on an answer or an error,
+/// note that this phase gave it.
 fn settle<T>(
     ctx: &mut RequestContext,
     phase: Phase,
-    started: Instant,
+    clock: &mut Instant,
     out: PhaseResult<T>,
 ) -> Result<Flow<T>, GatewayError> {
-    ctx.record(phase, started);
+    *clock = ctx.record(phase, *clock);
     if !matches!(out, Ok(Flow::Continue(_))) {
         ctx.answered_by = Some(phase);
     }
@@ -37,10 +38,9 @@ fn settle<T>(
 
 /// Run one phase and return early from the driver on `Respond` or `Err`.
 macro_rules! phase {
-    ($ctx:expr, $phase:expr, $call:expr) => {{
-        let started = Instant::now();
+    ($ctx:expr, $clock:expr, $phase:expr, $call:expr) => {{
         let out = $call;
-        match settle($ctx, $phase, started, out)? {
+        match settle($ctx, $phase, &mut $clock, out)? {
             Flow::Continue(v) => v,
             Flow::Respond(r) => return Ok(r),
         }
@@ -54,31 +54,37 @@ pub(crate) async fn run<P: Phases>(
     ctx: &mut RequestContext,
     req: &mut MethodRequest,
 ) -> Result<Response<Body>, GatewayError> {
+    let mut clock = Instant::now();
     phase!(
         ctx,
+        clock,
         Phase::Authorizer,
         phases.authorizer(env, ctx, req).await
     );
     phase!(
         ctx,
+        clock,
         Phase::UsagePlan,
         phases.usage_plan(env, ctx, req).await
     );
     phase!(
         ctx,
+        clock,
         Phase::MethodRequest,
         phases.method_request(env, ctx, req).await
     );
 
-    let ran = phase!(ctx, Phase::Policies, phases.policies(env, ctx, req));
+    let ran = phase!(ctx, clock, Phase::Policies, phases.policies(env, ctx, req));
 
     let request = phase!(
         ctx,
+        clock,
         Phase::IntegrationRequest,
         phases.integration_request(env, ctx, req).await
     );
     let response = phase!(
         ctx,
+        clock,
         Phase::Integration,
         phases
             .integration(env, ctx, request)
@@ -87,6 +93,7 @@ pub(crate) async fn run<P: Phases>(
     );
     let mut response = phase!(
         ctx,
+        clock,
         Phase::IntegrationResponse,
         phases
             .integration_response(env, ctx, req, response)

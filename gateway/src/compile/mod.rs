@@ -108,7 +108,10 @@ pub(crate) fn resolve(spec: &ApiSpec, opts: &ResolveOptions) -> Result<ResolvedA
     let resource_policy = resource_policy(spec, opts, &mut errors);
     let upstreams = upstream_pools(spec, &mut errors);
     errors.into_result(ResolvedApi {
-        access_log_format: opts.access_log_format.as_deref().map(Arc::from),
+        access_log_format: opts
+            .access_log_format
+            .as_deref()
+            .map(|f| Arc::new(crate::context::ContextFormat::parse(f))),
         upstreams,
         api_id: api_id_for(&opts.name),
         name: opts.name.clone(),

@@ -76,7 +76,7 @@ pub struct ResolvedApi {
     /// HTTP API CORS, answered by the gateway itself.
     pub cors: Option<crate::spec::extensions::CorsExt>,
     /// The stage's access-log format, when the template sets one.
-    pub access_log_format: Option<Arc<str>>,
+    pub access_log_format: Option<Arc<crate::context::ContextFormat>>,
     /// `x-tollgate-upstreams`: pools HTTP integrations reach as `http://NAME/...`.
     pub upstreams: HashMap<String, Arc<crate::upstream::UpstreamPool>>,
     /// Stage-level throttling (every caller).

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
 use crate::body::{Body, BoxError};
-use crate::context::RequestContext;
+use crate::context::{ContextFormat, RequestContext};
 use crate::spec::ApiKind;
 
 /// AWS's CLF preset for REST APIs.
@@ -96,25 +96,10 @@ pub fn pretty(ctx: &RequestContext, colour: bool) -> String {
 /// Called once per finished request.
 pub type CompletionSink = Arc<dyn Fn(&RequestContext) + Send + Sync>;
 
-/// Render a `$context.*` format string; a variable with no value renders as `-` [?] (the common
-/// emulator convention; AWS's own rendering of empty values is not recorded).
+/// Render a `$context.*` format string once (a sink that renders every request keeps a
+/// [`ContextFormat`] instead).
 pub fn render(format: &str, ctx: &RequestContext) -> String {
-    let mut out = String::with_capacity(format.len() + 64);
-    let mut rest = format;
-    while let Some(pos) = rest.find("$context.") {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + "$context.".len()..];
-        let len = after
-            .char_indices()
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '_'))
-            .map(|(i, _)| i)
-            .unwrap_or(after.len());
-        let name = after[..len].trim_end_matches('.');
-        out.push_str(&ctx.variable(name).unwrap_or_else(|| "-".to_string()));
-        rest = &after[name.len()..];
-    }
-    out.push_str(rest);
-    out
+    ContextFormat::parse(format).render(ctx)
 }
 
 /// The preset for an API kind.

@@ -97,18 +97,21 @@ async fn stage_and_account(
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let store = &env.services.usage_store;
-    let rest_key = method_key(route, req);
-    let method = api
-        .stage_throttle
-        .methods
-        .get(&rest_key)
-        .map(|t| (t, rest_key.clone()))
-        .or_else(|| {
-            api.stage_throttle
-                .methods
-                .get(&route.route_key)
-                .map(|t| (t, route.route_key.clone()))
-        });
+    let methods = &api.stage_throttle.methods;
+    // Most stages set no per-method limits: no key to build then.
+    let method = if methods.is_empty() {
+        None
+    } else {
+        let rest_key = method_key(route, req);
+        methods
+            .get(&rest_key)
+            .map(|t| (t, rest_key.clone()))
+            .or_else(|| {
+                methods
+                    .get(&route.route_key)
+                    .map(|t| (t, route.route_key.clone()))
+            })
+    };
     let stage = method.or_else(|| {
         api.stage_throttle
             .default

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use gateway::load::{Loaded, Source};
-use gateway::{access_log, CompletionSink, Gateway, JwksRegistry, Served, Services, UsageStore};
+use gateway::spec::ApiKind;
+use gateway::{
+    access_log, CompletionSink, ContextFormat, Gateway, JwksRegistry, Served, Services, UsageStore,
+};
 
 use super::{load_source_or_report, route_table, serve_invoke_api, start_host};
 use crate::config::{AccessLog, EmulatorConfig, UsageStoreChoice};
@@ -233,6 +236,7 @@ fn completion_sink(
     observed: Option<(Arc<gateway::Metrics>, Arc<dashboard::RequestLog>)>,
     traces: Option<otlp::Traces>,
 ) -> CompletionSink {
+    let format = LineFormat::new(&log.format);
     Arc::new(move |ctx| {
         if let Some((metrics, request_log)) = &observed {
             metrics.record(ctx);
@@ -241,17 +245,46 @@ fn completion_sink(
         if let Some(t) = &traces {
             t.record(ctx);
         }
-        let line = match (&ctx.access_log_format, log.format.as_str()) {
-            (Some(own), _) => access_log::render(own, ctx),
-            (None, "pretty") => access_log::pretty(ctx, log.terminal),
-            (None, name) => match access_log::preset(name, ctx.api_kind) {
-                Some(f) => access_log::render(f, ctx),
-                None => access_log::render(name, ctx),
+        let line = match (&ctx.access_log_format, &format) {
+            (Some(own), _) => own.render(ctx),
+            (None, LineFormat::Pretty) => access_log::pretty(ctx, log.terminal),
+            (None, LineFormat::Preset { rest, http }) => match ctx.api_kind {
+                Some(ApiKind::Http) => http.render(ctx),
+                _ => rest.render(ctx),
             },
+            (None, LineFormat::Own(f)) => f.render(ctx),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     })
+}
+
+/// The access-log format the flags chose, parsed once rather than per request.
+enum LineFormat {
+    Pretty,
+    /// A preset names one format per API kind.
+    Preset {
+        rest: ContextFormat,
+        http: ContextFormat,
+    },
+    Own(ContextFormat),
+}
+
+impl LineFormat {
+    fn new(name: &str) -> Self {
+        if name == "pretty" {
+            return LineFormat::Pretty;
+        }
+        let rest = access_log::preset(name, Some(ApiKind::Rest));
+        let http = access_log::preset(name, Some(ApiKind::Http));
+        match (rest, http) {
+            (Some(rest), Some(http)) => LineFormat::Preset {
+                rest: ContextFormat::parse(rest),
+                http: ContextFormat::parse(http),
+            },
+            _ => LineFormat::Own(ContextFormat::parse(name)),
+        }
+    }
 }
 
 /// The usage store the flags chose. The embedded one is opened only when there are plans to

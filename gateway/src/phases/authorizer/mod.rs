@@ -24,29 +24,31 @@ pub(crate) async fn run(
 ) -> PhaseResult<()> {
     let (services, api, route) = (env.services, env.api, env.route);
     // The resource policy first: its explicit Deny applies before any authorizer runs (aws-behaviour §1).
-    let arn = api.method_arn(req.method.as_str(), &req.path);
+    // The method's ARN is built only for a policy to judge.
     let rp = api.resource_policy.as_ref().map(|p| {
-        p.evaluate_for(
+        let arn = api.method_arn(req.method.as_str(), &req.path);
+        let decision = p.evaluate_for(
             "execute-api:Invoke",
             &arn,
             Caller {
                 source_ip: ctx.source_ip.parse().ok(),
             },
-        )
+        );
+        (decision, arn)
     });
-    if rp == Some(Decision::ExplicitDeny) {
+    if let Some((Decision::ExplicitDeny, arn)) = &rp {
         return Err(GatewayError::ResourcePolicyDenied {
             explicit: true,
-            resource: arn,
+            resource: arn.clone(),
         });
     }
-    let rp_allows = rp == Some(Decision::Allow);
+    let rp_allows = matches!(rp, Some((Decision::Allow, _)));
     // Without an authorizer (and for Cognito), a resource policy must allow explicitly
     // (aws-behaviour §1).
     let rp_must_allow = |flow: Flow<()>| -> Result<Flow<()>, GatewayError> {
-        match rp {
-            Some(Decision::Allow) | None => Ok(flow),
-            Some(_) => Err(GatewayError::ResourcePolicyDenied {
+        match &rp {
+            Some((Decision::Allow, _)) | None => Ok(flow),
+            Some((_, arn)) => Err(GatewayError::ResourcePolicyDenied {
                 explicit: false,
                 resource: arn.clone(),
             }),

@@ -92,6 +92,18 @@ fn convert_request(
 /// The status a MOCK's rendered request asks for: `{"statusCode": 200}`; `None` (the default
 /// response) when there is nothing to read.
 pub(super) fn mock_status(rendered: &[u8]) -> Result<Option<i64>, GatewayError> {
+    // The usual output, a JSON object, is read for its one field without building the rest.
+    #[derive(serde::Deserialize)]
+    struct Mock {
+        #[serde(rename = "statusCode")]
+        status_code: Option<i64>,
+    }
+    if let Ok(Mock {
+        status_code: Some(code),
+    }) = serde_json::from_slice::<Mock>(rendered)
+    {
+        return Ok(Some(code));
+    }
     let text = String::from_utf8_lossy(rendered);
     if text.trim().is_empty() {
         return Ok(None);
@@ -240,5 +252,19 @@ mod tests {
             Some(201)
         );
         assert!(mock_status(b"{nothing: here}").is_err());
+    }
+
+    #[test]
+    fn a_json_mock_status_is_read_beside_other_fields_and_must_be_an_integer() {
+        assert_eq!(
+            mock_status(br#"{"a": {"b": [1]}, "statusCode": 202}"#)
+                .ok()
+                .flatten(),
+            Some(202)
+        );
+        assert!(matches!(mock_status(br#"{"a": 1}"#), Ok(None)));
+        assert!(matches!(mock_status(b"  "), Ok(None)));
+        assert!(mock_status(br#"{"statusCode": "200"}"#).is_err());
+        assert!(mock_status(br#"{"statusCode": null}"#).is_err());
     }
 }
