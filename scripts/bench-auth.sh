@@ -15,12 +15,12 @@ PORT=18095
 ISSUER=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 cargo build -p test-authorizers -p conformance >&2
 mkdir -p "$OUT"
-TOKEN=$(./target/release/tollgate token mint --key tests/fixtures/jwt/key1.pem --kid key1 --iss "$ISSUER" --ttl 3600)
+TOKEN=$("$TOLLGATE_BIN" token mint --key tests/fixtures/jwt/key1.pem --kid key1 --iss "$ISSUER" --ttl 3600)
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t tests/fixtures/e2e/auth.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off -t tests/fixtures/e2e/auth.yaml --skip-build --no-watch \
     --warm-containers EAGER --jwks "$ISSUER=tests/fixtures/jwt/jwks1.json" -p $PORT >/dev/null 2>"$OUT/auth.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

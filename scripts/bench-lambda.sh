@@ -17,7 +17,7 @@ COLD_SAMPLES=${COLD_SAMPLES:-5}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v cargo-lambda >/dev/null || python3 -m pip install --quiet --disable-pip-version-check cargo-lambda
 
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 cargo build -p hello >&2
 mkdir -p "$OUT"
 PIDS=()
@@ -27,7 +27,7 @@ trap cleanup EXIT
 TOLLGATE=18090; CARGO_LAMBDA=18091
 wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "timed out waiting for $1" >&2; return 1; }
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t template.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off -t template.yaml --skip-build --no-watch \
     --warm-containers EAGER -p $TOLLGATE >/dev/null 2>"$OUT/tollgate-lambda.err" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$TOLLGATE/hello/bench"
@@ -45,7 +45,7 @@ OUT=$OUT wrk_row "cargo lambda watch (function URL → hello)" "http://127.0.0.1
 
 # Cold starts: with a 1 s idle timeout every request after a 2 s pause starts a new process.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off -t template.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off -t template.yaml --skip-build --no-watch \
     --idle-timeout 1 -p $TOLLGATE >/dev/null 2>>"$OUT/tollgate-lambda.err" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$TOLLGATE/health"

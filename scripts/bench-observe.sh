@@ -18,7 +18,7 @@ THREADS=${THREADS:-2}
 need wrk wrk
 need nginx nginx
 
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 
 bench_workspace
 
@@ -28,7 +28,7 @@ nginx_start "    server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{
 
 start() {
     local port=$1; shift
-    TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
+    TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/bench.yaml \
         --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p "$port" "$@" \
         >/dev/null 2>"$WORK/tollgate-$port.err" &
     PIDS+=($!)

@@ -15,14 +15,14 @@ OUT=${OUT:-bench-out/outage}
 
 command -v wrk >/dev/null || apt_install wrk
 command -v redis-server >/dev/null || apt_install redis-server
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 mkdir -p "$OUT"
 bench_workspace
 PORT=$(free_port)
 REDIS_PORT=$(free_port)
 
 start_tollgate() {
-    TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/usage-bench.yaml \
+    TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/usage-bench.yaml \
         --api-keys openapi/usage-bench-keys.json --no-watch --state-dir "$WORK" -p "$PORT" "$@" \
         >/dev/null 2>>"$OUT/tollgate.err" &
     PIDS+=($!)

@@ -18,8 +18,8 @@ PYTHON=${TOLLGATE_PYTHON:-python3}
 
 command -v wrk >/dev/null || apt_install wrk
 "$PYTHON" -c 'import awslambdaric' 2>/dev/null || "$PYTHON" -m pip install --quiet --disable-pip-version-check awslambdaric==4.2.2
-cargo build --release -p local-emulator --bin tollgate >&2
-TOLLGATE=$PWD/target/release/tollgate
+release_tollgate
+TOLLGATE=$(realpath "$TOLLGATE_BIN")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 WORK=$(mktemp -d)

@@ -17,12 +17,12 @@ THREADS=${THREADS:-2}
 . scripts/lib.sh
 need wrk wrk
 need nginx nginx
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 
 bench_workspace
 
 TOLLGATE=18185; NGINX_TLS=18186
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/bench.yaml \
     --stage-variable "upstream=http://127.0.0.1:9" --tls-self-signed --state-dir "$WORK/state" \
     -p $TOLLGATE >/dev/null 2>"$WORK/tollgate.err" &
 PIDS+=($!)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load comparison on loopback: tollgate (MOCK and HTTP_PROXY routes) against nginx (`return 200`
-# and `proxy_pass`) and against the upstream directly, all driven by wrk from a second process.
+# and `proxy_pass`), against the upstream directly and against hyper alone answering a fixed 200
+# (local-emulator/examples/hyper_floor.rs: the HTTP stack tollgate stands on, doing nothing else),
+# all driven by wrk from a second process.
 # Bounded: each run lasts DURATION seconds; everything started here is stopped on exit.
 #
 #   scripts/load.sh            # 10 s per target, 2 threads, 32 connections
@@ -18,12 +20,14 @@ OUT=${OUT:-bench-out}
 need wrk wrk
 need nginx nginx
 
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
+cargo build --release -p local-emulator --example hyper_floor >&2
+HYPER_FLOOR=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/examples/hyper_floor
 
 mkdir -p "$OUT"
 bench_workspace
 
-UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TOLLGATE=18084
+UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TG_PORT=18084; FLOOR=18085
 nginx_start "$(cat <<CONF
     upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
     # The upstream every proxy forwards to.
@@ -38,11 +42,14 @@ nginx_start "$(cat <<CONF
 CONF
 )"
 
-TOLLGATE_LOG=warn ./target/release/tollgate start-api --account-throttle off --openapi openapi/bench.yaml \
-    --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p $TOLLGATE >/dev/null 2>"$WORK/tollgate.err" &
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/bench.yaml \
+    --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" -p $TG_PORT >/dev/null 2>"$WORK/tollgate.err" &
+PIDS+=($!)
+"$HYPER_FLOOR" "$FLOOR" &
 PIDS+=($!)
 for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$TOLLGATE/mock" >/dev/null 2>&1 && break
+    curl -sf "http://127.0.0.1:$TG_PORT/mock" >/dev/null 2>&1 \
+        && curl -sf "http://127.0.0.1:$FLOOR/" >/dev/null 2>&1 && break
     sleep 0.1
 done
 
@@ -50,7 +57,8 @@ echo "| target | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 wrk_row upstream-direct "http://127.0.0.1:$UPSTREAM/x"
 wrk_row nginx-return-200 "http://127.0.0.1:$NGINX_RETURN/x"
-wrk_row tollgate-mock "http://127.0.0.1:$TOLLGATE/mock"
+wrk_row hyper-alone-fixed-200 "http://127.0.0.1:$FLOOR/x"
+wrk_row tollgate-mock "http://127.0.0.1:$TG_PORT/mock"
 wrk_row nginx-proxy-pass "http://127.0.0.1:$NGINX_PROXY/x"
-wrk_row tollgate-http-proxy "http://127.0.0.1:$TOLLGATE/proxy/x"
-wrk_row tollgate-pool-proxy "http://127.0.0.1:$TOLLGATE/pool/x"
+wrk_row tollgate-http-proxy "http://127.0.0.1:$TG_PORT/proxy/x"
+wrk_row tollgate-pool-proxy "http://127.0.0.1:$TG_PORT/pool/x"

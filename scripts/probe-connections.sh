@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 
 SILENT=${SILENT:-12000}
 REQUESTS=${REQUESTS:-100}
-cargo build --release -p local-emulator --bin tollgate >&2
+release_tollgate
 bench_workspace
 PORT=$(free_port)
-TOLLGATE_LOG=warn ./target/release/tollgate start-api -t tests/fixtures/e2e/hardening.yaml --skip-build --no-watch \
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api -t tests/fixtures/e2e/hardening.yaml --skip-build --no-watch \
     -p "$PORT" "$@" >/dev/null 2>"$WORK/tollgate.err" &
 PIDS+=($!)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
