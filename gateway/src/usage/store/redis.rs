@@ -82,10 +82,15 @@ impl RedisStore {
         let client = redis::Client::open(url).map_err(|e| format!("--redis-url {url}: {e}"))?;
         // Bounded waits: a store that stops answering must fail the check (open or closed, as
         // configured), not hang the request.
+        // The reconnect's one retry waits milliseconds, not the client's default 100 ms: every
+        // call made while Redis is gone waits on that reconnect, and it was the p99 of an
+        // outage's first seconds, before the breaker opens (docs/reliability.md).
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(std::time::Duration::from_secs(1)))
             .set_response_timeout(Some(std::time::Duration::from_secs(1)))
-            .set_number_of_retries(1);
+            .set_number_of_retries(1)
+            .set_min_delay(std::time::Duration::from_millis(2))
+            .set_max_delay(std::time::Duration::from_millis(10));
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| format!("cannot reach Redis at {url}: {e}"))?;
