@@ -8,14 +8,13 @@
 "use strict";
 
 const fs = require("fs");
-const http = require("http");
+const net = require("net");
 const path = require("path");
 const util = require("util");
 const { pathToFileURL } = require("url");
 
 const API = "/2018-06-01/runtime";
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "").split(":");
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** An error the runtime itself raises; its name is the errorType. */
 class RuntimeError extends Error {
@@ -25,18 +24,81 @@ class RuntimeError extends Error {
   }
 }
 
+// One kept-alive connection to the Runtime API, with HTTP/1.1 written and read here: Node's
+// `http` module was most of this client's time per invocation (docs/benchmarks.md). tollgate's
+// Runtime API answers with a Content-Length on every response; requests are answered in order,
+// so a queue matches answers to the requests waiting for them.
+let socket = null;
+let received = Buffer.alloc(0);
+let head = null;
+const waiting = [];
+
+function connect() {
+  socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  socket.on("data", (chunk) => {
+    received = received.length ? Buffer.concat([received, chunk]) : chunk;
+    readAnswers();
+  });
+  const fail = (err) => {
+    socket = null;
+    received = Buffer.alloc(0);
+    head = null;
+    for (const w of waiting.splice(0)) w.reject(err);
+  };
+  socket.on("error", fail);
+  socket.on("close", () => fail(new Error("the Runtime API closed the connection")));
+}
+
+function readAnswers() {
+  for (;;) {
+    if (!head) {
+      const end = received.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = received.toString("latin1", 0, end).split("\r\n");
+      const headers = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers["content-length"] || 0);
+      head = { statusCode: Number(lines[0].split(" ")[1]), headers, length };
+      received = received.subarray(end + 4);
+    }
+    if (received.length < head.length) return;
+    const body = Buffer.from(received.subarray(0, head.length));
+    received = received.subarray(head.length);
+    const res = head;
+    head = null;
+    const w = waiting.shift();
+    // An idle connection must not keep the event loop alive: a callback handler's result goes
+    // when the loop drains (as Node's own keep-alive agent unrefs its idle sockets).
+    if (waiting.length === 0 && socket) socket.unref();
+    if (w) w.resolve({ res, body });
+  }
+}
+
+// What Node's `http` refuses in a header value (its checkInvalidHeaderChar).
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
 function request(method, route, body, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host, port, method, path: API + route, agent, headers: headers || {} },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ res, body: Buffer.concat(chunks) }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+    let text = `${method} ${API}${route} HTTP/1.1\r\nHost: ${host}:${port}\r\n`;
+    for (const [name, value] of Object.entries(headers || {})) {
+      if (INVALID_HEADER_CHAR.test(String(value))) {
+        reject(new TypeError(`Invalid character in header content ["${name}"]`));
+        return;
+      }
+      text += `${name}: ${value}\r\n`;
+    }
+    if (!socket) connect();
+    socket.ref();
+    waiting.push({ resolve, reject });
+    // One write for the head and the body.
+    socket.cork();
+    socket.write(text + "\r\n", "latin1");
+    if (body) socket.write(body);
+    socket.uncork();
   });
 }
 
