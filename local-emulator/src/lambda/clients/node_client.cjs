@@ -29,7 +29,10 @@ class RuntimeError extends Error {
 // Runtime API answers with a Content-Length on every response; requests are answered in order,
 // so a queue matches answers to the requests waiting for them.
 let socket = null;
-let received = Buffer.alloc(0);
+// What has arrived and not been read yet, in pieces: a large event is joined once, not once per
+// piece.
+let parts = [];
+let size = 0;
 let head = null;
 const waiting = [];
 
@@ -37,12 +40,14 @@ function connect() {
   socket = net.connect({ host, port });
   socket.setNoDelay(true);
   socket.on("data", (chunk) => {
-    received = received.length ? Buffer.concat([received, chunk]) : chunk;
+    parts.push(chunk);
+    size += chunk.length;
     readAnswers();
   });
   const fail = (err) => {
     socket = null;
-    received = Buffer.alloc(0);
+    parts = [];
+    size = 0;
     head = null;
     for (const w of waiting.splice(0)) w.reject(err);
   };
@@ -50,12 +55,27 @@ function connect() {
   socket.on("close", () => fail(new Error("the Runtime API closed the connection")));
 }
 
+/** Everything unread as one buffer; `keepFrom` leaves only what follows that offset unread. */
+function unread() {
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+}
+function keepFrom(buf, offset) {
+  const rest = buf.subarray(offset);
+  parts = rest.length ? [rest] : [];
+  size = rest.length;
+}
+
 function readAnswers() {
   for (;;) {
     if (!head) {
-      const end = received.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const lines = received.toString("latin1", 0, end).split("\r\n");
+      if (size === 0) return;
+      const buf = unread();
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) {
+        parts = [buf];
+        return;
+      }
+      const lines = buf.toString("latin1", 0, end).split("\r\n");
       const headers = {};
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(":");
@@ -63,11 +83,12 @@ function readAnswers() {
       }
       const length = Number(headers["content-length"] || 0);
       head = { statusCode: Number(lines[0].split(" ")[1]), headers, length };
-      received = received.subarray(end + 4);
+      keepFrom(buf, end + 4);
     }
-    if (received.length < head.length) return;
-    const body = Buffer.from(received.subarray(0, head.length));
-    received = received.subarray(head.length);
+    if (size < head.length) return;
+    const buf = unread();
+    const body = Buffer.from(buf.subarray(0, head.length));
+    keepFrom(buf, head.length);
     const res = head;
     head = null;
     const w = waiting.shift();
