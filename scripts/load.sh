@@ -27,7 +27,7 @@ HYPER_FLOOR=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/examples/h
 mkdir -p "$OUT"
 bench_workspace
 
-UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TG_PORT=18084; FLOOR=18085
+UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TG_PORT=18084; FLOOR=18085; SECURE=18086
 nginx_start "$(cat <<CONF
     upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
     # The upstream every proxy forwards to.
@@ -47,9 +47,19 @@ TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi ope
 PIDS+=($!)
 "$HYPER_FLOOR" "$FLOOR" &
 PIDS+=($!)
+# The same proxy route behind a Cognito user-pool authorizer (an RS256 token checked against the
+# fixture key set) and an API key on a usage plan in the memory store.
+ISSUER=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example
+TOKEN=$("$TOLLGATE_BIN" token mint --key tests/fixtures/jwt/key1.pem --kid key1 --iss "$ISSUER" --ttl 3600)
+TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi openapi/bench-secure.yaml \
+    --api-keys openapi/bench-secure-keys.json --usage-store memory --jwks "$ISSUER=tests/fixtures/jwt/jwks1.json" \
+    --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" --no-watch -p $SECURE >/dev/null 2>"$WORK/secure.err" &
+PIDS+=($!)
+SECURE_HEADERS=(-H "Authorization: $TOKEN" -H "x-api-key: benchkey000000000000000001")
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$TG_PORT/mock" >/dev/null 2>&1 \
-        && curl -sf "http://127.0.0.1:$FLOOR/" >/dev/null 2>&1 && break
+        && curl -sf "http://127.0.0.1:$FLOOR/" >/dev/null 2>&1 \
+        && curl -sf "${SECURE_HEADERS[@]}" "http://127.0.0.1:$SECURE/secure/x" >/dev/null 2>&1 && break
     sleep 0.1
 done
 
@@ -61,4 +71,5 @@ wrk_row hyper-alone-fixed-200 "http://127.0.0.1:$FLOOR/x"
 wrk_row tollgate-mock "http://127.0.0.1:$TG_PORT/mock"
 wrk_row nginx-proxy-pass "http://127.0.0.1:$NGINX_PROXY/x"
 wrk_row tollgate-http-proxy "http://127.0.0.1:$TG_PORT/proxy/x"
+wrk_row tollgate-http-proxy-jwt-and-key "http://127.0.0.1:$SECURE/secure/x" "${SECURE_HEADERS[@]}"
 wrk_row tollgate-pool-proxy "http://127.0.0.1:$TG_PORT/pool/x"

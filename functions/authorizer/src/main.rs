@@ -131,6 +131,7 @@ async fn build() -> Result<Authorizer, Error> {
         identity: IdentitySource::Header("Authorization".into()),
         discovery: Discovery::Oidc,
         leeway: 0,
+        verified: Default::default(),
     };
     let quota = match var("QUOTA_TABLE") {
         None => None,

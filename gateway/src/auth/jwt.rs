@@ -5,8 +5,10 @@
 //! name a key of the issuer's set; then signature, `iss`, `exp`, `nbf`, `iat`, the audience
 //! (`aud` or `client_id`) and the route's scopes (`scope` or `scp`) are checked.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
@@ -36,6 +38,46 @@ pub struct JwtAuthorizer {
     pub kind: JwtKind,
     /// Allowed clock skew for `exp`, `nbf` and `iat`, in seconds.
     pub leeway: u64,
+    /// Tokens this authorizer has verified the signatures of.
+    pub verified: VerifiedTokens,
+}
+
+/// Tokens whose signature a key has verified, with their claims. A client sends the same token
+/// until it expires; seen again with the same key, it skips the RSA check, the largest cost of a
+/// JWT route. Its times, audience and scopes are still checked on every request.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    map: Mutex<HashMap<String, (Jwk, Claims)>>,
+}
+
+/// A verified token's claims, shared between the cache and the requests that use them.
+type Claims = Arc<Map<String, Value>>;
+
+/// Past this many tokens the cache starts over (a bound, not a policy).
+const VERIFIED_CAP: usize = 4096;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str, key: &Jwk) -> Option<Claims> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token)
+            .filter(|(k, _)| k == key)
+            .map(|(_, claims)| Arc::clone(claims))
+    }
+
+    fn insert(&self, token: &str, key: Jwk, claims: Claims) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= VERIFIED_CAP {
+            map.clear();
+        }
+        map.insert(token.to_string(), (key, claims));
+    }
+}
+
+impl std::fmt::Debug for VerifiedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.lock().map(|m| m.len()).unwrap_or_default();
+        write!(f, "VerifiedTokens({n})")
+    }
 }
 
 /// What a valid token says.
@@ -121,33 +163,19 @@ pub async fn verify(
         .key(http, &a.issuer, a.discovery, &kid)
         .await
         .map_err(|e| invalid(e.to_string()))?;
-    let key = DecodingKey::from_jwk(&jwk)
-        .map_err(|e| invalid(format!("the issuer's key {kid} is unusable: {e}")))?;
-    let mut validation = Validation::new(header.alg);
-    validation.algorithms = vec![header.alg];
-    validation.leeway = leeway;
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
-    validation.validate_aud = false;
-    validation.set_issuer(&[a.issuer.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss"]);
-    let data =
-        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            invalid(match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired".to_string(),
-                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_string(),
-                ErrorKind::InvalidIssuer => "the token does not have a valid issuer".to_string(),
-                ErrorKind::InvalidSignature => "the token's signature is invalid".to_string(),
-                ErrorKind::MissingRequiredClaim(c) => format!("the token has no {c} claim"),
-                other => format!("the token is invalid: {other:?}"),
-            })
-        })?;
-    let claims = data.claims;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let claims = match a.verified.get(token, &jwk) {
+        Some(claims) => {
+            check_times(&claims, leeway)?;
+            claims
+        }
+        None => {
+            let claims = Arc::new(decode(token, &jwk, header.alg, &a.issuer, leeway)?);
+            a.verified.insert(token, jwk, Arc::clone(&claims));
+            claims
+        }
+    };
+    let claims = Arc::unwrap_or_clone(claims);
+    let now = now_secs();
     if let Some(iat) = claims.get("iat").and_then(Value::as_u64) {
         if iat > now + leeway {
             return Err(invalid("the token was issued in the future (iat)"));
@@ -178,6 +206,64 @@ pub async fn verify(
         claims,
         scopes: token_scopes,
     })
+}
+
+/// Verify the signature with `jwk`, then `iss`, `exp` and `nbf`, as jsonwebtoken checks them.
+fn decode(
+    token: &str,
+    jwk: &Jwk,
+    alg: Algorithm,
+    issuer: &str,
+    leeway: u64,
+) -> Result<Map<String, Value>, JwtError> {
+    let kid = jwk.common.key_id.as_deref().unwrap_or_default();
+    let key = DecodingKey::from_jwk(jwk)
+        .map_err(|e| invalid(format!("the issuer's key {kid} is unusable: {e}")))?;
+    let mut validation = Validation::new(alg);
+    validation.algorithms = vec![alg];
+    validation.leeway = leeway;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iss"]);
+    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            invalid(match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired".to_string(),
+                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_string(),
+                ErrorKind::InvalidIssuer => "the token does not have a valid issuer".to_string(),
+                ErrorKind::InvalidSignature => "the token's signature is invalid".to_string(),
+                ErrorKind::MissingRequiredClaim(c) => format!("the token has no {c} claim"),
+                other => format!("the token is invalid: {other:?}"),
+            })
+        })
+}
+
+/// `exp` and `nbf` of a token verified before, compared as jsonwebtoken compares them (it
+/// parsed both as whole seconds when it verified the token).
+fn check_times(claims: &Map<String, Value>, leeway: u64) -> Result<(), JwtError> {
+    let now = now_secs();
+    if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+        if exp < now.saturating_sub(leeway) {
+            return Err(invalid("the token has expired"));
+        }
+    }
+    if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64) {
+        if nbf > now + leeway {
+            return Err(invalid("the token is not valid yet (nbf)"));
+        }
+    }
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -247,6 +247,7 @@ fn jwt_authorizer(
             JwtKind::HttpApi
         },
         leeway: 0,
+        verified: Default::default(),
     })
 }
 

@@ -258,6 +258,39 @@ async fn every_bad_token_is_refused() {
     );
 }
 
+/// A verified token is remembered (its signature is not checked again with the same key), yet a
+/// remembered token still expires, and a token that differs by one byte is verified afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_token_still_expires_and_a_changed_one_is_verified_again() {
+    let idp = JwksServer::start("jwt/jwks1.json").await;
+    let issuer = idp.issuer();
+    let t = template(&issuer);
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let mut c = claims(&issuer);
+    let exp = now() + 2;
+    c["exp"] = json!(exp);
+    let token = sign("key1", &c);
+    for _ in 0..3 {
+        let r = get(&emu, "/me/echo", Some(&token)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // One character inside the signature changed: not the token verified above.
+    let at = token.len() - 10;
+    let swap = if &token[at..=at] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{swap}{}", &token[..at], &token[at + 1..]);
+    assert_invalid(
+        &get(&emu, "/me/echo", Some(&tampered)).await,
+        "a changed signature",
+    );
+    while now() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let r = get(&emu, "/me/echo", Some(&token)).await;
+    assert_invalid(&r, "expired after it was verified");
+    let h = r.header("www-authenticate").unwrap_or_default();
+    assert!(h.contains("expired"), "{h}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_keys_are_picked_up_without_a_restart() {
     let idp = JwksServer::start("jwt/jwks1.json").await;
