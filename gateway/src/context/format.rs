@@ -73,16 +73,10 @@ impl ContextFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::ConnInfo;
 
     #[test]
     fn text_variables_and_a_trailing_dot() {
-        let conn = ConnInfo {
-            remote: "10.1.2.3:1".parse().expect("addr"),
-            local: "127.0.0.1:2".parse().expect("addr"),
-            tls: false,
-        };
-        let mut ctx = RequestContext::new(&http::Method::PUT, "/p", &http::HeaderMap::new(), conn);
+        let mut ctx = crate::context::test_request(http::Method::PUT, "/p");
         ctx.status = 201;
         let f =
             ContextFormat::parse("[$context.httpMethod] $context.status. $context.stage$context.");

@@ -240,6 +240,17 @@ fn format_clf_time(t: SystemTime) -> String {
     .unwrap_or_default()
 }
 
+/// A request from 10.1.2.3 to 127.0.0.1:2 with no headers, for tests.
+#[cfg(test)]
+pub(crate) fn test_request(method: http::Method, path: &str) -> RequestContext {
+    let conn = ConnInfo {
+        remote: "10.1.2.3:1".parse().expect("addr"),
+        local: "127.0.0.1:2".parse().expect("addr"),
+        tls: false,
+    };
+    RequestContext::new(&method, path, &http::HeaderMap::new(), conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,21 +176,10 @@ impl Drop for CompletionBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::ConnInfo;
 
     #[test]
     fn clf_renders_missing_values_as_dash() {
-        let conn = ConnInfo {
-            remote: "10.1.2.3:1".parse().expect("addr"),
-            local: "127.0.0.1:2".parse().expect("addr"),
-            tls: false,
-        };
-        let mut c = RequestContext::new(
-            &http::Method::POST,
-            "/orders",
-            &http::HeaderMap::new(),
-            conn,
-        );
+        let mut c = crate::context::test_request(http::Method::POST, "/orders");
         c.resource_path = Some("/orders".into());
         c.status = 201;
         c.response_length = 17;
@@ -203,12 +192,7 @@ mod tests {
     }
 
     fn ctx() -> RequestContext {
-        let conn = ConnInfo {
-            remote: "10.1.2.3:1".parse().expect("addr"),
-            local: "127.0.0.1:2".parse().expect("addr"),
-            tls: false,
-        };
-        let mut c = RequestContext::new(&http::Method::GET, "/pets", &http::HeaderMap::new(), conn);
+        let mut c = crate::context::test_request(http::Method::GET, "/pets");
         c.resource_path = Some("/pets".into());
         c.route_key = Some("GET /pets".into());
         c.status = 200;

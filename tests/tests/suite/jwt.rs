@@ -70,6 +70,21 @@ Resources:
     path
 }
 
+/// A loopback OpenID provider with key set 1, and tollgate serving the template against it.
+async fn start() -> (JwksServer, String, Emulator) {
+    let idp = JwksServer::start("jwt/jwks1.json").await;
+    let (issuer, emu) = serve(&idp);
+    (idp, issuer, emu)
+}
+
+/// tollgate serving the template against `idp`, and the issuer it trusts.
+fn serve(idp: &JwksServer) -> (String, Emulator) {
+    let issuer = idp.issuer();
+    let t = template(&issuer);
+    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    (issuer, emu)
+}
+
 fn claims(issuer: &str) -> Value {
     json!({"sub": "user-1", "iss": issuer, "aud": AUDIENCE, "scope": "notes.read profile", "iat": now() - 10})
 }
@@ -98,10 +113,7 @@ fn b64(v: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_tokens_pass_with_their_claims() {
-    let idp = JwksServer::start("jwt/jwks1.json").await;
-    let issuer = idp.issuer();
-    let t = template(&issuer);
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let (idp, issuer, emu) = start().await;
 
     let token = sign("key1", &claims(&issuer));
     let r = get(&emu, "/notes/echo", Some(&format!("Bearer {token}"))).await;
@@ -134,10 +146,7 @@ async fn valid_tokens_pass_with_their_claims() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_token_is_refused() {
-    let idp = JwksServer::start("jwt/jwks1.json").await;
-    let issuer = idp.issuer();
-    let t = template(&issuer);
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let (_idp, issuer, emu) = start().await;
     let good = sign("key1", &claims(&issuer));
 
     assert_invalid(&get(&emu, "/me/echo", None).await, "no token");
@@ -262,10 +271,7 @@ async fn every_bad_token_is_refused() {
 /// remembered token still expires, and a token that differs by one byte is verified afresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remembered_token_still_expires_and_a_changed_one_is_verified_again() {
-    let idp = JwksServer::start("jwt/jwks1.json").await;
-    let issuer = idp.issuer();
-    let t = template(&issuer);
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let (_idp, issuer, emu) = start().await;
     let mut c = claims(&issuer);
     let exp = now() + 2;
     c["exp"] = json!(exp);
@@ -293,10 +299,7 @@ async fn a_remembered_token_still_expires_and_a_changed_one_is_verified_again() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_keys_are_picked_up_without_a_restart() {
-    let idp = JwksServer::start("jwt/jwks1.json").await;
-    let issuer = idp.issuer();
-    let t = template(&issuer);
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let (idp, issuer, emu) = start().await;
     assert_eq!(
         get(&emu, "/me/echo", Some(&sign("key1", &claims(&issuer))))
             .await
@@ -335,9 +338,7 @@ async fn a_failing_key_endpoint_is_fetched_once_not_per_request() {
     let idp = JwksServer::start("jwt/jwks1.json").await;
     // The endpoint answers, but not with a key set.
     *idp.jwks.lock().expect("lock") = "unavailable".to_string();
-    let issuer = idp.issuer();
-    let t = template(&issuer);
-    let emu = Emulator::start(&["-t", t.to_str().expect("utf8"), "--skip-build"]);
+    let (issuer, emu) = serve(&idp);
     let token = sign("key1", &claims(&issuer));
     let url = emu.url("/me/echo");
     let calls: Vec<_> = (0..200)
