@@ -13,6 +13,7 @@ mod config;
 mod connections;
 mod dashboard;
 mod lambda;
+mod log_writer;
 mod otlp;
 mod reload;
 mod route_rows;

@@ -1,11 +1,10 @@
 //! `tollgate start-api`: serve the APIs of a template or OpenAPI files, with their functions,
 //! keys and plans, until SIGINT or SIGTERM.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use gateway::load::{Loaded, Source};
 use gateway::spec::ApiKind;
 use gateway::{
@@ -14,6 +13,7 @@ use gateway::{
 
 use super::{load_source_or_report, route_table, serve_invoke_api, start_host};
 use crate::config::{AccessLog, EmulatorConfig, UsageStoreChoice};
+use crate::log_writer::LineWriter;
 use crate::{admin, cli, dashboard, otlp, reload, server, tls};
 
 pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
@@ -36,7 +36,13 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
         .admin
         .is_some()
         .then(|| (Arc::clone(&metrics), Arc::clone(&request_log)));
-    let sink = completion_sink(config.access_log.clone(), observed, traces);
+    let log_writer = Arc::new(LineWriter::stdout().context("starting the access-log writer")?);
+    let sink = completion_sink(
+        config.access_log.clone(),
+        Arc::clone(&log_writer),
+        observed,
+        traces,
+    );
 
     let served = Served::new(loaded.apis.clone(), served_usage(&loaded, &config));
     let mut services = Services {
@@ -175,6 +181,7 @@ pub(crate) async fn run(args: cli::StartApi) -> Result<ExitCode> {
     if let Some(h) = host {
         h.stop_all();
     }
+    log_writer.close();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -233,6 +240,7 @@ pub(crate) fn served_usage(loaded: &Loaded, config: &EmulatorConfig) -> gateway:
 /// Each finished request: metrics, the dashboard's log, a trace, and an access-log line.
 fn completion_sink(
     log: AccessLog,
+    writer: Arc<LineWriter>,
     observed: Option<(Arc<gateway::Metrics>, Arc<dashboard::RequestLog>)>,
     traces: Option<otlp::Traces>,
 ) -> CompletionSink {
@@ -254,8 +262,7 @@ fn completion_sink(
             },
             (None, LineFormat::Own(f)) => f.render(ctx),
         };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        writer.line(&line);
     })
 }
 
