@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# What a usage-store outage costs requests: a keyed MOCK route whose plan lives in Redis, with
-# Redis up, then with Redis stopped mid-run (requests fail open, as AWS's do; the circuit
-# breaker stops them waiting on the store), beside the memory store as the baseline. Loopback
-# only; bounded by DURATION seconds per row; everything started here is stopped on exit.
+# What a usage-store outage costs requests: a keyed MOCK route whose plan lives in Redis, then in
+# DynamoDB Local, with the store up, then stopped mid-run (requests fail open, as AWS's do; the
+# circuit breaker stops them waiting on the store), beside the memory store as the baseline.
+# Loopback only; bounded by DURATION seconds per row; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -48,3 +48,13 @@ kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true
 # The first run includes the moment the breaker trips; the second is the outage as it lasts.
 OUT=$OUT wrk_row "redis down: the first ${DURATION} s (fail open)" "http://127.0.0.1:$PORT/metered" "${KEY[@]}"
 OUT=$OUT wrk_row "redis down: the next ${DURATION} s (fail open)" "http://127.0.0.1:$PORT/metered" "${KEY[@]}"
+
+# The same with the DynamoDB store (DynamoDB Local, leasing as the emulator does), stopped mid-run.
+DDB_PORT=$(free_port)
+dynamodb_local "$DDB_PORT"
+DDB_PID=${PIDS[-1]}
+start_tollgate --usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table outage
+OUT=$OUT wrk_row "dynamodb up" "http://127.0.0.1:$PORT/metered" "${KEY[@]}"
+kill "$DDB_PID"; wait "$DDB_PID" 2>/dev/null || true
+OUT=$OUT wrk_row "dynamodb down: the first ${DURATION} s (fail open)" "http://127.0.0.1:$PORT/metered" "${KEY[@]}"
+OUT=$OUT wrk_row "dynamodb down: the next ${DURATION} s (fail open)" "http://127.0.0.1:$PORT/metered" "${KEY[@]}"
