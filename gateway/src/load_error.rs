@@ -49,11 +49,11 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Known>> {
 }
 
 /// Keep where `file`'s values were written (its latest reading replaces an earlier one).
-pub(crate) fn remember_positions(file: &Path, positions: Positions) {
+pub(crate) fn remember_positions(file: &Path, positions: Arc<Positions>) {
     registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(file.to_path_buf(), Known::Indexed(Arc::new(positions)));
+        .insert(file.to_path_buf(), Known::Indexed(positions));
 }
 
 /// Keep `file`'s text, to index its positions from if a diagnostic asks.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
 use crate::body::{Body, BoxError};
-use crate::context::{ContextFormat, RequestContext};
+use crate::context::RequestContext;
 use crate::spec::ApiKind;
 
 /// AWS's CLF preset for REST APIs.
@@ -96,12 +96,6 @@ pub fn pretty(ctx: &RequestContext, colour: bool) -> String {
 /// Called once per finished request.
 pub type CompletionSink = Arc<dyn Fn(&RequestContext) + Send + Sync>;
 
-/// Render a `$context.*` format string once (a sink that renders every request keeps a
-/// [`ContextFormat`] instead).
-pub fn render(format: &str, ctx: &RequestContext) -> String {
-    ContextFormat::parse(format).render(ctx)
-}
-
 /// The preset for an API kind.
 pub fn default_format(kind: Option<ApiKind>) -> &'static str {
     match kind {
@@ -176,6 +170,11 @@ impl Drop for CompletionBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::ContextFormat;
+
+    fn render(format: &str, ctx: &RequestContext) -> String {
+        ContextFormat::parse(format).render(ctx)
+    }
 
     #[test]
     fn clf_renders_missing_values_as_dash() {

@@ -25,7 +25,7 @@ use crate::load_error::{
 #[derive(Debug, Clone)]
 pub struct Parsed {
     pub value: Value,
-    pub positions: Positions,
+    pub positions: std::sync::Arc<Positions>,
     pub warnings: Vec<(String, String)>,
 }
 
@@ -60,10 +60,10 @@ pub fn parse_with_positions(file: &Path, text: &str) -> Result<Parsed, LoadError
     let built = build(file, text, true)?;
     let parsed = Parsed {
         value: built.value,
-        positions: Positions::new(built.positions),
+        positions: std::sync::Arc::new(Positions::new(built.positions)),
         warnings: built.warnings,
     };
-    remember_positions(file, parsed.positions.clone());
+    remember_positions(file, std::sync::Arc::clone(&parsed.positions));
     READ_WARNINGS.with(|w| {
         w.borrow_mut().extend(
             parsed
