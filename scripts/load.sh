@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load comparison on loopback: tollgate (MOCK and HTTP_PROXY routes) against nginx (`return 200`
 # and `proxy_pass`), against the upstream directly and against hyper alone answering a fixed 200
-# (local-emulator/examples/hyper_floor.rs: the HTTP stack tollgate stands on, doing nothing else),
-# all driven by wrk from a second process.
+# (local-emulator/examples/hyper_floor.rs: the HTTP stack tollgate stands on, doing nothing else)
+# and hyper forwarding every request through tollgate's own HTTP client (the same example with an
+# upstream), all driven by wrk from a second process.
 # Bounded: each run lasts DURATION seconds; everything started here is stopped on exit.
 #
 #   scripts/load.sh            # 10 s per target, 2 threads, 32 connections
@@ -28,6 +29,7 @@ mkdir -p "$OUT"
 bench_workspace
 
 UPSTREAM=18081; NGINX_RETURN=18082; NGINX_PROXY=18083; TG_PORT=18084; FLOOR=18085; SECURE=18086
+FLOOR_PROXY=18087
 nginx_start "$(cat <<CONF
     upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
     # The upstream every proxy forwards to.
@@ -47,6 +49,8 @@ TOLLGATE_LOG=warn "$TOLLGATE_BIN" start-api --account-throttle off --openapi ope
 PIDS+=($!)
 "$HYPER_FLOOR" "$FLOOR" &
 PIDS+=($!)
+"$HYPER_FLOOR" "$FLOOR_PROXY" "http://127.0.0.1:$UPSTREAM" &
+PIDS+=($!)
 # The same proxy route behind a Cognito user-pool authorizer (an RS256 token checked against the
 # fixture key set) and an API key on a usage plan in the memory store.
 ISSUER=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example
@@ -59,6 +63,7 @@ SECURE_HEADERS=(-H "Authorization: $TOKEN" -H "x-api-key: benchkey00000000000000
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$TG_PORT/mock" >/dev/null 2>&1 \
         && curl -sf "http://127.0.0.1:$FLOOR/" >/dev/null 2>&1 \
+        && curl -sf "http://127.0.0.1:$FLOOR_PROXY/" >/dev/null 2>&1 \
         && curl -sf "${SECURE_HEADERS[@]}" "http://127.0.0.1:$SECURE/secure/x" >/dev/null 2>&1 && break
     sleep 0.1
 done
@@ -70,6 +75,7 @@ wrk_row nginx-return-200 "http://127.0.0.1:$NGINX_RETURN/x"
 wrk_row hyper-alone-fixed-200 "http://127.0.0.1:$FLOOR/x"
 wrk_row tollgate-mock "http://127.0.0.1:$TG_PORT/mock"
 wrk_row nginx-proxy-pass "http://127.0.0.1:$NGINX_PROXY/x"
+wrk_row hyper-alone-proxying "http://127.0.0.1:$FLOOR_PROXY/x"
 wrk_row tollgate-http-proxy "http://127.0.0.1:$TG_PORT/proxy/x"
 wrk_row tollgate-http-proxy-jwt-and-key "http://127.0.0.1:$SECURE/secure/x" "${SECURE_HEADERS[@]}"
 wrk_row tollgate-pool-proxy "http://127.0.0.1:$TG_PORT/pool/x"
