@@ -88,7 +88,10 @@ pub use auth::{
 
 // API keys, usage plans and their stores.
 pub use spec::check_rate_limit;
-pub use usage::store::{Breaker, DynamoDbStore, EmbeddedStore, MemoryStore, RedisStore, StateSync};
+pub use usage::store::{
+    Breaker, CountAsk, DynamoDbStore, EmbeddedStore, MemoryStore, PlanDecision, RedisStore,
+    StateSync, TokenAsk,
+};
 pub use usage::{
     period_bounds, ApiKey, ApiStage, Period, Quota, Throttle, UsageConfig, UsagePlan, UsageStore,
 };

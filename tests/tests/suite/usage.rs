@@ -505,30 +505,46 @@ fn redis_server(port: u16) -> std::process::Child {
         .expect("redis-server (scripts/test.sh installs it)")
 }
 
-/// Lua scripts Redis ran to completion, from `INFO commandstats` (EVAL and EVALSHA calls less
-/// the failed ones, such as EVALSHA before a script is loaded).
-fn redis_scripts_run(port: u16) -> u64 {
+/// One command to the Redis on `port` and its reply: a bulk string's text, or the line of any
+/// other reply (`+OK`, `:3`, `-ERR ...`).
+fn redis_command(port: u16, args: &[&str]) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("redis");
     s.set_read_timeout(Some(std::time::Duration::from_millis(500)))
         .expect("timeout");
-    s.write_all(b"INFO commandstats\r\n").expect("write");
-    // The reply is one bulk string: `$LENGTH\r\n` and LENGTH bytes.
+    let mut command = format!("*{}\r\n", args.len());
+    for a in args {
+        command.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(command.as_bytes()).expect("write");
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
-        let n = s.read(&mut buf).expect("INFO reply");
-        assert!(n > 0, "Redis closed before the INFO reply ended");
+        let n = s.read(&mut buf).expect("Redis reply");
+        assert!(n > 0, "Redis closed before its reply ended");
         out.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&out);
-        if let Some((head, body)) = text.split_once("\r\n") {
-            let length: usize = head.trim_start_matches('$').parse().expect("bulk length");
-            if body.len() >= length {
-                break;
+        let Some((head, body)) = text.split_once("\r\n") else {
+            continue;
+        };
+        match head.strip_prefix('$') {
+            // A bulk string: `$LENGTH\r\n` and LENGTH bytes (`$-1` for none).
+            Some("-1") => return String::new(),
+            Some(length) => {
+                let length: usize = length.parse().expect("bulk length");
+                if body.len() >= length {
+                    return body[..length].to_string();
+                }
             }
+            None => return head.to_string(),
         }
     }
-    let text = String::from_utf8_lossy(&out);
+}
+
+/// Lua scripts Redis ran to completion, from `INFO commandstats` (EVAL and EVALSHA calls less
+/// the failed ones, such as EVALSHA before a script is loaded).
+fn redis_scripts_run(port: u16) -> u64 {
+    let text = redis_command(port, &["INFO", "commandstats"]);
     let field = |line: &str, name: &str| -> u64 {
         line.split([',', ':'])
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
@@ -539,6 +555,93 @@ fn redis_scripts_run(port: u16) -> u64 {
         .filter(|l| l.starts_with("cmdstat_eval:") || l.starts_with("cmdstat_evalsha:"))
         .map(|l| field(l, "calls") - field(l, "failed_calls"))
         .sum()
+}
+
+/// The Redis store's scripts decide exactly: a bucket gives its burst, refills at its rate and
+/// expires once it would be full again; a counter stops at its limit, stays there and expires at
+/// the end of its period. A bucket an earlier version kept as a hash carries over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_buckets_and_counters_decide_exactly_and_old_buckets_carry_over() {
+    use gateway::{CountAsk, PlanDecision, TokenAsk, UsageStore};
+    let (mut redis, port) = own_redis();
+    let store = gateway::RedisStore::connect(&format!("redis://127.0.0.1:{port}"), "t:")
+        .await
+        .expect("redis");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+
+    // Burst 2 at one token a second: two, then none, then one more 1.5 s later.
+    let mut took = Vec::new();
+    for at in [now, now, now, now + 1.5, now + 1.5] {
+        took.push(store.take_token("b", 1.0, 2, at).await.expect("store"));
+    }
+    assert_eq!(took, [true, true, false, true, false]);
+    let ttl: i64 = redis_command(port, &["TTL", "t:b"])[1..]
+        .parse()
+        .expect("ttl");
+    assert!(
+        (60..=62).contains(&ttl),
+        "full again in 2 s, kept 60 s more: {ttl}"
+    );
+
+    // An empty bucket as an earlier version left it (a hash): still empty, now a string.
+    let at = now.to_string();
+    redis_command(port, &["HSET", "t:old", "tokens", "0", "at", &at]);
+    assert!(!store.take_token("old", 0.001, 2, now).await.expect("store"));
+    assert_eq!(redis_command(port, &["TYPE", "t:old"]), "+string");
+    assert!(!store
+        .take_token("old", 0.001, 2, now + 1.0)
+        .await
+        .expect("store"));
+
+    // A quota of 3: three counted, the rest refused, the counter left at 3 until its period ends.
+    let end = now as i64 + 3600;
+    let mut counted = Vec::new();
+    for _ in 0..5 {
+        counted.push(store.count("q", 3, end).await.expect("store"));
+    }
+    assert_eq!(counted, [true, true, true, false, false]);
+    assert_eq!(redis_command(port, &["GET", "t:q"]), "3");
+    assert_eq!(
+        redis_command(port, &["EXPIRETIME", "t:q"]),
+        format!(":{end}")
+    );
+    assert_eq!(store.used("q").await.expect("store"), 3);
+
+    // Both in one script: a throttled request is not counted.
+    let mut decisions = Vec::new();
+    for _ in 0..4 {
+        let token = TokenAsk {
+            key: "tb",
+            rate: 0.001,
+            burst: 3,
+        };
+        let count = CountAsk {
+            key: "tq",
+            limit: 2,
+            expires_at: end,
+        };
+        decisions.push(
+            store
+                .take_and_count(token, count, now)
+                .await
+                .expect("store"),
+        );
+    }
+    assert_eq!(
+        decisions,
+        [
+            PlanDecision::Admitted,
+            PlanDecision::Admitted,
+            PlanDecision::OverQuota,
+            PlanDecision::Throttled,
+        ]
+    );
+    assert_eq!(redis_command(port, &["GET", "t:tq"]), "2");
+    let _ = redis.kill();
+    let _ = redis.wait();
 }
 
 /// The performance issue's goal for Redis: a key with a throttle and a quota costs one round

@@ -11,33 +11,47 @@ use super::{CountAsk, PlanDecision, StoreFuture, TokenAsk, UsageStore};
 /// The Lua functions every script shares: `take` (the token bucket's read-refill-take, the key
 /// expiring once the bucket would be full again) and `count` (the quota's check-and-increment,
 /// the key expiring at the end of its period).
+///
+/// Redis's time goes to the script, so each function makes as few calls as it can: a bucket is
+/// one string, `TOKENS AT`, read with `GET` and written with `SET ... EX` (a hash with `HMGET`,
+/// `HSET` and `EXPIRE` made the script a third slower, docs/benchmarks.md); a counter is
+/// incremented first and taken back over its limit, and its expiry is set when the increment
+/// creates it (a counter's name holds its period, so the expiry never changes). A bucket an
+/// earlier version left as a hash is read once and rewritten.
 macro_rules! lua_functions {
     () => {
         r#"
 local function take(key, rate, burst, now)
-  local b = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(b[1])
-  local at = tonumber(b[2])
-  if tokens == nil or at == nil then
-    tokens = burst
-    at = now
+  local tokens, at = burst, now
+  local b = redis.pcall('GET', key)
+  if type(b) == 'table' and b.err then
+    local h = redis.call('HMGET', key, 'tokens', 'at')
+    redis.call('DEL', key)
+    b = false
+    if h[1] and h[2] then tokens, at = tonumber(h[1]), tonumber(h[2]) end
+  end
+  if b then
+    local sep = string.find(b, ' ', 1, true)
+    tokens = tonumber(string.sub(b, 1, sep - 1))
+    at = tonumber(string.sub(b, sep + 1))
   end
   local elapsed = now - at
   if elapsed < 0 then elapsed = 0 end
   tokens = math.min(burst, tokens + elapsed * rate)
   local took = tokens >= 1
   if took then tokens = tokens - 1 end
-  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
   local refill = 60
   if rate > 0 then refill = math.ceil(burst / rate) + 60 end
-  redis.call('EXPIRE', key, refill)
+  redis.call('SET', key, tokens .. ' ' .. now, 'EX', refill)
   return took
 end
 local function count(key, limit, expires_at)
-  local used = tonumber(redis.call('GET', key) or '0')
-  if used >= limit then return false end
-  redis.call('INCR', key)
-  redis.call('EXPIREAT', key, expires_at)
+  local used = redis.call('INCR', key)
+  if used == 1 then redis.call('EXPIREAT', key, expires_at) end
+  if used > limit then
+    redis.call('DECR', key)
+    return false
+  end
   return true
 end
 "#
