@@ -30,6 +30,13 @@ use clap::Parser;
 use cli::{Cli, Command};
 use commands::{generate_event, invoke, keys, start_api, start_lambda, token, validate};
 
+/// mimalloc, not glibc's allocator: a request's buffers are often freed on another worker
+/// thread than the one that allocated them, and glibc then takes the other arena's lock. Side by
+/// side it served 11–20% more on the MOCK, HTTP_PROXY and pool routes (docs/benchmarks.md). Huge
+/// pages are off for it (`no_thp`): with them idle RSS grew by half.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
