@@ -43,13 +43,16 @@ for rev in "${@:-worktree}"; do
     sha=$(redis-cli -p $PORT script load "$lua")
     redis-cli -p $PORT flushall >/dev/null
     redis-cli -p $PORT config resetstat >/dev/null
-    # A generous bucket and quota, as scripts/bench-usage.sh's plan: every call is admitted.
+    # A generous bucket and quota, as scripts/bench-usage.sh's plan: every call should be admitted.
     rps=$(redis-benchmark -p $PORT -n "$REQUESTS" -c 8 -P 16 -q \
         EVALSHA "$sha" 2 bucket counter 1000000 1000000 "$NOW" 100000000 1900000000 2>/dev/null \
         | tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
     stats=$(redis-cli -p $PORT info commandstats | grep '^cmdstat_evalsha:')
     failed=$(sed 's/.*failed_calls=\([0-9]*\).*/\1/' <<<"$stats")
     [ "$failed" = 0 ] || { echo "$rev: $failed EVALSHA calls failed: $stats" >&2; exit 1; }
+    # The figure counts only admitted decisions: the same call once more must still admit (1).
+    answer=$(redis-cli -p $PORT evalsha "$sha" 2 bucket counter 1000000 1000000 "$NOW" 100000000 1900000000)
+    [ "$answer" = 1 ] || { echo "$rev: the script answered $answer, not 1 (admitted)" >&2; exit 1; }
     usec=$(sed 's/.*usec_per_call=\([0-9.]*\).*/\1/' <<<"$stats")
     echo "| $rev | $usec | $rps |"
 done

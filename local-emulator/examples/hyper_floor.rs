@@ -18,7 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use gateway::body::{self, Body};
 use gateway::HttpClient;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -76,7 +76,7 @@ async fn proxy(
     let (mut parts, incoming) = req.into_parts();
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let Ok(uri) = format!("{base}{target}").parse() else {
-        return status(502);
+        return bad_gateway();
     };
     parts.uri = uri;
     parts.headers.remove(hyper::header::HOST);
@@ -84,13 +84,13 @@ async fn proxy(
         .send(hyper::Request::from_parts(parts, body::boxed(incoming)))
         .await
     {
-        Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed()),
-        Err(_) => status(502),
+        Ok(resp) => resp.map(body::boxed),
+        Err(_) => bad_gateway(),
     }
 }
 
-fn status(code: u16) -> hyper::Response<Body> {
+fn bad_gateway() -> hyper::Response<Body> {
     let mut resp = hyper::Response::new(body::empty());
-    *resp.status_mut() = hyper::StatusCode::from_u16(code).unwrap_or_default();
+    *resp.status_mut() = hyper::StatusCode::BAD_GATEWAY;
     resp
 }
