@@ -3,13 +3,16 @@
 # same route with a key checked against a plan whose counters live in memory, in the embedded
 # store, and in Redis. Every request is one token-bucket and one quota decision.
 # Bounded: DURATION seconds per store; everything started here is stopped on exit.
-# TOLLGATE=PATH measures another build (for a before/after pair of runs).
+# TOLLGATE=PATH measures another build (for a before/after pair of runs); ROWS picks rows by
+# name (default: all of baseline memory embedded synced redis dynamodb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
 DURATION=${DURATION:-10}
+ROWS=${ROWS:-baseline memory embedded synced redis dynamodb}
+want() { [[ " $ROWS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 OUT=${OUT:-bench-out}
@@ -28,7 +31,7 @@ trap cleanup EXIT
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
 PIDS+=($!)
 DDB_PORT=18098
-dynamodb_local $DDB_PORT
+! want dynamodb || dynamodb_local $DDB_PORT
 
 run() {
     local name=$1 path=$2; shift 2
@@ -47,9 +50,9 @@ run() {
 
 echo "| store | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
-run "no API key (baseline)" /open --usage-store memory
-run memory /metered --usage-store memory
-run embedded /metered --usage-store embedded
-run "embedded, --state-sync always" /metered --usage-store embedded --state-sync always
-run redis /metered --usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
-run "DynamoDB Local" /metered --usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table bench-usage
+! want baseline || run "no API key (baseline)" /open --usage-store memory
+! want memory || run memory /metered --usage-store memory
+! want embedded || run embedded /metered --usage-store embedded
+! want synced || run "embedded, --state-sync always" /metered --usage-store embedded --state-sync always
+! want redis || run redis /metered --usage-store redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
+! want dynamodb || run "DynamoDB Local" /metered --usage-store dynamodb --dynamodb-endpoint "http://127.0.0.1:$DDB_PORT" --dynamodb-table bench-usage

@@ -470,7 +470,7 @@ async fn tollgate_rate_limit_algorithms() {
 }
 
 /// A Redis of a test's own on a free port, without persistence, once it accepts connections.
-fn own_redis() -> (std::process::Child, u16) {
+fn own_redis() -> (OwnRedis, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -487,9 +487,26 @@ fn own_redis() -> (std::process::Child, u16) {
     (redis, port)
 }
 
+/// A redis-server of a test's own, stopped when dropped: also when the test fails, so that no
+/// server outlives the suite holding its output open.
+struct OwnRedis(std::process::Child);
+
+impl OwnRedis {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A Redis of a test's own on `port`, without persistence.
-fn redis_server(port: u16) -> std::process::Child {
-    std::process::Command::new("redis-server")
+fn redis_server(port: u16) -> OwnRedis {
+    let child = std::process::Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -502,7 +519,8 @@ fn redis_server(port: u16) -> std::process::Child {
         ])
         .stdout(std::process::Stdio::null())
         .spawn()
-        .expect("redis-server (scripts/test.sh installs it)")
+        .expect("redis-server (scripts/test.sh installs it)");
+    OwnRedis(child)
 }
 
 /// One command to the Redis on `port` and its reply: a bulk string's text, or the line of any
@@ -640,8 +658,98 @@ async fn redis_buckets_and_counters_decide_exactly_and_old_buckets_carry_over() 
         ]
     );
     assert_eq!(redis_command(port, &["GET", "t:tq"]), "2");
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.stop();
+}
+
+/// Requests for one key that arrive while its script runs are decided together by the next run,
+/// and still exactly: two stores (two replicas) on one Redis, hundreds of requests at once each,
+/// admit exactly the burst and the quota between them, in far fewer scripts than requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_decides_concurrent_requests_together_and_exactly() {
+    use gateway::{CountAsk, PlanDecision, TokenAsk, UsageStore};
+    use std::sync::Arc;
+    let (mut redis, port) = own_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut replicas: Vec<Arc<gateway::RedisStore>> = Vec::new();
+    for _ in 0..2 {
+        let store = gateway::RedisStore::connect(&url, "t:")
+            .await
+            .expect("redis");
+        replicas.push(Arc::new(store));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let end = now as i64 + 3600;
+    let before = redis_scripts_run(port);
+    const EACH: usize = 400;
+
+    // A burst of 100 (refilling one token in 1,000 s) and a quota of 60: 60 admitted, 40 with a
+    // token but over the quota, the rest throttled and not counted.
+    let mut tasks = Vec::new();
+    for i in 0..2 * EACH {
+        let store = Arc::clone(&replicas[i % 2]);
+        tasks.push(tokio::spawn(async move {
+            let token = TokenAsk {
+                key: "cb",
+                rate: 0.001,
+                burst: 100,
+            };
+            let count = CountAsk {
+                key: "cq",
+                limit: 60,
+                expires_at: end,
+            };
+            store.take_and_count(token, count, now).await
+        }));
+    }
+    let mut tally = std::collections::HashMap::new();
+    for t in tasks {
+        *tally
+            .entry(t.await.expect("task").expect("store"))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(tally.get(&PlanDecision::Admitted), Some(&60));
+    assert_eq!(tally.get(&PlanDecision::OverQuota), Some(&40));
+    assert_eq!(tally.get(&PlanDecision::Throttled), Some(&(2 * EACH - 100)));
+    assert_eq!(redis_command(port, &["GET", "t:cq"]), "60");
+    assert_eq!(
+        redis_command(port, &["EXPIRETIME", "t:cq"]),
+        format!(":{end}")
+    );
+
+    // A bucket alone (burst 50) and a counter alone (limit 70), all at once.
+    let mut tasks = Vec::new();
+    for i in 0..2 * EACH {
+        let store = Arc::clone(&replicas[i % 2]);
+        tasks.push(tokio::spawn(async move {
+            let took = store.take_token("ob", 0.001, 50, now).await.expect("store");
+            let counted = store.count("oq", 70, end).await.expect("store");
+            (took, counted)
+        }));
+    }
+    let (mut took, mut counted) = (0, 0);
+    for t in tasks {
+        let (t, c) = t.await.expect("task");
+        took += usize::from(t);
+        counted += usize::from(c);
+    }
+    assert_eq!((took, counted), (50, 70));
+    assert_eq!(store_used(&replicas[0], "oq").await, 70);
+
+    let scripts = redis_scripts_run(port) - before;
+    assert!(
+        scripts < 3 * 2 * EACH as u64 / 2,
+        "{scripts} scripts for {} decisions: requests were not decided together",
+        3 * 2 * EACH
+    );
+    redis.stop();
+}
+
+async fn store_used(store: &gateway::RedisStore, key: &str) -> u64 {
+    use gateway::UsageStore;
+    store.used(key).await.expect("store")
 }
 
 /// The performance issue's goal for Redis: a key with a throttle and a quota costs one round
@@ -682,8 +790,7 @@ async fn redis_decides_throttle_and_quota_in_one_script_per_request() {
         10,
         "one script per request"
     );
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -710,8 +817,7 @@ async fn a_failed_store_fails_open_or_closed() {
     assert_eq!(get(&open, "/shared", key).await.status, 200);
     assert_eq!(get(&closed, "/shared", key).await.status, 200);
 
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.stop();
     assert_eq!(
         get(&open, "/shared", key).await.status,
         200,
@@ -778,8 +884,7 @@ async fn a_failed_store_fails_open_or_closed() {
         .stderr()
         .iter()
         .any(|l| l.contains("usage store answers again: counting resumes")));
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.stop();
 }
 
 /// A plan may name another algorithm than AWS's token bucket (`rateLimit` in a keys file): a

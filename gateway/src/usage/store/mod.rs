@@ -1,6 +1,7 @@
 //! Where usage counters live, behind one small trait so one process or many replicas can share
 //! them: in memory, in an embedded database, in Redis or in DynamoDB.
 
+mod batch;
 mod breaker;
 mod dynamodb;
 mod embedded;
@@ -36,7 +37,7 @@ pub struct CountAsk<'a> {
 }
 
 /// How a key's throttle-then-quota decision ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlanDecision {
     Admitted,
     /// No token: the quota was not counted.
