@@ -93,6 +93,10 @@ struct Worker {
 struct Inflight {
     worker: u64,
     reply: Reply,
+    /// When the function's timeout ends this invocation.
+    deadline: Instant,
+    /// The timeout it was dispatched with (a reload may change the function's).
+    timeout: Duration,
 }
 
 #[derive(Default)]
@@ -102,6 +106,8 @@ struct State {
     queue: VecDeque<Job>,
     inflight: HashMap<String, Inflight>,
     cold_starts: u64,
+    /// What the timeout watchdog sleeps until; `None` while nothing is in flight.
+    watching_until: Option<Instant>,
 }
 
 /// Why a Runtime API call was refused.
@@ -125,7 +131,16 @@ pub struct FunctionPool {
     queue_limit: usize,
     idle_timeout: Duration,
     state: Mutex<State>,
+    /// Wakes the timeout watchdog when an invocation's deadline comes before what it sleeps
+    /// until, and when the pool goes away.
+    watchdog: Arc<tokio::sync::Notify>,
     me: Weak<FunctionPool>,
+}
+
+impl Drop for FunctionPool {
+    fn drop(&mut self) {
+        self.watchdog.notify_one();
+    }
 }
 
 fn now_ms() -> u128 {
@@ -156,6 +171,28 @@ fn exit_error(request_id: &str, reason: &str) -> Bytes {
         })
         .to_string(),
     )
+}
+
+/// One task per pool enforces every invocation's timeout: it sleeps until the earliest deadline
+/// in flight (or until told of an earlier one), instead of a sleeping task per invocation, which
+/// at thousands of calls a second held thousands of timers and their memory for the whole
+/// timeout (docs/benchmarks.md).
+async fn watch_timeouts(pool: Weak<FunctionPool>, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        let next = match pool.upgrade() {
+            Some(pool) => pool.expire_timeouts(),
+            None => return,
+        };
+        match next {
+            Some(deadline) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => {}
+                    () = wake.notified() => {}
+                }
+            }
+            None => wake.notified().await,
+        }
+    }
 }
 
 /// Stops a worker's Runtime API when the worker's run ends, however it ends.
@@ -189,8 +226,13 @@ impl FunctionPool {
             queue_limit,
             idle_timeout,
             state: Mutex::new(State::default()),
+            watchdog: Arc::new(tokio::sync::Notify::new()),
             me: me.clone(),
         });
+        tokio::spawn(watch_timeouts(
+            Arc::downgrade(&pool),
+            Arc::clone(&pool.watchdog),
+        ));
         let weak = Arc::downgrade(&pool);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -316,15 +358,21 @@ impl FunctionPool {
             w.phase = Phase::Busy(job.request_id.clone());
             w.since = Instant::now();
         }
-        let rid = job.request_id.clone();
+        let timeout = self.cfg().timeout;
+        let deadline = Instant::now() + timeout;
         st.inflight.insert(
-            rid.clone(),
+            job.request_id,
             Inflight {
                 worker,
                 reply: job.reply,
+                deadline,
+                timeout,
             },
         );
-        self.watchdog(rid, worker);
+        if st.watching_until.is_none_or(|until| deadline < until) {
+            st.watching_until = Some(deadline);
+            self.watchdog.notify_one();
+        }
         Ok(())
     }
 
@@ -603,37 +651,37 @@ impl FunctionPool {
 
     /// Kill a process that overran the function's Timeout and fail its invocation the way
     /// Lambda does.
-    fn watchdog(&self, request_id: String, worker: u64) {
-        let Some(pool) = self.me.upgrade() else {
-            return;
-        };
-        let timeout = self.cfg().timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            let mut st = pool.lock();
-            let still_running = st
-                .inflight
-                .get(&request_id)
-                .is_some_and(|i| i.worker == worker);
-            if !still_running {
-                return;
-            }
-            if let Some(inf) = st.inflight.remove(&request_id) {
-                tracing::warn!(function = %pool.cfg().logical_id, request_id = %request_id, "Task timed out after {:.2} seconds", timeout.as_secs_f64());
-                let _ = inf
-                    .reply
-                    .send(Ok(InvokeOutcome::FunctionError(timeout_error(
-                        &request_id,
-                        timeout,
-                    ))));
-            }
-            if let Some(w) = st.workers.get_mut(&worker) {
+    /// End the invocations whose timeout has passed, as Lambda does: a timeout error for the
+    /// caller, and the process killed and replaced. Returns the next deadline to wait for.
+    fn expire_timeouts(&self) -> Option<Instant> {
+        let mut st = self.lock();
+        let now = Instant::now();
+        let expired: Vec<String> = st
+            .inflight
+            .iter()
+            .filter(|(_, inf)| inf.deadline <= now)
+            .map(|(rid, _)| rid.clone())
+            .collect();
+        for request_id in expired {
+            let Some(inf) = st.inflight.remove(&request_id) else {
+                continue;
+            };
+            tracing::warn!(function = %self.cfg().logical_id, request_id = %request_id, "Task timed out after {:.2} seconds", inf.timeout.as_secs_f64());
+            let _ = inf
+                .reply
+                .send(Ok(InvokeOutcome::FunctionError(timeout_error(
+                    &request_id,
+                    inf.timeout,
+                ))));
+            if let Some(w) = st.workers.get_mut(&inf.worker) {
                 w.phase = Phase::Retiring;
                 if let Some(k) = w.kill.take() {
                     let _ = k.send(());
                 }
             }
-        });
+        }
+        st.watching_until = st.inflight.values().map(|inf| inf.deadline).min();
+        st.watching_until
     }
 
     /// Stop processes that have waited for work longer than the idle timeout.
@@ -905,6 +953,34 @@ mod tests {
         );
         assert!(matches!(call(&p, "0").await, Ok(InvokeOutcome::Success(_))));
         assert_eq!(fake.started.load(Ordering::SeqCst), 2);
+    }
+
+    /// Timeouts are enforced by one task per pool: calls leave nothing behind, and each call
+    /// still times out exactly its own timeout after it was handed to a process, also one
+    /// dispatched while the watchdog already waits for an earlier deadline.
+    #[tokio::test(start_paused = true)]
+    async fn one_watchdog_times_out_each_call_on_time_and_calls_leave_no_tasks() {
+        let (p, _fake) = pool(2, 10, 1000, 300_000, false);
+        assert!(matches!(call(&p, "0").await, Ok(InvokeOutcome::Success(_))));
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let alive = metrics.num_alive_tasks();
+        for _ in 0..200 {
+            assert!(matches!(call(&p, "0").await, Ok(InvokeOutcome::Success(_))));
+        }
+        assert_eq!(metrics.num_alive_tasks(), alive, "a task per call is left");
+
+        let start = Instant::now();
+        let first = tokio::spawn({
+            let p = p.clone();
+            async move { (call(&p, "hang").await, Instant::now()) }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (second, second_at) = (call(&p, "hang").await, Instant::now());
+        let (first, first_at) = first.await.expect("join");
+        assert!(error_text(&first).ends_with("Task timed out after 1.00 seconds\"}"));
+        assert!(error_text(&second).ends_with("Task timed out after 1.00 seconds\"}"));
+        assert_eq!(first_at - start, Duration::from_millis(1000));
+        assert_eq!(second_at - start, Duration::from_millis(1300));
     }
 
     #[tokio::test(start_paused = true)]

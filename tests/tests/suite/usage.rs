@@ -880,10 +880,21 @@ async fn a_failed_store_fails_open_or_closed() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert!(open
+    // The line was written before the breaker closed; the reader of tollgate's stderr may not
+    // have collected it yet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !open
         .stderr()
         .iter()
-        .any(|l| l.contains("usage store answers again: counting resumes")));
+        .any(|l| l.contains("usage store answers again: counting resumes"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no line saying counting resumes: {:#?}",
+            open.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     redis.stop();
 }
 
