@@ -218,10 +218,16 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn requests_behind_a_call_are_decided_together_and_exactly() {
+    /// A pool of `left` units and a first call for key "k" that is inside the store, held there
+    /// until the test adds a permit to the gate.
+    async fn held_first_call(
+        left: u64,
+    ) -> (
+        Arc<Batches<Pool>>,
+        tokio::task::JoinHandle<Result<PlanDecision, String>>,
+    ) {
         let batches = Batches::new(Pool {
-            left: AtomicU64::new(5),
+            left: AtomicU64::new(left),
             calls: AtomicU64::new(0),
             sizes: Mutex::new(Vec::new()),
             gate: tokio::sync::Semaphore::new(0),
@@ -233,6 +239,12 @@ mod tests {
         while batches.decider().calls.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
+        (batches, first)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_behind_a_call_are_decided_together_and_exactly() {
+        let (batches, first) = held_first_call(5).await;
         let mut rest = Vec::new();
         for _ in 0..9 {
             let b = Arc::clone(&batches);
@@ -259,19 +271,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_caller_that_goes_away_does_not_strand_the_queue() {
-        let batches = Batches::new(Pool {
-            left: AtomicU64::new(10),
-            calls: AtomicU64::new(0),
-            sizes: Mutex::new(Vec::new()),
-            gate: tokio::sync::Semaphore::new(0),
-        });
-        let first = tokio::spawn({
-            let b = Arc::clone(&batches);
-            async move { b.decide("k", ()).await }
-        });
-        while batches.decider().calls.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
+        let (batches, first) = held_first_call(10).await;
         let queued = tokio::spawn({
             let b = Arc::clone(&batches);
             async move { b.decide("k", ()).await }
