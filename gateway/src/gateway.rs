@@ -249,10 +249,16 @@ impl Gateway {
                 .remove::<crate::request::HeaderCase>()
                 .unwrap_or_default(),
             path_params: Vec::new(),
-            body: Some(crate::body::deadline(
-                Limited::new(body, MAX_BODY_BYTES).boxed(),
-                self.config.body_timeout,
-            )),
+            // A request without a body (most GETs) needs neither the size limit nor the read
+            // deadline, nor the three allocations and the timer they cost.
+            body: Some(if http_body::Body::is_end_stream(&body) {
+                body
+            } else {
+                crate::body::deadline(
+                    Limited::new(body, MAX_BODY_BYTES).boxed(),
+                    self.config.body_timeout,
+                )
+            }),
         };
         let served = Arc::clone(&self.served);
         let mut reached = Reached::default();
@@ -375,7 +381,7 @@ impl Gateway {
         ctx.api_id = Some(api.api_id.clone());
         ctx.api_kind = Some(api.kind);
         ctx.stage = Some(api.stage.name.clone());
-        ctx.stage_variables = api.stage.variables.clone();
+        ctx.stage_variables = Arc::clone(&api.stage.variables);
         ctx.access_log_format = api.access_log_format.clone();
         // $context.path carries the stage on REST APIs whichever URL style served the request.
         if api.kind == ApiKind::Rest && !self.config.stage_in_path {

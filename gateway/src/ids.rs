@@ -153,7 +153,12 @@ impl TraceIds {
             .split(';')
             .find_map(|p| p.strip_prefix("Root=1-"))
             .unwrap_or_default();
-        let mut trace_id = root.replace('-', "").to_ascii_lowercase();
+        let mut trace_id = String::with_capacity(32);
+        trace_id.extend(
+            root.chars()
+                .filter(|&c| c != '-')
+                .map(|c| c.to_ascii_lowercase()),
+        );
         if trace_id.len() != 32 {
             trace_id = uuid_v4().simple().to_string();
         }

@@ -211,7 +211,7 @@ fn load_openapi(
                     ApiKind::Rest => "Prod".into(),
                     ApiKind::Http => "$default".into(),
                 }),
-            variables: stage_variables.clone(),
+            variables: std::sync::Arc::new(stage_variables.clone()),
         };
         let opts = ResolveOptions {
             name,

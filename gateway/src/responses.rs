@@ -642,7 +642,7 @@ mod tests {
             tls: false,
         };
         let mut c = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn);
-        c.stage_variables.insert("env".into(), "dev".into());
+        std::sync::Arc::make_mut(&mut c.stage_variables).insert("env".into(), "dev".into());
         c.error = Some(ErrorInfo {
             response_type: Some(ResponseType::MissingAuthenticationToken),
             message: Some("Missing Authentication Token".into()),

@@ -13,8 +13,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
 use crate::ids::api_id_for;
 use crate::load_error::{deserialize_at, pointer_join, LoadError, LoadErrors};
 use crate::model::{Integration, ResolvedApi, Route, Router, Stage};
@@ -152,7 +150,7 @@ fn default_stage(kind: ApiKind) -> Stage {
             ApiKind::Rest => "Prod".into(),
             ApiKind::Http => "$default".into(),
         },
-        variables: IndexMap::new(),
+        variables: Default::default(),
     }
 }
 

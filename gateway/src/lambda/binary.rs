@@ -4,23 +4,20 @@
 /// `type/*` wildcards.
 pub(crate) fn is_binary(types: &[String], media: Option<&str>) -> bool {
     let Some(media) = media else { return false };
-    let m = media
-        .split([';', ','])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    // Compared without case and without allocating: this runs on every answer.
+    let m = media.split([';', ',']).next().unwrap_or("").trim();
     if m.is_empty() {
         return false;
     }
     types.iter().any(|t| {
-        let t = t.trim().to_ascii_lowercase();
+        let t = t.trim();
         t == "*/*"
-            || t == m
+            || t.eq_ignore_ascii_case(m)
             // `image/*` covers `image/png`, not a bare `image` (aws-behaviour §3b).
             || t.strip_suffix("/*").is_some_and(|major| {
-                m.split_once('/')
-                    .is_some_and(|(m_major, minor)| m_major == major && !minor.is_empty())
+                m.split_once('/').is_some_and(|(m_major, minor)| {
+                    m_major.eq_ignore_ascii_case(major) && !minor.is_empty()
+                })
             })
     })
 }
@@ -46,6 +43,11 @@ mod tests {
         ];
         assert!(is_binary(&types, Some("image/png")));
         assert!(is_binary(&types, Some("application/octet-stream; q=1")));
+        assert!(is_binary(&types, Some("Image/PNG")), "without case");
+        assert!(is_binary(
+            &["Application/Octet-Stream".to_string()],
+            Some("application/octet-stream")
+        ));
         assert!(!is_binary(&types, Some("text/plain")));
         assert!(is_binary(&["*/*".to_string()], Some("text/plain")));
         assert!(!is_binary(&types, None));

@@ -237,7 +237,7 @@ pub(super) fn api_from_resource(
         kind,
         stage: Stage {
             name: stage_name,
-            variables,
+            variables: variables.into(),
         },
         file: def_file,
         pointer_base,

@@ -417,7 +417,11 @@ fn http_stage(
             variables: settings
                 .get("StageVariables")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect())
+                .map(|m| {
+                    std::sync::Arc::new(
+                        m.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect(),
+                    )
+                })
                 .unwrap_or_default(),
         },
         throttle: stage_throttle(

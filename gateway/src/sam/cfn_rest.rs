@@ -780,7 +780,7 @@ fn rest_stage(
     let variables = settings
         .get("Variables")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect())
+        .map(|m| std::sync::Arc::new(m.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect()))
         .unwrap_or_default();
     ResourceStage {
         stage: Stage {

@@ -115,7 +115,8 @@ impl std::fmt::Display for RouteMethod {
 #[derive(Debug, Clone)]
 pub struct Stage {
     pub name: String,
-    pub variables: IndexMap<String, String>,
+    /// Shared with every request's context, which would otherwise copy the map each time.
+    pub variables: std::sync::Arc<IndexMap<String, String>>,
 }
 
 /// Which document format an API was written in.

@@ -122,7 +122,7 @@ fn render(case: &Case) -> Result<(String, Option<serde_json::Value>), String> {
     ctx.resource_path = Some("/things/{id}".into());
     ctx.request_time_epoch = 1_700_000_000_000;
     for (k, v) in strings(&request["stageVariables"]) {
-        ctx.stage_variables.insert(k, v);
+        std::sync::Arc::make_mut(&mut ctx.stage_variables).insert(k, v);
     }
     if let Some(a) = request.get("authorizer") {
         ctx.authorizer = Some(gateway::AuthorizerOutput {

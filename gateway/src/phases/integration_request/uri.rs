@@ -53,7 +53,7 @@ mod tests {
             tls: false,
         };
         let mut ctx = RequestContext::new(&http::Method::GET, "/", &HeaderMap::new(), conn);
-        ctx.stage_variables
+        std::sync::Arc::make_mut(&mut ctx.stage_variables)
             .insert("host".into(), "127.0.0.1:9000".into());
         let pv = |n: &str| (n == "proxy").then(|| "a//b".to_string());
         assert_eq!(
