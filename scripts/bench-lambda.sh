@@ -7,7 +7,8 @@
 # as `cargo lambda watch --release`, tollgate from a project folder whose `.aws-sam/build` holds
 # that same executable (as `sam build` leaves one). PROFILE=debug runs the debug build under both
 # (tollgate builds it from template.yaml).
-# Bounded: DURATION seconds per target; everything started here is stopped on exit.
+# Bounded: DURATION seconds per target and round (ROUNDS, default 1); everything started here is
+# stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -77,8 +78,19 @@ wait_for "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/"
 echo "| target | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 # Only 2xx answers count: a row with any other status or a socket error is refused (wrk_row).
-OUT=$OUT wrk_row "tollgate (REST route → hello, $PROFILE)" "http://127.0.0.1:$TG_PORT/hello/bench"
-OUT=$OUT wrk_row "cargo lambda watch (function URL → hello, $PROFILE)" "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/"
+# ROUNDS > 1 alternates the two targets and ends with each round's ratio and their median:
+# cargo-lambda's rate moves a lot from run to run on a shared machine (docs/benchmarks.md).
+RATIOS=()
+for _ in $(seq 1 "${ROUNDS:-1}"); do
+    ours=$(OUT=$OUT wrk_row "tollgate (REST route → hello, $PROFILE)" "http://127.0.0.1:$TG_PORT/hello/bench")
+    theirs=$(OUT=$OUT wrk_row "cargo lambda watch (function URL → hello, $PROFILE)" "http://127.0.0.1:$CARGO_LAMBDA/lambda-url/hello/")
+    printf '%s\n%s\n' "$ours" "$theirs"
+    RATIOS+=("$(awk -F'|' -v a="$(cut -d'|' -f3 <<<"$ours")" '{printf "%.2f", a / $3}' <<<"$theirs")")
+done
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+    echo
+    echo "ratios: ${RATIOS[*]}; median $(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{r[NR]=$1} END {print (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2}')"
+fi
 
 # Cold starts: with a 1 s idle timeout every request after a 2 s pause starts a new process.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
