@@ -34,6 +34,13 @@ fn uuid_v4() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(random_bytes()).into_uuid()
 }
 
+/// A new request id (a version 4 UUID, hyphenated) without a system call: for ids made per call,
+/// such as a Lambda invocation's. Not for secrets (API key values), which need the system's
+/// generator.
+pub fn new_request_id() -> String {
+    uuid_v4().hyphenated().to_string()
+}
+
 /// The request id: a client's own UUID in `x-amzn-RequestId` is kept (aws-behaviour §3a),
 /// otherwise a new one.
 pub(crate) fn request_id(headers: &http::HeaderMap) -> String {
@@ -42,7 +49,7 @@ pub(crate) fn request_id(headers: &http::HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| uuid::Uuid::parse_str(v).ok())
         .map(|u| u.hyphenated().to_string())
-        .unwrap_or_else(|| uuid_v4().hyphenated().to_string())
+        .unwrap_or_else(new_request_id)
 }
 
 /// `extendedRequestId` / `x-amz-apigw-id`: 16 characters ending in `=`, i.e. 11 random bytes in
@@ -214,6 +221,28 @@ pub(crate) fn api_id_for(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fresh ids are version 4 UUIDs and do not repeat, within a thread or across threads (each
+    /// thread's generator has its own seed).
+    #[test]
+    fn new_request_ids_are_v4_uuids_and_distinct() {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..5_000).map(|_| new_request_id()).collect::<Vec<_>>()))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().expect("thread"))
+                .collect()
+        });
+        for id in &ids {
+            let u = uuid::Uuid::parse_str(id).expect("a UUID");
+            assert_eq!(u.get_version_num(), 4, "{id}");
+            assert_eq!(id, &u.hyphenated().to_string());
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 
     #[test]
     fn incoming_trace_ids_continue() {

@@ -61,7 +61,7 @@ pub use services::Services;
 pub use context::{
     AuthorizerOutput, Call, CallKind, ClientCert, ConnInfo, ContextFormat, RequestContext,
 };
-pub use ids::TraceIds;
+pub use ids::{new_request_id, TraceIds};
 pub use phase::{Phase, PhaseTiming};
 pub use request::HeaderCase;
 

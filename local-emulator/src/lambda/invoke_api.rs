@@ -65,7 +65,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 pub async fn handle(host: Arc<LambdaHost>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = gateway::new_request_id();
     let path = req.uri().path().to_string();
     let Some(name) = function_from_path(&path).filter(|_| req.method() == Method::POST) else {
         return service_error(

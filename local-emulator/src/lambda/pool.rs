@@ -290,7 +290,7 @@ impl FunctionPool {
         let _running = self.gate.read().await;
         let (tx, rx) = oneshot::channel();
         let job = Job {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: gateway::new_request_id(),
             payload,
             trace_id,
             reply: tx,
