@@ -15,8 +15,17 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  // Requests that finish while the page loads all show, each once: some before it reads the
+  // recent ones, some while its live stream opens.
+  const during = (async () => {
+    for (let i = 0; i < 20; i++) {
+      await fetch(`${api}/orders`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
   await page.goto(dashboard);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 10000 });
+  await during;
   const routes = await page.locator('#routes tbody tr').count();
   if (routes < 5) throw new Error(`the route table shows ${routes} routes`);
 
@@ -29,8 +38,10 @@ try {
   for (let i = 0; i < 3; i++) await fetch(`${api}/orders`);
   await fetch(`${api}/orders/ord-7`);
   await fetch(`${api}/nope`);
-  await page.waitForFunction(() => document.querySelectorAll('#requests tr.request').length >= 5,
+  await page.waitForFunction(() => document.querySelectorAll('#requests tr.request').length >= 25,
     null, { timeout: 10000 });
+  const shown = await page.locator('#requests tr.request').count();
+  if (shown !== 25) throw new Error(`${shown} rows for 25 requests`);
 
   await page.fill('#filter-status', '4');
   const statuses = await page.locator('#requests tr.request td:nth-child(2)').allTextContents();
