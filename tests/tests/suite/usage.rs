@@ -580,7 +580,7 @@ fn redis_scripts_run(port: u16) -> u64 {
 /// the end of its period. A bucket an earlier version kept as a hash carries over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_buckets_and_counters_decide_exactly_and_old_buckets_carry_over() {
-    use gateway::{CountAsk, PlanDecision, TokenAsk, UsageStore};
+    use gateway::{PlanDecision, UsageStore};
     let (mut redis, port) = own_redis();
     let store = gateway::RedisStore::connect(&format!("redis://127.0.0.1:{port}"), "t:")
         .await
@@ -631,16 +631,7 @@ async fn redis_buckets_and_counters_decide_exactly_and_old_buckets_carry_over() 
     // Both in one script: a throttled request is not counted.
     let mut decisions = Vec::new();
     for _ in 0..4 {
-        let token = TokenAsk {
-            key: "tb",
-            rate: 0.001,
-            burst: 3,
-        };
-        let count = CountAsk {
-            key: "tq",
-            limit: 2,
-            expires_at: end,
-        };
+        let (token, count) = slow_bucket_and_quota(("tb", 3), ("tq", 2), end);
         decisions.push(
             store
                 .take_and_count(token, count, now)
@@ -666,7 +657,7 @@ async fn redis_buckets_and_counters_decide_exactly_and_old_buckets_carry_over() 
 /// admit exactly the burst and the quota between them, in far fewer scripts than requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_decides_concurrent_requests_together_and_exactly() {
-    use gateway::{CountAsk, PlanDecision, TokenAsk, UsageStore};
+    use gateway::{PlanDecision, UsageStore};
     use std::sync::Arc;
     let (mut redis, port) = own_redis();
     let url = format!("redis://127.0.0.1:{port}");
@@ -691,16 +682,7 @@ async fn redis_decides_concurrent_requests_together_and_exactly() {
     for i in 0..2 * EACH {
         let store = Arc::clone(&replicas[i % 2]);
         tasks.push(tokio::spawn(async move {
-            let token = TokenAsk {
-                key: "cb",
-                rate: 0.001,
-                burst: 100,
-            };
-            let count = CountAsk {
-                key: "cq",
-                limit: 60,
-                expires_at: end,
-            };
+            let (token, count) = slow_bucket_and_quota(("cb", 100), ("cq", 60), end);
             store.take_and_count(token, count, now).await
         }));
     }
@@ -745,6 +727,25 @@ async fn redis_decides_concurrent_requests_together_and_exactly() {
         3 * 2 * EACH
     );
     redis.stop();
+}
+
+/// A bucket of `burst` that refills one token in 1,000 s, and a quota of `limit` ending at `end`.
+fn slow_bucket_and_quota(
+    (bucket, burst): (&'static str, u64),
+    (counter, limit): (&'static str, u64),
+    end: i64,
+) -> (gateway::TokenAsk<'static>, gateway::CountAsk<'static>) {
+    let token = gateway::TokenAsk {
+        key: bucket,
+        rate: 0.001,
+        burst,
+    };
+    let count = gateway::CountAsk {
+        key: counter,
+        limit,
+        expires_at: end,
+    };
+    (token, count)
 }
 
 async fn store_used(store: &gateway::RedisStore, key: &str) -> u64 {

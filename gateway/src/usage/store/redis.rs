@@ -102,8 +102,8 @@ enum Counters {
     Both { bucket: String, counter: String },
 }
 
-/// One request's limits and clock (the fields its counters do not use are ignored).
-#[derive(Debug, Clone, Copy)]
+/// One request's limits and clock (the fields its counters do not use are left at zero).
+#[derive(Debug, Clone, Copy, Default)]
 struct Limits {
     rate: f64,
     burst: u64,
@@ -210,38 +210,32 @@ impl RedisStore {
         })
     }
 
-    fn limits(token: Option<TokenAsk<'_>>, count: Option<CountAsk<'_>>, now: f64) -> Limits {
-        Limits {
-            rate: token.map_or(0.0, |t| t.rate),
-            burst: token.map_or(0, |t| t.burst),
-            limit: count.map_or(0, |c| c.limit),
-            expires_at: count.map_or(0, |c| c.expires_at),
-            now,
-        }
+    /// Whether `counters` admit one more request.
+    fn admits(&self, counters: Counters, limits: Limits) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            Ok(self.batches.decide(counters, limits).await? == PlanDecision::Admitted)
+        })
     }
 }
 
 impl UsageStore for RedisStore {
     fn take_token(&self, key: &str, rate: f64, burst: u64, now: f64) -> StoreFuture<'_, bool> {
-        let counters = Counters::Bucket(format!("{}{key}", self.prefix));
-        let token = TokenAsk { key, rate, burst };
-        let limits = Self::limits(Some(token), None, now);
-        Box::pin(async move {
-            Ok(self.batches.decide(counters, limits).await? == PlanDecision::Admitted)
-        })
+        let limits = Limits {
+            rate,
+            burst,
+            now,
+            ..Limits::default()
+        };
+        self.admits(Counters::Bucket(format!("{}{key}", self.prefix)), limits)
     }
 
     fn count(&self, key: &str, limit: u64, expires_at: i64) -> StoreFuture<'_, bool> {
-        let counters = Counters::Counter(format!("{}{key}", self.prefix));
-        let count = CountAsk {
-            key,
+        let limits = Limits {
             limit,
             expires_at,
+            ..Limits::default()
         };
-        let limits = Self::limits(None, Some(count), 0.0);
-        Box::pin(async move {
-            Ok(self.batches.decide(counters, limits).await? == PlanDecision::Admitted)
-        })
+        self.admits(Counters::Counter(format!("{}{key}", self.prefix)), limits)
     }
 
     fn take_and_count<'a>(
@@ -254,7 +248,13 @@ impl UsageStore for RedisStore {
             bucket: format!("{}{}", self.prefix, token.key),
             counter: format!("{}{}", self.prefix, count.key),
         };
-        let limits = Self::limits(Some(token), Some(count), now);
+        let limits = Limits {
+            rate: token.rate,
+            burst: token.burst,
+            limit: count.limit,
+            expires_at: count.expires_at,
+            now,
+        };
         Box::pin(self.batches.decide(counters, limits))
     }
 
