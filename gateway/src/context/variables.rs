@@ -24,7 +24,7 @@ impl RequestContext {
     }
 
     /// The value, borrowed where the context holds it as text.
-    fn variable_text(&self, name: &str) -> Option<Cow<'_, str>> {
+    pub(crate) fn variable_text(&self, name: &str) -> Option<Cow<'_, str>> {
         let ms = |d: Duration| Cow::Owned(d.as_millis().to_string());
         Some(match name {
             "requestId" | "awsEndpointRequestId" => b(&self.request_id),

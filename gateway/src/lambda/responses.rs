@@ -1,6 +1,8 @@
 //! The answers a Lambda proxy integration accepts back (aws-behaviour §3b, §3c), turned into
 //! HTTP responses; anything else is AWS's "Malformed Lambda proxy response".
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
@@ -31,11 +33,11 @@ fn malformed(m: impl Into<String>) -> ResponseError {
 }
 
 /// A header value as AWS renders it: strings as is, booleans and numbers printed.
-fn header_text(v: &Value) -> Option<String> {
+fn header_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         Value::Null => None,
         _ => None,
     }
@@ -57,23 +59,27 @@ fn status_from(v: Option<&Value>, default: u16) -> Result<u16, ResponseError> {
     }
 }
 
-fn push_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
+/// A response header as the function named it, borrowed from its answer where it can be.
+type Header<'a> = (&'a str, Cow<'a, str>);
+
+fn push_header<'a>(headers: &mut Vec<Header<'a>>, name: &'a str, value: Cow<'a, str>) {
     // Values for one name join with ", "; the first spelling of the name wins (aws-behaviour §3b).
     match headers
         .iter_mut()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
     {
         Some((_, v)) => {
-            v.push_str(", ");
-            v.push_str(&value);
+            let joined = v.to_mut();
+            joined.push_str(", ");
+            joined.push_str(&value);
         }
-        None => headers.push((name.to_string(), value)),
+        None => headers.push((name, value)),
     }
 }
 
 fn build_response(
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: Vec<Header<'_>>,
     body: Bytes,
 ) -> Result<Response<Body>, ResponseError> {
     let mut out = Response::new(full(body));
@@ -100,29 +106,15 @@ pub(crate) fn parse_rest_response(
     accept: Option<&str>,
     strict: bool,
 ) -> Result<Response<Body>, ResponseError> {
-    if payload.iter().all(u8::is_ascii_whitespace) {
-        return Err(malformed("the function returned nothing"));
-    }
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))?;
-    let Value::Object(obj) = v else {
-        return Err(malformed("the response is not a JSON object"));
-    };
+    let fields = RestFields::read(payload)?;
     if strict {
-        const ALLOWED: &[&str] = &[
-            "statusCode",
-            "headers",
-            "multiValueHeaders",
-            "body",
-            "isBase64Encoded",
-        ];
-        if let Some(k) = obj.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
+        if let Some(k) = fields.unknown {
             return Err(malformed(format!("unknown field `{k}`")));
         }
     }
-    let status = status_from(obj.get("statusCode"), 200)?;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    match obj.get("multiValueHeaders") {
+    let status = status_from(fields.status_code.as_ref(), 200)?;
+    let mut headers: Vec<Header<'_>> = Vec::new();
+    match &fields.multi_value_headers {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, vs) in m {
@@ -138,7 +130,7 @@ pub(crate) fn parse_rest_response(
         }
         Some(_) => return Err(malformed("multiValueHeaders is not an object")),
     }
-    match obj.get("headers") {
+    match &fields.headers {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, v) in m {
@@ -156,14 +148,14 @@ pub(crate) fn parse_rest_response(
         }
         Some(_) => return Err(malformed("headers is not an object")),
     }
-    let body = match obj.get("body") {
+    let body = match fields.body {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(_) => return Err(malformed("body is not a string")),
     };
-    let b64 = match obj.get("isBase64Encoded") {
+    let b64 = match fields.is_base64_encoded {
         None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Value::Bool(b)) => b,
         Some(_) => return Err(malformed("isBase64Encoded is not a boolean")),
     };
     // Only the request's first Accept type decides; the function's own Content-Type does not
@@ -180,6 +172,103 @@ pub(crate) fn parse_rest_response(
     build_response(status, headers, body)
 }
 
+/// The fields of a REST (payload 1.0) proxy response, each as the JSON it holds, read without
+/// building the object around them (a map and a string per key on every invocation). The first
+/// key outside these is noted: strict parsing rejects it, HTTP API 1.0 ignores it.
+#[derive(Default)]
+struct RestFields {
+    status_code: Option<Value>,
+    headers: Option<Value>,
+    multi_value_headers: Option<Value>,
+    body: Option<Value>,
+    is_base64_encoded: Option<Value>,
+    unknown: Option<String>,
+}
+
+impl RestFields {
+    fn read(payload: &[u8]) -> Result<RestFields, ResponseError> {
+        let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+        match first {
+            None => Err(malformed("the function returned nothing")),
+            Some(b'{') => {
+                serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))
+            }
+            // Not an object: say whether it is JSON at all.
+            Some(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+                Ok(_) => Err(malformed("the response is not a JSON object")),
+                Err(e) => Err(malformed(format!("not JSON: {e}"))),
+            },
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RestFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+
+        /// A key, matched while it is read, so a known one costs no string.
+        enum Key {
+            StatusCode,
+            Headers,
+            MultiValueHeaders,
+            Body,
+            IsBase64Encoded,
+            Other(String),
+        }
+        impl<'de> serde::Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct KeyVisitor;
+                impl Visitor<'_> for KeyVisitor {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a field name")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Key, E> {
+                        Ok(match k {
+                            "statusCode" => Key::StatusCode,
+                            "headers" => Key::Headers,
+                            "multiValueHeaders" => Key::MultiValueHeaders,
+                            "body" => Key::Body,
+                            "isBase64Encoded" => Key::IsBase64Encoded,
+                            other => Key::Other(other.to_string()),
+                        })
+                    }
+                }
+                d.deserialize_str(KeyVisitor)
+            }
+        }
+
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = RestFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RestFields, A::Error> {
+                let mut f = RestFields::default();
+                // A repeated key keeps its last value, as in a parsed object.
+                while let Some(key) = map.next_key::<Key>()? {
+                    let slot = match key {
+                        Key::StatusCode => &mut f.status_code,
+                        Key::Headers => &mut f.headers,
+                        Key::MultiValueHeaders => &mut f.multi_value_headers,
+                        Key::Body => &mut f.body,
+                        Key::IsBase64Encoded => &mut f.is_base64_encoded,
+                        Key::Other(k) => {
+                            f.unknown.get_or_insert(k);
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(f)
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
 /// Parse an HTTP API payload 2.0 response, including the shorthand where a function returns any
 /// JSON value without `statusCode`.
 pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, ResponseError> {
@@ -193,12 +282,12 @@ pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, R
         };
         return build_response(
             200,
-            vec![("content-type".into(), "application/json".into())],
+            vec![("content-type", Cow::Borrowed("application/json"))],
             Bytes::from(body),
         );
     };
     let status = status_from(obj.get("statusCode"), 200)?;
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Vec<Header<'_>> = Vec::new();
     if let Some(Value::Object(m)) = obj.get("headers") {
         for (k, v) in m {
             if let Some(t) = header_text(v) {
@@ -208,7 +297,7 @@ pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, R
     }
     if let Some(Value::Array(cookies)) = obj.get("cookies") {
         for c in cookies.iter().filter_map(Value::as_str) {
-            headers.push(("set-cookie".into(), c.to_string()));
+            headers.push(("set-cookie", Cow::Borrowed(c)));
         }
     }
     let body = match obj.get("body") {
@@ -293,6 +382,63 @@ mod tests {
         )
         .expect("ok");
         assert_eq!(parts(r).await.2, "test-data");
+    }
+
+    #[tokio::test]
+    async fn rest_response_errors_say_what_is_wrong() {
+        let said = |payload: &str, strict: bool| {
+            parse_rest_response(payload.as_bytes(), &[], None, strict)
+                .err()
+                .map(|e| e.to_string())
+        };
+        let malformed = |m: &str| Some(format!("Malformed Lambda proxy response: {m}"));
+        // The first unknown field is named; HTTP API 1.0 (not strict) ignores them.
+        let extra = r#"{"statusCode":200,"wrongValue":"x","other":{"a":[1]}}"#;
+        assert_eq!(said(extra, true), malformed("unknown field `wrongValue`"));
+        assert_eq!(said(extra, false), None);
+        assert_eq!(
+            said(" \n", true),
+            malformed("the function returned nothing")
+        );
+        assert_eq!(
+            said(r#""justAString""#, true),
+            malformed("the response is not a JSON object")
+        );
+        assert_eq!(
+            said("[1, 2]", true),
+            malformed("the response is not a JSON object")
+        );
+        for broken in [
+            "not json",
+            r#"{"statusCode":200"#,
+            r#"{"statusCode":200} x"#,
+        ] {
+            let m = said(broken, true).unwrap_or_default();
+            assert!(m.contains("not JSON"), "{broken}: {m}");
+        }
+        assert_eq!(
+            said(r#"{"body":1}"#, true),
+            malformed("body is not a string")
+        );
+        assert_eq!(
+            said(r#"{"isBase64Encoded":"yes"}"#, true),
+            malformed("isBase64Encoded is not a boolean")
+        );
+        assert_eq!(
+            said(r#"{"headers":[]}"#, true),
+            malformed("headers is not an object")
+        );
+        // A repeated field keeps its last value, as a parsed object would; escaped keys are
+        // still recognised.
+        let r = parse_rest_response(
+            br#"{"statusCode":200,"statusCode":404,"b\u006fdy":"x"}"#,
+            &[],
+            None,
+            true,
+        )
+        .expect("ok");
+        let (s, _, b) = parts(r).await;
+        assert_eq!((s, b.as_str()), (404, "x"));
     }
 
     #[tokio::test]

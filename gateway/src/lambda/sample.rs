@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use super::events::{http_v2_event, rest_event};
+use super::events::{http_v2_event, rest_event, to_value};
 use crate::context::RequestContext;
 use crate::model::{Integration, Mapping, ResolvedApi, Route, RouteAuth, Router, Stage};
 use crate::request::{parse_query, MethodRequest};
@@ -131,9 +131,10 @@ pub fn sample_event(
         body: None,
     };
     let body = Bytes::from(body.to_string());
-    Ok(match format {
-        SampleFormat::Rest => rest_event(&api, &route, &ctx, &req, &body, None),
-        SampleFormat::HttpV1 => rest_event(&api, &route, &ctx, &req, &body, Some("1.0")),
-        SampleFormat::HttpV2 => http_v2_event(&api, &route, &ctx, &req, &body),
-    })
+    match format {
+        SampleFormat::Rest => to_value(&rest_event(&api, &route, &ctx, &req, &body, None)),
+        SampleFormat::HttpV1 => to_value(&rest_event(&api, &route, &ctx, &req, &body, Some("1.0"))),
+        SampleFormat::HttpV2 => to_value(&http_v2_event(&api, &route, &ctx, &req, &body)),
+    }
+    .map_err(|e| e.to_string())
 }

@@ -23,13 +23,25 @@ use super::pool::{FunctionPool, RuntimeApiError};
 const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    json_text(status, Bytes::from(body.to_string()))
+}
+
+fn json_text(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// Lambda's answer to a delivered response or error: 202 `{"status":"OK"}`.
+fn accepted() -> Response<Full<Bytes>> {
+    json_text(
+        StatusCode::ACCEPTED,
+        Bytes::from_static(br#"{"status":"OK"}"#),
+    )
 }
 
 fn error(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
@@ -81,7 +93,8 @@ pub fn serve_worker(
 }
 
 async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // 2018-06-01/runtime/...
     let (Some(&"2018-06-01"), Some(&"runtime")) = (segments.first(), segments.get(1)) else {
@@ -92,8 +105,8 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
         );
     };
     let rest = &segments[2..];
-    match (req.method().clone(), rest) {
-        (Method::GET, ["invocation", "next"]) => match pool.next(worker).await {
+    match (&parts.method, rest) {
+        (&Method::GET, ["invocation", "next"]) => match pool.next(worker).await {
             Ok(d) => {
                 let mut r = Response::new(Full::new(d.payload));
                 let h = r.headers_mut();
@@ -111,17 +124,13 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
             }
             Err(e) => api_error(e),
         },
-        (Method::POST, ["invocation", request_id, kind @ ("response" | "error")]) => {
-            let request_id = request_id.to_string();
-            let error_type = req
-                .headers()
+        (&Method::POST, ["invocation", request_id, kind @ ("response" | "error")]) => {
+            let error_type = parts
+                .headers
                 .get("lambda-runtime-function-error-type")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-            {
+            let body = match Limited::new(body, MAX_RESPONSE_BYTES).collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
                     // Lambda fails an oversized response as a function error.
@@ -132,7 +141,7 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
                         })
                         .to_string(),
                     );
-                    return match pool.fail(worker, &request_id, payload) {
+                    return match pool.fail(worker, request_id, payload) {
                         Ok(()) => error(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "RequestEntityTooLarge",
@@ -143,7 +152,7 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
                 }
             };
             let result = if *kind == "response" {
-                pool.respond(worker, &request_id, body)
+                pool.respond(worker, request_id, body)
             } else {
                 let body = if body.is_empty() {
                     Bytes::from(
@@ -153,22 +162,21 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
                 } else {
                     body
                 };
-                pool.fail(worker, &request_id, body)
+                pool.fail(worker, request_id, body)
             };
             match result {
-                Ok(()) => json(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"})),
+                Ok(()) => accepted(),
                 Err(e) => api_error(e),
             }
         }
-        (Method::POST, ["init", "error"]) => {
-            let body = req
-                .into_body()
+        (&Method::POST, ["init", "error"]) => {
+            let body = body
                 .collect()
                 .await
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
             match pool.init_error(worker, body) {
-                Ok(()) => json(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"})),
+                Ok(()) => accepted(),
                 Err(e) => api_error(e),
             }
         }

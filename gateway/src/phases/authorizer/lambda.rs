@@ -74,18 +74,26 @@ pub(super) async fn run(
                 LambdaAuthorizerKind::Request => {
                     let identity: Vec<String> = values.iter().flatten().cloned().collect();
                     let v2 = a.payload_version.as_deref() == Some("2.0");
-                    let mut e = if v2 {
-                        crate::lambda::http_v2_event(api, route, ctx, req, &Bytes::new())
+                    let empty = Bytes::new();
+                    let e = if v2 {
+                        crate::lambda::event_value(&crate::lambda::http_v2_event(
+                            api, route, ctx, req, &empty,
+                        ))
                     } else {
-                        crate::lambda::rest_event(
+                        crate::lambda::event_value(&crate::lambda::rest_event(
                             api,
                             route,
                             ctx,
                             req,
-                            &Bytes::new(),
+                            &empty,
                             a.payload_version.as_deref(),
-                        )
+                        ))
                     };
+                    let mut e = e.map_err(|e| {
+                        GatewayError::AuthorizerConfiguration(format!(
+                            "the authorizer's event could not be written: {e}"
+                        ))
+                    })?;
                     if let Some(o) = e.as_object_mut() {
                         o.remove("body");
                         o.remove("isBase64Encoded");

@@ -56,18 +56,19 @@ pub(super) fn prepare(
                 if api.kind == crate::spec::ApiKind::Rest {
                     sub_ctx.path = format!("/{}{}", api.stage.name, sub_req.path);
                 }
-                let event = crate::lambda::rest_event(
-                    api,
-                    &sub_route,
-                    &sub_ctx,
-                    &sub_req,
-                    &Bytes::new(),
-                    None,
-                );
+                let empty = Bytes::new();
+                let event =
+                    crate::lambda::rest_event(api, &sub_route, &sub_ctx, &sub_req, &empty, None);
+                let payload = crate::lambda::event_bytes(&event).map_err(|e| {
+                    GatewayError::IntegrationFailure(format!(
+                        "aggregate call {}: the Lambda event could not be written: {e}",
+                        c.name
+                    ))
+                })?;
                 CallRequest::Lambda(LambdaRequest {
                     function: function.clone(),
                     proxy: true,
-                    payload: Bytes::from(event.to_string()),
+                    payload,
                     timeout: c.timeout,
                     format: LambdaFormat::Rest,
                     invocation: InvocationType::RequestResponse,

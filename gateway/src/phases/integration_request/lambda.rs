@@ -31,22 +31,34 @@ pub(super) async fn proxy_event(
     };
     let (event, format) = match (api.kind, l.payload_format_version.as_str()) {
         (ApiKind::Rest, _) => (
-            crate::lambda::rest_event(api, route, ctx, req, &body, None),
+            crate::lambda::event_bytes(&crate::lambda::rest_event(
+                api, route, ctx, req, &body, None,
+            )),
             LambdaFormat::Rest,
         ),
         (ApiKind::Http, "1.0") => (
-            crate::lambda::rest_event(api, route, ctx, req, &body, Some("1.0")),
+            crate::lambda::event_bytes(&crate::lambda::rest_event(
+                api,
+                route,
+                ctx,
+                req,
+                &body,
+                Some("1.0"),
+            )),
             LambdaFormat::HttpV1,
         ),
         (ApiKind::Http, _) => (
-            crate::lambda::http_v2_event(api, route, ctx, req, &body),
+            crate::lambda::event_bytes(&crate::lambda::http_v2_event(api, route, ctx, req, &body)),
             LambdaFormat::HttpV2,
         ),
     };
+    let payload = event.map_err(|e| {
+        GatewayError::IntegrationFailure(format!("the Lambda event could not be written: {e}"))
+    })?;
     Ok(Flow::Continue(IntegrationRequest::Lambda(LambdaRequest {
         function: l.function.clone(),
         proxy: true,
-        payload: Bytes::from(event.to_string()),
+        payload,
         timeout: l.timeout,
         format,
         invocation: InvocationType::RequestResponse,
