@@ -10,7 +10,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::header::CONTENT_TYPE;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -29,10 +30,8 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
 fn json_text(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -110,16 +109,24 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
             Ok(d) => {
                 let mut r = Response::new(Full::new(d.payload));
                 let h = r.headers_mut();
-                let mut set = |k: &'static str, v: &str| {
-                    if let Ok(v) = http::HeaderValue::from_str(v) {
+                // Names made once: a `&'static str` name not known to `http` is copied into a
+                // new `HeaderName` on every insert.
+                const REQUEST_ID: HeaderName =
+                    HeaderName::from_static("lambda-runtime-aws-request-id");
+                const DEADLINE: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+                const ARN: HeaderName =
+                    HeaderName::from_static("lambda-runtime-invoked-function-arn");
+                const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+                let mut set = |k: HeaderName, v: &str| {
+                    if let Ok(v) = HeaderValue::from_str(v) {
                         h.insert(k, v);
                     }
                 };
-                set("content-type", "application/json");
-                set("lambda-runtime-aws-request-id", &d.request_id);
-                set("lambda-runtime-deadline-ms", &d.deadline_ms.to_string());
-                set("lambda-runtime-invoked-function-arn", &pool.cfg().arn);
-                set("lambda-runtime-trace-id", &d.trace_id);
+                set(CONTENT_TYPE, "application/json");
+                set(REQUEST_ID, &d.request_id);
+                set(DEADLINE, &d.deadline_ms.to_string());
+                set(ARN, &pool.cfg().arn);
+                set(TRACE_ID, &d.trace_id);
                 r
             }
             Err(e) => api_error(e),

@@ -54,18 +54,39 @@ impl<K: AsRef<str>, V: AsRef<str>> Serialize for AllValues<'_, K, V> {
         }
         let mut m = s.serialize_map(None)?;
         for (i, (k, _)) in self.pairs.iter().enumerate() {
-            let named = |(n, _): &&(K, V)| same_name(n.as_ref(), k.as_ref(), self.fold_case);
-            if self.pairs[..i].iter().any(|p| named(&p)) {
+            let k = k.as_ref();
+            if self.pairs[..i]
+                .iter()
+                .any(|(n, _)| same_name(n.as_ref(), k, self.fold_case))
+            {
                 continue;
             }
-            let values: Vec<&str> = self.pairs[i..]
-                .iter()
-                .filter(named)
-                .map(|(_, v)| v.as_ref())
-                .collect();
-            m.serialize_entry(k.as_ref(), &values)?;
+            let values = ValuesOf {
+                pairs: &self.pairs[i..],
+                name: k,
+                fold_case: self.fold_case,
+            };
+            m.serialize_entry(k, &values)?;
         }
         m.end()
+    }
+}
+
+/// The values of one name, as a list written without collecting them first.
+struct ValuesOf<'s, 'n, K, V> {
+    pairs: &'s [(K, V)],
+    name: &'n str,
+    fold_case: bool,
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Serialize for ValuesOf<'_, '_, K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.pairs
+                .iter()
+                .filter(|(n, _)| same_name(n.as_ref(), self.name, self.fold_case))
+                .map(|(_, v)| v.as_ref()),
+        )
     }
 }
 
