@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
                 body: b"{}",
                 path: &[],
                 query: &[],
-                headers: Vec::new(),
+                headers: &Vec::new,
             };
             render(&fixed, &ctx, black_box(&input)).expect("renders")
         })
@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
                     body: body.as_bytes(),
                     path: &[],
                     query: &[],
-                    headers: Vec::new(),
+                    headers: &Vec::new,
                 };
                 render(&petstore, &ctx, black_box(&input)).expect("renders")
             })
@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
                 body: br#"{"order": {"id": 7, "lines": [1, 2, 3]}}"#,
                 path: &path,
                 query: &query,
-                headers: headers.clone(),
+                headers: &|| headers.clone(),
             };
             render(&all, &ctx, black_box(&input)).expect("renders")
         })

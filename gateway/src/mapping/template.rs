@@ -16,8 +16,9 @@ pub struct MappingInput<'a> {
     pub body: &'a [u8],
     pub path: &'a [(String, String)],
     pub query: &'a [(String, String)],
-    /// Header names and values, in order.
-    pub headers: Vec<(String, String)>,
+    /// Header names and values, in order; asked for only when the template reads `$input`
+    /// (most templates do not, and the list is two strings per header).
+    pub headers: &'a dyn Fn() -> Vec<(String, String)>,
 }
 
 use crate::context::Overrides;
@@ -218,7 +219,7 @@ impl Input {
             json: OnceCell::new(),
             path: i.path.to_vec(),
             query: i.query.to_vec(),
-            headers: i.headers.clone(),
+            headers: (i.headers)(),
         }
     }
 

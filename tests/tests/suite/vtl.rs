@@ -136,12 +136,13 @@ fn render(case: &Case) -> Result<(String, Option<serde_json::Value>), String> {
     }
     let path = strings(&request["path"]);
     let query = strings(&request["querystring"]);
+    let headers = strings(&request["header"]);
     let body = case.sections.get("body").cloned().unwrap_or_default();
     let input = MappingInput {
         body: body.as_bytes(),
         path: &path,
         query: &query,
-        headers: strings(&request["header"]),
+        headers: &|| headers.clone(),
     };
     let (text, o) = render_mapping(&template, &ctx, &input).map_err(|e| e.to_string())?;
     let obj = |pairs: Vec<(String, String)>| {

@@ -52,7 +52,7 @@ pub(super) async fn prepare(
         body: &payload,
         path: &req.path_params,
         query: &req.query,
-        headers: template_headers(req),
+        headers: &|| template_headers(req),
     };
     let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
         GatewayError::Configuration(format!("request mapping template failed: {e}"))

@@ -103,7 +103,7 @@ pub(super) async fn respond(
                 body: &text_payload,
                 path: &req.path_params,
                 query: &req.query,
-                headers: template_headers(req),
+                headers: &|| template_headers(req),
             };
             let (text, overrides) = crate::mapping::render(template, ctx, &input).map_err(|e| {
                 GatewayError::Configuration(format!("response mapping template failed: {e}"))
