@@ -5,6 +5,10 @@
 #
 #   scripts/bench-compare.sh OLD_BINARY NEW_BINARY
 #   A_ARGS="..." B_ARGS="--account-throttle off" DURATION=10 scripts/bench-compare.sh A B
+#   ROUTES="proxy/x" scripts/bench-compare.sh A B     (some of the routes only)
+#
+# The build that runs first in a round can be favoured (seen on the proxy route): check a
+# result in both orders.
 #
 # Both builds should run without the account throttle (AWS's 10,000 rps), or the rows would
 # measure 429s: rows with any non-2xx answer are refused (scripts/lib.sh).
@@ -46,7 +50,7 @@ start "$B" "$PB" ${B_ARGS:-}
 ROUNDS=${ROUNDS:-2}
 echo "| route | build | req/s | p50 | p99 |"
 echo "|---|---|---|---|---|"
-for route in mock proxy/x pool/x; do
+for route in ${ROUTES:-mock proxy/x pool/x}; do
     sa=0; sb=0
     for _ in $(seq 1 "$ROUNDS"); do
         a=$(wrk_row "A" "http://127.0.0.1:$PA/$route")
