@@ -48,48 +48,8 @@ pub fn sample_event(
     } else {
         ApiKind::Http
     };
-    let api = ResolvedApi {
-        name: "SampleApi".into(),
-        api_id: "1234567890".into(),
-        kind,
-        source: Default::default(),
-        stage: Stage {
-            name: stage.to_string(),
-            variables: Default::default(),
-        },
-        routes: Vec::new(),
-        router: Router::new(),
-        gateway_responses: Default::default(),
-        binary_media_types: Vec::new(),
-        cors: None,
-        access_log_format: None,
-        upstreams: Default::default(),
-        resource_policy: None,
-        stage_throttle: Default::default(),
-        api_key_source: crate::spec::extensions::ApiKeySource::Header,
-        warnings: Vec::new(),
-    };
-    let route = Route {
-        method: route_method,
-        resource_path: resource.to_string(),
-        route_key: format!("{route_method} {resource}"),
-        operation_name: None,
-        integration: Integration::Mock(Mapping {
-            request_templates: Default::default(),
-            passthrough: crate::spec::extensions::PassthroughBehavior::WhenNoMatch,
-            request_parameters: Vec::new(),
-            content_handling: None,
-            responses: Default::default(),
-        }),
-        method_responses: Default::default(),
-        pointer: String::new(),
-        auth: RouteAuth::None,
-        api_key_required: false,
-        identity_injection: None,
-        rate_limit: None,
-        validation: None,
-        filters: Vec::new(),
-    };
+    let api = sample_api(kind, stage);
+    let route = sample_route(route_method, resource);
     let mut headers = HeaderMap::new();
     for (k, v) in [
         (
@@ -137,4 +97,54 @@ pub fn sample_event(
         SampleFormat::HttpV2 => to_value(&http_v2_event(&api, &route, &ctx, &req, &body)),
     }
     .map_err(|e| e.to_string())
+}
+
+/// The API a sample event (and the event tests) come from: one stage, no routes of its own.
+pub(super) fn sample_api(kind: ApiKind, stage: &str) -> ResolvedApi {
+    ResolvedApi {
+        name: "SampleApi".into(),
+        api_id: "1234567890".into(),
+        kind,
+        source: Default::default(),
+        stage: Stage {
+            name: stage.to_string(),
+            variables: Default::default(),
+        },
+        routes: Vec::new(),
+        router: Router::new(),
+        gateway_responses: Default::default(),
+        binary_media_types: Vec::new(),
+        cors: None,
+        access_log_format: None,
+        upstreams: Default::default(),
+        resource_policy: None,
+        stage_throttle: Default::default(),
+        api_key_source: crate::spec::extensions::ApiKeySource::Header,
+        warnings: Vec::new(),
+    }
+}
+
+/// A route for `resource`, answered by a MOCK: events read only its resource and route key.
+pub(super) fn sample_route(method: RouteMethod, resource: &str) -> Route {
+    Route {
+        method,
+        resource_path: resource.to_string(),
+        route_key: format!("{method} {resource}"),
+        operation_name: None,
+        integration: Integration::Mock(Mapping {
+            request_templates: Default::default(),
+            passthrough: crate::spec::extensions::PassthroughBehavior::WhenNoMatch,
+            request_parameters: Vec::new(),
+            content_handling: None,
+            responses: Default::default(),
+        }),
+        method_responses: Default::default(),
+        pointer: String::new(),
+        auth: RouteAuth::None,
+        api_key_required: false,
+        identity_injection: None,
+        rate_limit: None,
+        validation: None,
+        filters: Vec::new(),
+    }
 }
