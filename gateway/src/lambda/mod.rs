@@ -4,6 +4,7 @@
 
 mod binary;
 mod events;
+mod fields;
 mod invoke;
 mod responses;
 mod sample;

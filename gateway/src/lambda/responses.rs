@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::body::{full, Body};
 
 use super::binary::is_binary;
+use super::fields::{Payload, ProxyFields};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -28,8 +29,12 @@ pub(crate) enum ResponseError {
     InvalidBase64,
 }
 
-fn malformed(m: impl Into<String>) -> ResponseError {
+pub(super) fn malformed(m: impl Into<String>) -> ResponseError {
     ResponseError::Malformed(m.into())
+}
+
+fn not_an_object() -> ResponseError {
+    malformed("the response is not a JSON object")
 }
 
 /// A header value as AWS renders it: strings as is, booleans and numbers printed.
@@ -106,7 +111,7 @@ pub(crate) fn parse_rest_response(
     accept: Option<&str>,
     strict: bool,
 ) -> Result<Response<Body>, ResponseError> {
-    let fields = RestFields::read(payload)?;
+    let fields = ProxyFields::read(payload, Payload::Rest)?.ok_or_else(not_an_object)?;
     if strict {
         if let Some(k) = fields.unknown {
             return Err(malformed(format!("unknown field `{k}`")));
@@ -172,112 +177,17 @@ pub(crate) fn parse_rest_response(
     build_response(status, headers, body)
 }
 
-/// The fields of a REST (payload 1.0) proxy response, each as the JSON it holds, read without
-/// building the object around them (a map and a string per key on every invocation). The first
-/// key outside these is noted: strict parsing rejects it, HTTP API 1.0 ignores it.
-#[derive(Default)]
-struct RestFields {
-    status_code: Option<Value>,
-    headers: Option<Value>,
-    multi_value_headers: Option<Value>,
-    body: Option<Value>,
-    is_base64_encoded: Option<Value>,
-    unknown: Option<String>,
-}
-
-impl RestFields {
-    fn read(payload: &[u8]) -> Result<RestFields, ResponseError> {
-        let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-        match first {
-            None => Err(malformed("the function returned nothing")),
-            Some(b'{') => {
-                serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))
-            }
-            // Not an object: say whether it is JSON at all.
-            Some(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-                Ok(_) => Err(malformed("the response is not a JSON object")),
-                Err(e) => Err(malformed(format!("not JSON: {e}"))),
-            },
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for RestFields {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, Visitor};
-
-        /// A key, matched while it is read, so a known one costs no string.
-        enum Key {
-            StatusCode,
-            Headers,
-            MultiValueHeaders,
-            Body,
-            IsBase64Encoded,
-            Other(String),
-        }
-        impl<'de> serde::Deserialize<'de> for Key {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct KeyVisitor;
-                impl Visitor<'_> for KeyVisitor {
-                    type Value = Key;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str("a field name")
-                    }
-                    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Key, E> {
-                        Ok(match k {
-                            "statusCode" => Key::StatusCode,
-                            "headers" => Key::Headers,
-                            "multiValueHeaders" => Key::MultiValueHeaders,
-                            "body" => Key::Body,
-                            "isBase64Encoded" => Key::IsBase64Encoded,
-                            other => Key::Other(other.to_string()),
-                        })
-                    }
-                }
-                d.deserialize_str(KeyVisitor)
-            }
-        }
-
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = RestFields;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RestFields, A::Error> {
-                let mut f = RestFields::default();
-                // A repeated key keeps its last value, as in a parsed object.
-                while let Some(key) = map.next_key::<Key>()? {
-                    let slot = match key {
-                        Key::StatusCode => &mut f.status_code,
-                        Key::Headers => &mut f.headers,
-                        Key::MultiValueHeaders => &mut f.multi_value_headers,
-                        Key::Body => &mut f.body,
-                        Key::IsBase64Encoded => &mut f.is_base64_encoded,
-                        Key::Other(k) => {
-                            f.unknown.get_or_insert(k);
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = Some(map.next_value()?);
-                }
-                Ok(f)
-            }
-        }
-        d.deserialize_map(FieldsVisitor)
-    }
-}
-
 /// Parse an HTTP API payload 2.0 response, including the shorthand where a function returns any
 /// JSON value without `statusCode`.
 pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, ResponseError> {
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))?;
-    let structured = v.as_object().filter(|o| o.contains_key("statusCode"));
-    let Some(obj) = structured else {
-        let body = match &v {
-            Value::String(s) => s.clone(),
+    let fields = ProxyFields::read(payload, Payload::HttpV2)?;
+    // Without `statusCode` the whole answer is the body (aws-behaviour §3c). Rare enough to
+    // read the answer again as a value.
+    let Some(fields) = fields.filter(|f| f.status_code.is_some()) else {
+        let v: Value =
+            serde_json::from_slice(payload).map_err(|e| malformed(format!("not JSON: {e}")))?;
+        let body = match v {
+            Value::String(s) => s,
             other => other.to_string(),
         };
         return build_response(
@@ -286,30 +196,31 @@ pub(crate) fn parse_http_v2_response(payload: &[u8]) -> Result<Response<Body>, R
             Bytes::from(body),
         );
     };
-    let status = status_from(obj.get("statusCode"), 200)?;
+    let status = status_from(fields.status_code.as_ref(), 200)?;
     let mut headers: Vec<Header<'_>> = Vec::new();
-    if let Some(Value::Object(m)) = obj.get("headers") {
+    if let Some(Value::Object(m)) = &fields.headers {
         for (k, v) in m {
             if let Some(t) = header_text(v) {
                 push_header(&mut headers, k, t);
             }
         }
     }
-    if let Some(Value::Array(cookies)) = obj.get("cookies") {
+    if let Some(Value::Array(cookies)) = &fields.cookies {
         for c in cookies.iter().filter_map(Value::as_str) {
             headers.push(("set-cookie", Cow::Borrowed(c)));
         }
     }
-    let body = match obj.get("body") {
+    let body = match fields.body {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
     };
-    let body = if obj
-        .get("isBase64Encoded")
+    let b64 = fields
+        .is_base64_encoded
+        .as_ref()
         .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+        .unwrap_or(false);
+    let body = if b64 {
         Bytes::from(
             B64.decode(body.trim())
                 .map_err(|_| ResponseError::InvalidBase64)?,
@@ -396,6 +307,11 @@ mod tests {
         let extra = r#"{"statusCode":200,"wrongValue":"x","other":{"a":[1]}}"#;
         assert_eq!(said(extra, true), malformed("unknown field `wrongValue`"));
         assert_eq!(said(extra, false), None);
+        // `cookies` belongs to HTTP API 2.0 answers.
+        assert_eq!(
+            said(r#"{"statusCode":200,"cookies":["a=1"]}"#, true),
+            malformed("unknown field `cookies`")
+        );
         assert_eq!(
             said(" \n", true),
             malformed("the function returned nothing")
@@ -461,5 +377,26 @@ mod tests {
             .collect();
         assert_eq!(cookies, vec!["a=1", "b=2"]);
         assert!(parse_http_v2_response(b"{bad").is_err());
+        assert!(parse_http_v2_response(b"  ").is_err());
+        // A 2.0 answer's headers come from `headers` only; `multiValueHeaders` is not a 2.0
+        // field and, like any other unknown field, is ignored.
+        let (s, h, b) = parts(
+            parse_http_v2_response(
+                br#"{"statusCode":201,"multiValueHeaders":{"x":["1"]},"headers":{"y":2},"body":{"a":1}}"#,
+            )
+            .expect("ok"),
+        )
+        .await;
+        assert_eq!((s, b.as_str()), (201, r#"{"a":1}"#));
+        assert_eq!(h["y"], "2");
+        assert!(h.get("x").is_none());
+        // Without `statusCode` the whole answer is the body, keys in their order.
+        let (s, _, b) =
+            parts(parse_http_v2_response(br#"{"b":1,"a":{"headers":{}},"body":"x"}"#).expect("ok"))
+                .await;
+        assert_eq!(
+            (s, b.as_str()),
+            (200, r#"{"b":1,"a":{"headers":{}},"body":"x"}"#)
+        );
     }
 }
