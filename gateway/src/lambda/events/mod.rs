@@ -3,11 +3,12 @@
 //!
 //! An event borrows the request it describes and serializes itself straight into the bytes the
 //! function receives: no `serde_json::Value` tree is built per invocation (that tree was about a
-//! hundred allocations of a Lambda request; docs/benchmarks.md). Keys come in the order AWS
-//! sends them. The events are not `aws_lambda_events` structs because AWS's exact shape needs
-//! what those types cannot express (`null` for absent maps, fields omitted in 2.0 events); the
-//! tests deserialize every event into the `aws_lambda_events` types that `lambda_http` functions
-//! read, so the two stay compatible.
+//! hundred allocations of a Lambda request; docs/benchmarks.md). Keys keep the order tollgate's
+//! events have always had (`gateway/src/lambda/golden`, written by the code before). The events
+//! are not `aws_lambda_events` structs because AWS's exact shape needs what those types cannot
+//! express (`null` for absent maps, fields omitted in 2.0 events); the tests deserialize every
+//! event into the `aws_lambda_events` types that `lambda_http` functions read, so the two stay
+//! compatible.
 
 mod http_v2;
 mod objects;

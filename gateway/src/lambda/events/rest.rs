@@ -1,9 +1,10 @@
 //! The REST event (payload 1.0), which HTTP API payload 1.0 shares (aws-behaviour §3a).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 use super::objects::{AllValues, LastValues, Object, Scopes, Variables};
 use super::{header_str, integration_headers, EventBody, Pair};
