@@ -10,12 +10,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{InvalidHeaderValue, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::pool::{FunctionPool, RuntimeApiError};
@@ -82,8 +82,9 @@ pub fn serve_worker(
                     let pool = Arc::clone(&pool);
                     async move { Ok::<_, Infallible>(handle(req, &pool, worker).await) }
                 });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .http1_only()
+                // HTTP/1.1 only, as Lambda's runtime clients speak it: hyper's own HTTP/1
+                // connection, without the protocol sniffing of hyper-util's auto builder.
+                let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
             });
@@ -117,16 +118,20 @@ async fn handle(req: Request<Incoming>, pool: &FunctionPool, worker: u64) -> Res
                 const ARN: HeaderName =
                     HeaderName::from_static("lambda-runtime-invoked-function-arn");
                 const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
-                let mut set = |k: HeaderName, v: &str| {
-                    if let Ok(v) = HeaderValue::from_str(v) {
+                // Values from owned strings take them over rather than copying them.
+                let mut set = |k: HeaderName, v: Result<HeaderValue, InvalidHeaderValue>| {
+                    if let Ok(v) = v {
                         h.insert(k, v);
                     }
                 };
-                set(CONTENT_TYPE, "application/json");
-                set(REQUEST_ID, &d.request_id);
-                set(DEADLINE, &d.deadline_ms.to_string());
-                set(ARN, &pool.cfg().arn);
-                set(TRACE_ID, &d.trace_id);
+                set(
+                    CONTENT_TYPE,
+                    Ok(HeaderValue::from_static("application/json")),
+                );
+                set(REQUEST_ID, HeaderValue::try_from(d.request_id));
+                set(DEADLINE, HeaderValue::try_from(d.deadline_ms.to_string()));
+                set(ARN, HeaderValue::from_str(&pool.cfg().arn));
+                set(TRACE_ID, HeaderValue::try_from(d.trace_id));
                 r
             }
             Err(e) => api_error(e),
