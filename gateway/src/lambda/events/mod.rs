@@ -92,30 +92,29 @@ pub(super) fn integration_headers<'a>(
             out.push((Cow::Borrowed(name), Cow::Borrowed(v)));
         }
     }
-    let mut set = |name: &'static str, value: Cow<'a, str>| {
+    // Each added header in both spellings, so neither is made per request.
+    let mut set = |(name, lowercase): (&'static str, &'static str), value: Cow<'a, str>| {
         out.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        let name = if lower {
-            Cow::Owned(name.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(name)
-        };
-        out.push((name, value));
+        out.push((Cow::Borrowed(if lower { lowercase } else { name }), value));
     };
     let xff = match header_str(&req.headers, "x-forwarded-for") {
         Some(prev) => Cow::Owned(format!("{prev}, {}", ctx.source_ip)),
         None => Cow::Borrowed(ctx.source_ip.as_str()),
     };
-    set("X-Forwarded-For", xff);
+    set(("X-Forwarded-For", "x-forwarded-for"), xff);
     set(
-        "X-Forwarded-Port",
+        ("X-Forwarded-Port", "x-forwarded-port"),
         Cow::Owned(ctx.conn.local.port().to_string()),
     );
     set(
-        "X-Forwarded-Proto",
+        ("X-Forwarded-Proto", "x-forwarded-proto"),
         Cow::Borrowed(if ctx.conn.tls { "https" } else { "http" }),
     );
     if header_str(&req.headers, "x-amzn-trace-id").is_none() {
-        set("X-Amzn-Trace-Id", Cow::Borrowed(ctx.trace_id.as_str()));
+        set(
+            ("X-Amzn-Trace-Id", "x-amzn-trace-id"),
+            Cow::Borrowed(ctx.trace_id.as_str()),
+        );
     }
     out
 }
