@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::jwks::{Discovery, JwksRegistry};
 use crate::auth::IdentitySource;
+use crate::context::Claims;
 use crate::upstream::HttpClient;
 
 /// Tokens larger than this are refused unread.
@@ -42,34 +43,59 @@ pub struct JwtAuthorizer {
     pub verified: VerifiedTokens,
 }
 
-/// Tokens whose signature a key has verified, with their claims. A client sends the same token
-/// until it expires; seen again with the same key, it skips the RSA check, the largest cost of a
-/// JWT route. Its times, audience and scopes are still checked on every request.
+/// Tokens whose signature a key has verified, with their header and claims. A client sends the
+/// same token until it expires; seen again, its header is not decoded again (the header is part
+/// of the token, so it is the same), and with the same key it skips the RSA check, the largest
+/// cost of a JWT route. Its key is still looked up (it may have rotated), and its times,
+/// audience and scopes are still checked on every request.
 #[derive(Default)]
 pub struct VerifiedTokens {
-    map: Mutex<HashMap<String, (Jwk, Claims)>>,
+    map: Mutex<HashMap<String, Remembered>>,
 }
 
-/// A verified token's claims, shared between the cache and the requests that use them.
-type Claims = Arc<Map<String, Value>>;
+/// What a verified token's first check found.
+struct Remembered {
+    header: TokenHeader,
+    key: Jwk,
+    claims: Claims,
+}
+
+/// The parts of a token's header the checks use: an allowed algorithm and the key's id.
+#[derive(Debug, Clone)]
+struct TokenHeader {
+    alg: Algorithm,
+    kid: String,
+}
 
 /// Past this many tokens the cache starts over (a bound, not a policy).
 const VERIFIED_CAP: usize = 4096;
 
 impl VerifiedTokens {
+    fn header(&self, token: &str) -> Option<TokenHeader> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token).map(|r| r.header.clone())
+    }
+
     fn get(&self, token: &str, key: &Jwk) -> Option<Claims> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.get(token)
-            .filter(|(k, _)| k == key)
-            .map(|(_, claims)| Arc::clone(claims))
+            .filter(|r| r.key == *key)
+            .map(|r| Arc::clone(&r.claims))
     }
 
-    fn insert(&self, token: &str, key: Jwk, claims: Claims) {
+    fn insert(&self, token: &str, header: TokenHeader, key: Jwk, claims: Claims) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= VERIFIED_CAP {
             map.clear();
         }
-        map.insert(token.to_string(), (key, claims));
+        map.insert(
+            token.to_string(),
+            Remembered {
+                header,
+                key,
+                claims,
+            },
+        );
     }
 }
 
@@ -83,7 +109,7 @@ impl std::fmt::Debug for VerifiedTokens {
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    pub claims: Map<String, Value>,
+    pub claims: Claims,
     pub scopes: Vec<String>,
 }
 
@@ -147,20 +173,12 @@ pub async fn verify(
             "the token is not a signed JWT (three dot-separated parts)",
         ));
     }
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|e| invalid(format!("the token header is invalid: {e}")))?;
-    if !ALLOWED.contains(&header.alg) {
-        return Err(invalid(format!(
-            "the token's algorithm {:?} is not allowed",
-            header.alg
-        )));
-    }
-    let kid = header
-        .kid
-        .clone()
-        .ok_or_else(|| invalid("the token has no kid"))?;
+    let header = match a.verified.header(token) {
+        Some(h) => h,
+        None => token_header(token)?,
+    };
     let jwk = jwks
-        .key(http, &a.issuer, a.discovery, &kid)
+        .key(http, &a.issuer, a.discovery, &header.kid)
         .await
         .map_err(|e| invalid(e.to_string()))?;
     let claims = match a.verified.get(token, &jwk) {
@@ -170,11 +188,10 @@ pub async fn verify(
         }
         None => {
             let claims = Arc::new(decode(token, &jwk, header.alg, &a.issuer, leeway)?);
-            a.verified.insert(token, jwk, Arc::clone(&claims));
+            a.verified.insert(token, header, jwk, Arc::clone(&claims));
             claims
         }
     };
-    let claims = Arc::unwrap_or_clone(claims);
     let now = now_secs();
     if let Some(iat) = claims.get("iat").and_then(Value::as_u64) {
         if iat > now + leeway {
@@ -205,6 +222,23 @@ pub async fn verify(
     Ok(Verified {
         claims,
         scopes: token_scopes,
+    })
+}
+
+/// The token's header: an allowed algorithm (checked before any key is looked at) and a `kid`.
+fn token_header(token: &str) -> Result<TokenHeader, JwtError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| invalid(format!("the token header is invalid: {e}")))?;
+    if !ALLOWED.contains(&header.alg) {
+        return Err(invalid(format!(
+            "the token's algorithm {:?} is not allowed",
+            header.alg
+        )));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("the token has no kid"))?;
+    Ok(TokenHeader {
+        alg: header.alg,
+        kid,
     })
 }
 

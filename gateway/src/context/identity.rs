@@ -49,6 +49,9 @@ pub struct IamIdentity {
     pub user: Option<String>,
 }
 
+/// A JWT's verified claims, shared by the authorizer's cache and the requests that use them.
+pub(crate) type Claims = std::sync::Arc<Map<String, Value>>;
+
 /// What an authorizer said about a caller, as later phases and the integration see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorizerOutput {
@@ -59,6 +62,6 @@ pub struct AuthorizerOutput {
     pub usage_identifier_key: Option<String>,
     pub latency: Duration,
     /// A JWT or Cognito authorizer's verified claims and the token's scopes.
-    pub claims: Option<Map<String, Value>>,
+    pub claims: Option<std::sync::Arc<Map<String, Value>>>,
     pub scopes: Vec<String>,
 }

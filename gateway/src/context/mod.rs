@@ -10,6 +10,7 @@ mod variables;
 pub(crate) use calls::{exchange_text, EXCHANGE_LIMIT};
 pub use calls::{Call, CallKind};
 pub use format::ContextFormat;
+pub(crate) use identity::Claims;
 pub(crate) use identity::IamIdentity;
 pub use identity::{AuthorizerOutput, ClientCert, ConnInfo};
 

@@ -130,7 +130,7 @@ fn render(case: &Case) -> Result<(String, Option<serde_json::Value>), String> {
             context: a["context"].as_object().cloned().unwrap_or_default(),
             usage_identifier_key: None,
             latency: std::time::Duration::ZERO,
-            claims: a["claims"].as_object().cloned(),
+            claims: a["claims"].as_object().cloned().map(std::sync::Arc::new),
             scopes: Vec::new(),
         });
     }

@@ -138,7 +138,7 @@ impl Serialize for RestContext<'_> {
             Some(a) if a.claims.is_some() => m.serialize_entry(
                 "authorizer",
                 &ClaimsAuthorizer {
-                    claims: a.claims.as_ref(),
+                    claims: a.claims.as_deref(),
                     scopes: &a.scopes,
                 },
             )?,

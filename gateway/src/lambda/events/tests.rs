@@ -109,7 +109,8 @@ fn jwt_authorizer() -> AuthorizerOutput {
         claims:
             json!({"sub": "abc", "exp": 1700000000, "email_verified": true, "groups": ["a", "b"]})
                 .as_object()
-                .cloned(),
+                .cloned()
+                .map(Arc::new),
         scopes: vec!["read".into(), "write".into()],
     }
 }
