@@ -60,11 +60,12 @@ struct Remembered {
     claims: Claims,
 }
 
-/// The parts of a token's header the checks use: an allowed algorithm and the key's id.
+/// The parts of a token's header the checks use: an allowed algorithm and the key's id (shared,
+/// so taking a remembered header out of the cache copies no text).
 #[derive(Debug, Clone)]
 struct TokenHeader {
     alg: Algorithm,
-    kid: String,
+    kid: Arc<str>,
 }
 
 /// Past this many tokens the cache starts over (a bound, not a policy).
@@ -238,7 +239,7 @@ fn token_header(token: &str) -> Result<TokenHeader, JwtError> {
     let kid = header.kid.ok_or_else(|| invalid("the token has no kid"))?;
     Ok(TokenHeader {
         alg: header.alg,
-        kid,
+        kid: kid.into(),
     })
 }
 

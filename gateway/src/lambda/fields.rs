@@ -51,40 +51,46 @@ impl ProxyFields {
     }
 }
 
-/// A key, matched while it is read, so that a known one costs no string.
-enum Key {
+/// A field either payload format knows.
+#[derive(Clone, Copy)]
+enum Field {
     StatusCode,
     Headers,
     MultiValueHeaders,
     Cookies,
     Body,
     IsBase64Encoded,
+}
+
+/// Every field either payload format knows, by the name an answer gives it.
+const FIELDS: [(&str, Field); 6] = [
+    ("statusCode", Field::StatusCode),
+    ("headers", Field::Headers),
+    ("multiValueHeaders", Field::MultiValueHeaders),
+    ("cookies", Field::Cookies),
+    ("body", Field::Body),
+    ("isBase64Encoded", Field::IsBase64Encoded),
+];
+
+/// A key, matched while it is read, so that a known one costs no string.
+enum Key {
+    Known(Field, &'static str),
     Other(String),
 }
 
 impl Key {
-    /// The key as the answer spelled it.
-    fn into_name(self) -> String {
-        match self {
-            Key::StatusCode => "statusCode".into(),
-            Key::Headers => "headers".into(),
-            Key::MultiValueHeaders => "multiValueHeaders".into(),
-            Key::Cookies => "cookies".into(),
-            Key::Body => "body".into(),
-            Key::IsBase64Encoded => "isBase64Encoded".into(),
-            Key::Other(k) => k,
+    fn of(k: &str) -> Key {
+        match FIELDS.iter().find(|(name, _)| *name == k) {
+            Some(&(name, field)) => Key::Known(field, name),
+            None => Key::Other(k.to_string()),
         }
     }
 
-    fn of(k: &str) -> Key {
-        match k {
-            "statusCode" => Key::StatusCode,
-            "headers" => Key::Headers,
-            "multiValueHeaders" => Key::MultiValueHeaders,
-            "cookies" => Key::Cookies,
-            "body" => Key::Body,
-            "isBase64Encoded" => Key::IsBase64Encoded,
-            other => Key::Other(other.to_string()),
+    /// The key as the answer spelled it.
+    fn into_name(self) -> String {
+        match self {
+            Key::Known(_, name) => name.to_string(),
+            Key::Other(k) => k,
         }
     }
 }
@@ -127,12 +133,12 @@ impl<'de> Visitor<'de> for FieldsSeed {
         let mut f = ProxyFields::default();
         while let Some(key) = map.next_key::<Key>()? {
             let slot = match key {
-                Key::StatusCode => &mut f.status_code,
-                Key::Headers => &mut f.headers,
-                Key::MultiValueHeaders if rest => &mut f.multi_value_headers,
-                Key::Cookies if !rest => &mut f.cookies,
-                Key::Body => &mut f.body,
-                Key::IsBase64Encoded => &mut f.is_base64_encoded,
+                Key::Known(Field::StatusCode, _) => &mut f.status_code,
+                Key::Known(Field::Headers, _) => &mut f.headers,
+                Key::Known(Field::MultiValueHeaders, _) if rest => &mut f.multi_value_headers,
+                Key::Known(Field::Cookies, _) if !rest => &mut f.cookies,
+                Key::Known(Field::Body, _) => &mut f.body,
+                Key::Known(Field::IsBase64Encoded, _) => &mut f.is_base64_encoded,
                 other => {
                     if f.unknown.is_none() {
                         f.unknown = Some(other.into_name());

@@ -22,7 +22,6 @@ use base64::Engine;
 use bytes::Bytes;
 use http::HeaderMap;
 use serde::ser::Serialize;
-use serde_json::Value;
 
 use crate::context::RequestContext;
 use crate::request::MethodRequest;
@@ -55,11 +54,6 @@ pub(crate) fn to_bytes(event: &impl Serialize) -> Result<Bytes, serde_json::Erro
     let mut out = Vec::with_capacity(2048);
     serde_json::to_writer(&mut out, event)?;
     Ok(Bytes::from(out))
-}
-
-/// An event as a JSON value, for the callers that add to it (authorizer events, samples).
-pub(crate) fn to_value(event: &impl Serialize) -> Result<Value, serde_json::Error> {
-    serde_json::to_value(event)
 }
 
 /// A header or query parameter as an event carries it.
