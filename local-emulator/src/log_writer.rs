@@ -2,7 +2,9 @@
 //! the MOCK route's throughput once stdout was a pipe rather than `/dev/null`
 //! (docs/benchmarks.md). The writer sleeps until a line arrives, lets a millisecond's lines
 //! gather, and writes them in one call; waking it once per line cost more than the writes it
-//! saved. [`LineWriter::close`] writes what is left before the process ends.
+//! saved. While lines keep arriving it keeps that pace without being woken, and it waits to be
+//! woken again only after a millisecond without a line. [`LineWriter::close`] writes what is
+//! left before the process ends.
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -61,7 +63,7 @@ impl LineWriter {
         pending.lines.push(b'\n');
         let wake = std::mem::take(&mut pending.asleep);
         drop(pending);
-        // A writer that is not asleep finds these lines when its write returns.
+        // A writer that is not asleep takes these lines at the end of its current gather.
         if wake {
             self.shared.arrived.notify_one();
         }
@@ -94,18 +96,21 @@ impl Drop for LineWriter {
 
 fn write_until_closed(shared: &Shared, out: &mut impl Write) {
     let mut batch = Vec::new();
+    // Whether the last gather found nothing. Only then does the writer wait on the condition
+    // variable: while lines keep coming it sleeps one GATHER between writes, so under load
+    // neither it nor the request threads pay for a wake-up per batch.
+    let mut idle = true;
     loop {
         let mut pending = shared.lock();
-        while pending.lines.is_empty() && !pending.closed {
-            pending.asleep = true;
-            pending = shared
-                .arrived
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        pending.asleep = false;
-        if pending.lines.is_empty() {
-            return;
+        if idle {
+            while pending.lines.is_empty() && !pending.closed {
+                pending.asleep = true;
+                pending = shared
+                    .arrived
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            pending.asleep = false;
         }
         if !pending.closed {
             drop(pending);
@@ -114,10 +119,18 @@ fn write_until_closed(shared: &Shared, out: &mut impl Write) {
         }
         // Swap buffers: the next lines go into the one this batch emptied.
         std::mem::swap(&mut pending.lines, &mut batch);
+        // No line is queued once `closed` is set, so this batch is the last.
+        let closed = pending.closed;
         drop(pending);
-        // A closed pipe or a full disk loses the log, not the requests.
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
-        batch.clear();
+        idle = batch.is_empty();
+        if !idle {
+            // A closed pipe or a full disk loses the log, not the requests.
+            let _ = out.write_all(&batch).and_then(|()| out.flush());
+            batch.clear();
+        }
+        if closed {
+            return;
+        }
     }
 }
 
@@ -161,6 +174,53 @@ mod tests {
         assert!(got.iter().all(|l| l.starts_with("thread ")));
         lines.line("after close");
         assert!(!String::from_utf8_lossy(&out.lock().expect("out")).contains("after close"));
+    }
+
+    /// A writer that went back to waiting after a quiet gather is woken by the next line, and
+    /// each line is written without waiting for more to arrive.
+    #[test]
+    fn a_line_after_a_quiet_spell_is_written() {
+        let shared = Arc::new(Shared::default());
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let (shared, out) = (Arc::clone(&shared), Arc::clone(&out));
+            std::thread::spawn(move || write_until_closed(&shared, &mut SharedSink(out)))
+        };
+        let lines = LineWriter {
+            shared: Arc::clone(&shared),
+            thread: Mutex::new(Some(writer)),
+        };
+        // Waits up to two seconds for `cond`, so a slow machine does not fail the test.
+        let until = |cond: &dyn Fn() -> bool| {
+            (0..400).any(|_| {
+                let met = cond();
+                if !met {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                met
+            })
+        };
+        let written = || {
+            out.lock()
+                .expect("out")
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+        };
+        for n in 1..=3 {
+            lines.line(&format!("line {n}"));
+            assert!(until(&|| written() == n), "line {n} was not written");
+            // After a gather that finds nothing, the writer waits to be woken.
+            assert!(
+                until(&|| shared.lock().asleep),
+                "the writer waits once lines stop"
+            );
+        }
+        lines.close();
+        assert_eq!(
+            String::from_utf8_lossy(&out.lock().expect("out")),
+            "line 1\nline 2\nline 3\n"
+        );
     }
 
     struct SharedSink(Arc<Mutex<Vec<u8>>>);
