@@ -4,6 +4,13 @@
 use std::cell::Cell;
 
 use base64::Engine;
+use http::HeaderName;
+
+// Names made once: a `&str` name is parsed and checked again on every lookup, which showed in
+// the per-request profile (docs/benchmarks.md, "Ids without the formatting machinery").
+const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// 16 random bytes from a per-thread generator (wyrand) seeded once from the operating system:
 /// request and trace ids need to be unique and unguessable in practice, not cryptographic, and
@@ -34,21 +41,37 @@ fn uuid_v4() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(random_bytes()).into_uuid()
 }
 
+/// `u` as lowercase hyphenated text, encoded directly rather than through `Display`.
+fn hyphenated(u: uuid::Uuid) -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    u.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// `v` in lowercase hex, at least `width` digits (as `{:0width$x}`).
+fn push_hex(out: &mut String, v: u64, width: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let len = (v.checked_ilog2().unwrap_or(0) as usize / 4 + 1).max(width);
+    for i in (0..len).rev() {
+        let nibble = if i < 16 { (v >> (4 * i)) & 0xf } else { 0 };
+        out.push(char::from(DIGITS[nibble as usize]));
+    }
+}
+
 /// A new request id (a version 4 UUID, hyphenated) without a system call: for ids made per call,
 /// such as a Lambda invocation's. Not for secrets (API key values), which need the system's
 /// generator.
 pub fn new_request_id() -> String {
-    uuid_v4().hyphenated().to_string()
+    hyphenated(uuid_v4())
 }
 
 /// The request id: a client's own UUID in `x-amzn-RequestId` is kept (aws-behaviour §3a),
 /// otherwise a new one.
 pub(crate) fn request_id(headers: &http::HeaderMap) -> String {
     headers
-        .get("x-amzn-requestid")
+        .get(X_AMZN_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        .map(|u| u.hyphenated().to_string())
+        .map(hyphenated)
         .unwrap_or_else(new_request_id)
 }
 
@@ -62,13 +85,18 @@ pub(crate) fn extended_request_id() -> String {
 /// trace (its Root, and Sampled if given); otherwise the request starts one.
 pub(crate) fn xray_trace_id(headers: &http::HeaderMap, epoch_ms: i64) -> String {
     headers
-        .get("x-amzn-trace-id")
+        .get(X_AMZN_TRACE_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(incoming_trace)
         .unwrap_or_else(|| {
             let mut hex = uuid::Uuid::encode_buffer();
             let hex = uuid_v4().simple().encode_lower(&mut hex);
-            format!("Root=1-{:08x}-{}", epoch_ms / 1000, &hex[..24])
+            let mut id = String::with_capacity(40);
+            id.push_str("Root=1-");
+            push_hex(&mut id, u64::try_from(epoch_ms / 1000).unwrap_or(0), 8);
+            id.push('-');
+            id.push_str(&hex[..24]);
+            id
         })
 }
 
@@ -144,7 +172,7 @@ impl TraceIds {
         let mut hex = uuid::Uuid::encode_buffer();
         let span_id = uuid_v4().simple().encode_lower(&mut hex)[..16].to_string();
         let w3c = headers
-            .get("traceparent")
+            .get(TRACEPARENT)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_traceparent);
         if let Some((trace_id, parent, flags)) = w3c {
@@ -169,25 +197,20 @@ impl TraceIds {
         if trace_id.len() != 32 {
             trace_id = uuid_v4().simple().to_string();
         }
-        let parent_span_id = headers
-            .get("x-amzn-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(';')
-                    .find_map(|p| p.trim().strip_prefix("Parent="))
-                    .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .map(str::to_ascii_lowercase)
-            });
-        let sampled = headers
-            .get("x-amzn-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(';').find_map(|p| match p.trim() {
-                    "Sampled=1" => Some(true),
-                    "Sampled=0" => Some(false),
-                    _ => None,
-                })
-            });
+        let xray = headers.get(X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok());
+        let parent_span_id = xray.and_then(|v| {
+            v.split(';')
+                .find_map(|p| p.trim().strip_prefix("Parent="))
+                .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_ascii_lowercase)
+        });
+        let sampled = xray.and_then(|v| {
+            v.split(';').find_map(|p| match p.trim() {
+                "Sampled=1" => Some(true),
+                "Sampled=0" => Some(false),
+                _ => None,
+            })
+        });
         TraceIds {
             trace_id,
             parent_span_id,
@@ -242,6 +265,31 @@ mod tests {
         }
         let distinct: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
+    }
+
+    /// Hex as `{:0width$x}` writes it; generated X-Ray ids keep their shape.
+    #[test]
+    fn hex_and_xray_ids_are_shaped() {
+        for (v, width) in [
+            (0u64, 8),
+            (0x1a2b, 8),
+            (0x6b0e_eb72, 8),
+            (0x1_0000_0000, 8),
+            (u64::MAX, 8),
+            (5, 1),
+        ] {
+            let mut text = String::new();
+            push_hex(&mut text, v, width);
+            assert_eq!(text, format!("{v:0width$x}"));
+        }
+        let id = xray_trace_id(&http::HeaderMap::new(), 1_796_139_890_857);
+        let root = id
+            .strip_prefix("Root=1-6b0eeb72-")
+            .expect("time in seconds, as hex");
+        assert_eq!(root.len(), 24);
+        assert!(root
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 
     #[test]
