@@ -214,7 +214,6 @@ impl RequestContext {
     }
 }
 
-/// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
 /// An address as API Gateway writes it. IPv4 is written digit by digit: `Display` went through
 /// the formatting machinery for every octet, which showed in the per-request profile.
 fn ip_text(ip: std::net::IpAddr) -> String {
@@ -237,6 +236,7 @@ fn ip_text(ip: std::net::IpAddr) -> String {
     text
 }
 
+/// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` is written.
 pub(crate) fn clf_time(t: SystemTime) -> String {
     // Formatting showed in the per-request profile; within one second the text is the same.
     thread_local! {

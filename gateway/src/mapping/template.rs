@@ -29,6 +29,14 @@ pub fn render(
     ctx: &RequestContext,
     input: &MappingInput<'_>,
 ) -> Result<(String, Overrides), VtlError> {
+    // Text alone needs no variables and cannot set an override (one past the output limit
+    // still goes through the renderer, which refuses it).
+    if let Some(text) = template
+        .literal()
+        .filter(|t| t.len() <= RenderOptions::API_GATEWAY.max_len)
+    {
+        return Ok((text.to_string(), ctx.overrides.clone()));
+    }
     // Variables the template never mentions are not built: `$context` alone is dozens of map
     // entries per render (docs/benchmarks.md, the MOCK profile).
     let mut vars = Vars::new();
@@ -472,6 +480,51 @@ mod tests {
         assert!(!is_definite("$.a[?(@.b > 1)]"));
         assert!(!is_definite("$.a[0,1]"));
         assert!(!is_definite("$.a[0:2]"));
+    }
+
+    /// A template of text alone renders as the full renderer would, without it; anything else
+    /// (a reference, a directive, an escaped reference) still goes through the renderer.
+    #[test]
+    fn text_only_templates_render_as_written() {
+        let text_only = [
+            "",
+            r#"{"statusCode": 200}"#,
+            "line one\nline two ## a comment\n",
+            "#* a block comment *#{\"ok\":true}",
+            "#[[ $unparsed #if ]]# and after",
+            "price: 5$ and 100%",
+        ];
+        for src in text_only {
+            let t = Template::parse("t", src).expect("parses");
+            let literal = t
+                .literal()
+                .unwrap_or_else(|| panic!("{src:?} is text alone"));
+            let full = t
+                .render(&mut Vars::new(), RenderOptions::API_GATEWAY)
+                .expect("renders");
+            assert_eq!(literal, full, "{src:?}");
+        }
+        for src in [
+            "$input.body",
+            "#set($a = 1)$a",
+            "\\$x",
+            "#if(true)yes#end",
+            "${x}",
+        ] {
+            let t = Template::parse("t", src).expect("parses");
+            assert_eq!(t.literal(), None, "{src:?} is not text alone");
+        }
+        let ctx = crate::context::test_request(http::Method::GET, "/x");
+        let input = MappingInput {
+            body: b"",
+            path: &[],
+            query: &[],
+            headers: &Vec::new,
+        };
+        let t = Template::parse("t", r#"{"statusCode": 200}"#).expect("parses");
+        let (text, overrides) = render(&t, &ctx, &input).expect("renders");
+        assert_eq!(text, r#"{"statusCode": 200}"#);
+        assert_eq!(overrides, ctx.overrides);
     }
 
     #[test]

@@ -79,18 +79,35 @@ pub struct Template {
     nodes: Vec<ast::Node>,
     macros: HashMap<String, ast::Macro>,
     source: String,
+    /// The whole output when the template is only text (no reference, directive or macro), as
+    /// many MOCK and response templates are: it renders the same for every request.
+    literal: Option<String>,
 }
 
 impl Template {
     /// Parse `src`; `name` appears in error messages (file and template key, say).
     pub fn parse(name: &str, src: &str) -> Result<Template, VtlError> {
         let parsed = parser::parse(name, src)?;
+        let literal = parsed
+            .nodes
+            .iter()
+            .map(|n| match n {
+                ast::Node::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect::<Option<String>>();
         Ok(Template {
             name: name.to_string(),
             nodes: parsed.nodes,
             macros: parsed.macros,
             source: src.to_string(),
+            literal,
         })
+    }
+
+    /// The output, when the template is only text and so renders the same every time.
+    pub fn literal(&self) -> Option<&str> {
+        self.literal.as_deref()
     }
 
     /// Whether `word` appears anywhere in the source: when it does not, no reference, macro
