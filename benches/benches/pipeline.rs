@@ -5,6 +5,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use tollgate_benches::{bench_gateway, get_mock};
 
+// The allocator the tollgate binary uses: allocation costs here are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let gw = bench_gateway();
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -220,7 +220,14 @@ impl Gateway {
     /// Serve one request.
     pub async fn handle(&self, req: Request<Body>, conn: ConnInfo) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
-        let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), &parts.headers, conn);
+        // Boxed: the context is over a kilobyte, and it is moved into the response's body and
+        // lives across every await of the request's future, which is moved as a whole.
+        let mut ctx = Box::new(RequestContext::new(
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+            conn,
+        ));
         ctx.capture_exchanges = self.config.capture_exchanges;
         // The server puts an mTLS connection's client certificate on each request.
         ctx.client_cert = parts.extensions.get::<Arc<ClientCert>>().cloned();
@@ -391,7 +398,7 @@ impl Gateway {
 
     /// API Gateway's own headers on every response, `Retry-After` if asked for, and the
     /// completion hook once the body has gone out.
-    fn finish(&self, mut ctx: RequestContext, mut resp: Response<Body>) -> Response<Body> {
+    fn finish(&self, mut ctx: Box<RequestContext>, mut resp: Response<Body>) -> Response<Body> {
         ctx.status = resp.status().as_u16();
         method_response::decorate(ctx.api_kind.unwrap_or(ApiKind::Rest), &ctx, &mut resp);
         if self.config.retry_after && ctx.status == 429 {

@@ -107,13 +107,13 @@ pub fn default_format(kind: Option<ApiKind>) -> &'static str {
 /// A response body that counts its bytes and calls the sink once, at end of stream or on drop.
 pub struct CompletionBody {
     inner: Body,
-    ctx: Option<RequestContext>,
+    ctx: Option<Box<RequestContext>>,
     sink: CompletionSink,
     sent: u64,
 }
 
 impl CompletionBody {
-    pub fn new(inner: Body, ctx: RequestContext, sink: CompletionSink) -> Self {
+    pub fn new(inner: Body, ctx: Box<RequestContext>, sink: CompletionSink) -> Self {
         Self {
             inner,
             ctx: Some(ctx),
