@@ -151,6 +151,29 @@ pub(crate) fn parse_traceparent(v: &str) -> Option<(String, String, String)> {
     Some((trace.to_string(), parent.to_string(), flags.to_string()))
 }
 
+/// The request headers a trace identity is made from, kept (a cheap clone of each value) so
+/// that the identity is made only when something reads it: a MOCK route without exported
+/// traces never does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TraceSources {
+    traceparent: Option<http::HeaderValue>,
+    xray: Option<http::HeaderValue>,
+}
+
+/// A kept header's value as text, when it is text.
+fn text(v: &Option<http::HeaderValue>) -> Option<&str> {
+    v.as_ref().and_then(|v| v.to_str().ok())
+}
+
+impl TraceSources {
+    pub(crate) fn of(headers: &http::HeaderMap) -> TraceSources {
+        TraceSources {
+            traceparent: headers.get(TRACEPARENT).cloned(),
+            xray: headers.get(X_AMZN_TRACE_ID).cloned(),
+        }
+    }
+}
+
 /// The W3C/OpenTelemetry identity of a request's trace: the trace it belongs to, the caller's
 /// span (if it sent one) and the gateway's own span for this hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,12 +192,14 @@ impl TraceIds {
     /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
     /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
     pub fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
+        TraceIds::from_sources(&TraceSources::of(headers), xray_root)
+    }
+
+    /// As [`TraceIds::from_headers`], from the two headers kept aside.
+    pub(crate) fn from_sources(sources: &TraceSources, xray_root: &str) -> TraceIds {
         let mut hex = uuid::Uuid::encode_buffer();
         let span_id = uuid_v4().simple().encode_lower(&mut hex)[..16].to_string();
-        let w3c = headers
-            .get(TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_traceparent);
+        let w3c = text(&sources.traceparent).and_then(parse_traceparent);
         if let Some((trace_id, parent, flags)) = w3c {
             let sampled = u8::from_str_radix(&flags, 16).map(|f| f & 1 == 1).ok();
             return TraceIds {
@@ -188,16 +213,12 @@ impl TraceIds {
             .split(';')
             .find_map(|p| p.strip_prefix("Root=1-"))
             .unwrap_or_default();
-        let mut trace_id = String::with_capacity(32);
-        trace_id.extend(
-            root.chars()
-                .filter(|&c| c != '-')
-                .map(|c| c.to_ascii_lowercase()),
-        );
+        let mut trace_id: String = root.split('-').collect();
+        trace_id.make_ascii_lowercase();
         if trace_id.len() != 32 {
             trace_id = uuid_v4().simple().to_string();
         }
-        let xray = headers.get(X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok());
+        let xray = text(&sources.xray);
         let parent_span_id = xray.and_then(|v| {
             v.split(';')
                 .find_map(|p| p.trim().strip_prefix("Parent="))

@@ -121,7 +121,7 @@ impl Traces {
 
     /// Queue a finished request's spans, if its trace is sampled; never waits.
     pub fn record(&self, ctx: &RequestContext) {
-        if !sampled(&ctx.trace, self.ratio) {
+        if !sampled(ctx.trace(), self.ratio) {
             return;
         }
         if let Some(spans) = spans(ctx, SystemTime::now()) {
@@ -143,10 +143,10 @@ async fn send(exporter: &opentelemetry_otlp::SpanExporter, batch: &mut Vec<SpanD
 
 /// The request's spans: the server span first, then its stages and calls.
 fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
-    let trace_id = TraceId::from_hex(&ctx.trace.trace_id).ok()?;
-    let root_id = SpanId::from_hex(&ctx.trace.span_id).ok()?;
-    let parent = ctx
-        .trace
+    let trace = ctx.trace();
+    let trace_id = TraceId::from_hex(&trace.trace_id).ok()?;
+    let root_id = SpanId::from_hex(&trace.span_id).ok()?;
+    let parent = trace
         .parent_span_id
         .as_deref()
         .and_then(|p| SpanId::from_hex(p).ok());

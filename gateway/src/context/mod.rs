@@ -37,8 +37,10 @@ pub struct RequestContext {
     pub extended_request_id: String,
     /// `Root=1-...` trace id sent to integrations.
     pub trace_id: String,
-    /// The same trace in W3C terms, for spans and `traceparent`.
-    pub trace: TraceIds,
+    /// The same trace in W3C terms, for spans and `traceparent`: made on first use (see
+    /// [`RequestContext::trace`]) from the headers kept in `trace_sources`.
+    trace: std::sync::OnceLock<TraceIds>,
+    trace_sources: crate::ids::TraceSources,
     /// What the request mapping template overrode, for the response side.
     pub overrides: Overrides,
     pub start: Instant,
@@ -125,12 +127,13 @@ impl RequestContext {
         let request_id = crate::ids::request_id(headers);
         let extended_request_id = crate::ids::extended_request_id();
         let trace_id = crate::ids::xray_trace_id(headers, epoch_ms);
-        let trace = TraceIds::from_headers(headers, &trace_id);
+        let trace_sources = crate::ids::TraceSources::of(headers);
         Self {
             request_id,
             extended_request_id,
             trace_id,
-            trace,
+            trace: std::sync::OnceLock::new(),
+            trace_sources,
             overrides: Overrides::default(),
             start: Instant::now(),
             request_time: clf_time(now),
@@ -182,19 +185,33 @@ impl RequestContext {
         }
     }
 
-    /// Time since the request began.
+    /// The request's trace in W3C terms, for spans, `traceparent` and the X-Ray header sent on:
+    /// the caller's `traceparent`, else the X-Ray trace, with a span of the gateway's own. Made
+    /// the first time it is asked for, then the same for the rest of the request.
+    pub fn trace(&self) -> &TraceIds {
+        self.trace
+            .get_or_init(|| TraceIds::from_sources(&self.trace_sources, &self.trace_id))
+    }
+
+    /// A copy for a sub-request of this one (an aggregate's calls), in the same trace and under
+    /// the same gateway span: the trace is made first, so the copies do not each make their own.
+    pub fn fork(&self) -> RequestContext {
+        self.trace();
+        self.clone()
+    }
+
     /// The `X-Amzn-Trace-Id` an integration receives: the trace's `Root`, the caller's `Parent`
     /// when it sent one (else the gateway's own segment), and the caller's `Sampled` decision
     /// (aws-behaviour §7).
     pub fn outgoing_trace_header(&self) -> String {
-        let parent = self
-            .trace
+        let trace = self.trace();
+        let parent = trace
             .parent_span_id
             .clone()
-            .unwrap_or_else(|| self.trace.span_id.clone());
+            .unwrap_or_else(|| trace.span_id.clone());
         let root = self.trace_id.split(';').next().unwrap_or_default();
         let mut header = format!("{root};Parent={parent}");
-        if let Some(sampled) = self.trace.sampled {
+        if let Some(sampled) = trace.sampled {
             header.push_str(if sampled { ";Sampled=1" } else { ";Sampled=0" });
         }
         header
@@ -308,6 +325,30 @@ mod tests {
         h.insert("x-amzn-RequestId", "not-a-uuid".parse().expect("hv"));
         let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
         assert_ne!(c.request_id, "not-a-uuid");
+    }
+
+    /// The trace is made once: asked twice, or through a fork, it is the same, and a caller's
+    /// `traceparent` is continued.
+    #[test]
+    fn the_trace_is_made_once_and_forks_share_it() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        let c = RequestContext::new(&http::Method::GET, "/x", &h, conn());
+        let first = c.trace().clone();
+        assert_eq!(first.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(first.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+        assert_eq!(first.sampled, Some(true));
+        assert_eq!(c.trace(), &first);
+        assert_eq!(c.fork().trace(), &first);
+        let fresh = RequestContext::new(&http::Method::GET, "/x", &http::HeaderMap::new(), conn());
+        let fork = fresh.fork();
+        assert_eq!(fork.trace(), fresh.trace());
+        assert!(fresh.trace_id.contains(&fresh.trace().trace_id[..8]));
     }
 
     /// Addresses read as `Display` writes them.

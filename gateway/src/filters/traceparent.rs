@@ -37,7 +37,8 @@ impl Filter for Traceparent {
             .and_then(|v| v.to_str().ok())
             .and_then(crate::ids::parse_traceparent)
             .map_or_else(|| "01".to_string(), |(_, _, f)| f);
-        let (trace, span) = (&ctx.trace.trace_id, &ctx.trace.span_id);
+        let ids = ctx.trace();
+        let (trace, span) = (&ids.trace_id, &ids.span_id);
         if let Ok(v) = HeaderValue::from_str(&format!("00-{trace}-{span}-{flags}")) {
             req.headers.insert("traceparent", v);
         }

@@ -78,7 +78,7 @@ pub(super) async fn execute(
     for (k, c) in calls.into_iter().enumerate() {
         meta.push((c.name, c.required, c.default));
         let services = services.clone();
-        let sub_ctx = ctx.clone();
+        let sub_ctx = ctx.fork();
         let timeout = c.timeout;
         let call = c.call;
         set.spawn(async move { (k, one(services, sub_ctx, call, timeout).await) });

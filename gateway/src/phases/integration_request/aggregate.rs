@@ -50,7 +50,7 @@ pub(super) fn prepare(
                 };
                 let mut sub_route = route.clone();
                 sub_route.resource_path = resource.clone();
-                let mut sub_ctx = ctx.clone();
+                let mut sub_ctx = ctx.fork();
                 sub_ctx.http_method = "GET".into();
                 sub_ctx.resource_path = Some(resource.clone());
                 if api.kind == crate::spec::ApiKind::Rest {
