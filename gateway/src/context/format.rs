@@ -1,6 +1,7 @@
 //! `$context` format strings (access logs), split once into text and variable names: rendering
 //! used to search the string and build a `String` per variable on every request.
 
+use super::variables::Variable;
 use super::RequestContext;
 
 const PREFIX: &str = "$context.";
@@ -15,7 +16,7 @@ pub struct ContextFormat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    Variable(String),
+    Variable(Variable),
 }
 
 impl ContextFormat {
@@ -35,7 +36,7 @@ impl ContextFormat {
                 .map(|(i, _)| i)
                 .unwrap_or(after.len());
             let name = after[..len].trim_end_matches('.');
-            parts.push(Part::Variable(name.to_string()));
+            parts.push(Part::Variable(Variable::named(name)));
             rest = &after[name.len()..];
         }
         if !rest.is_empty() {
@@ -59,8 +60,8 @@ impl ContextFormat {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Variable(name) => {
-                    if !ctx.write_variable(name, &mut out) {
+                Part::Variable(v) => {
+                    if !ctx.write_variable(v, &mut out) {
                         out.push('-');
                     }
                 }

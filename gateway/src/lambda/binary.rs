@@ -3,7 +3,10 @@
 /// Whether `media` (a Content-Type or Accept value) matches `binaryMediaTypes`, with `*/*` and
 /// `type/*` wildcards.
 pub(crate) fn is_binary(types: &[String], media: Option<&str>) -> bool {
-    let Some(media) = media else { return false };
+    // Most APIs list no binary types: then nothing needs reading.
+    let Some(media) = media.filter(|_| !types.is_empty()) else {
+        return false;
+    };
     // Compared without case and without allocating: this runs on every answer.
     let m = media.split([';', ',']).next().unwrap_or("").trim();
     if m.is_empty() {
