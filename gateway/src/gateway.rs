@@ -392,7 +392,11 @@ impl Gateway {
         ctx.access_log_format = api.access_log_format.clone();
         // $context.path carries the stage on REST APIs whichever URL style served the request.
         if api.kind == ApiKind::Rest && !self.config.stage_in_path {
-            ctx.path = format!("/{}{}", api.stage.name, ctx.path);
+            let mut path = String::with_capacity(1 + api.stage.name.len() + ctx.path.len());
+            path.push('/');
+            path.push_str(&api.stage.name);
+            path.push_str(&ctx.path);
+            ctx.path = path;
         }
     }
 

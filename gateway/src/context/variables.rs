@@ -4,7 +4,6 @@
 //! access log (docs/benchmarks.md, "Instructions per request").
 
 use std::borrow::Cow;
-use std::fmt::Write;
 use std::time::Duration;
 
 use super::RequestContext;
@@ -130,16 +129,17 @@ impl RequestContext {
     /// Append the value of `v` to `out`; false when it has none. An access-log line is written
     /// this way, without a string per variable.
     pub(crate) fn write_variable(&self, v: &Variable, out: &mut String) -> bool {
-        // Numbers go straight into the line.
+        // Numbers go straight into the line, digit by digit (`write!` costs more than the
+        // rest of the variable).
         let number = match v {
-            Variable::Status if self.status != 0 => Some(u128::from(self.status)),
-            Variable::ResponseLength => Some(self.response_length as u128),
-            Variable::RequestTimeEpoch => u128::try_from(self.request_time_epoch).ok(),
-            Variable::ResponseLatency => Some(self.start.elapsed().as_millis()),
+            Variable::Status if self.status != 0 => Some(u64::from(self.status)),
+            Variable::ResponseLength => Some(self.response_length),
+            Variable::RequestTimeEpoch => u64::try_from(self.request_time_epoch).ok(),
+            Variable::ResponseLatency => u64::try_from(self.start.elapsed().as_millis()).ok(),
             _ => None,
         };
         if let Some(n) = number {
-            let _ = write!(out, "{n}");
+            push_decimal(out, n);
             return true;
         }
         match self.value(v) {
@@ -225,6 +225,22 @@ impl RequestContext {
             Unknown => return None,
         })
     }
+}
+
+/// `n` in decimal.
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Borrowed text, as a `$context` value.
@@ -313,6 +329,11 @@ mod tests {
             let mut line = String::new();
             assert!(ctx.write_variable(&Variable::named(name), &mut line));
             assert_eq!(Some(line), ctx.variable(name), "{name}");
+        }
+        for n in [0, 7, 10, 99, 1_796_139_890_857, u64::MAX] {
+            let mut text = String::new();
+            push_decimal(&mut text, n);
+            assert_eq!(text, n.to_string());
         }
         ctx.status = 0;
         assert!(!ctx.write_variable(&Variable::Status, &mut String::new()));
