@@ -39,22 +39,7 @@ if [ "$PROFILE" = release ]; then
     # A project as `sam build` leaves it: the template, and the function's executable under
     # .aws-sam/build (the same file cargo-lambda runs).
     PROJECT=$WORK/project
-    mkdir -p "$PROJECT/.aws-sam/build/HelloFunction" "$PROJECT/hello"
-    ln -s "$HELLO" "$PROJECT/.aws-sam/build/HelloFunction/bootstrap"
-    cat > "$PROJECT/template.yaml" <<'YAML'
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  HelloFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: hello
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Events:
-        Hello:
-          Type: Api
-          Properties: {Path: "/hello/{name}", Method: get}
-YAML
+    hello_project "$PROJECT" "$HELLO"
     LAMBDA_FLAGS=(--release)
 else
     cargo build -p hello >&2

@@ -129,3 +129,25 @@ dynamodb_local() {
     PIDS+=($!)
     for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port" && break; sleep 0.2; done
 }
+
+# Benchmarks: a project folder as `sam build` leaves it, serving EXECUTABLE as HelloFunction on
+# GET /hello/{name} (a REST API): hello_project DIR EXECUTABLE
+hello_project() {
+    local dir=$1 executable=$2
+    mkdir -p "$dir/.aws-sam/build/HelloFunction" "$dir/hello"
+    ln -s "$executable" "$dir/.aws-sam/build/HelloFunction/bootstrap"
+    cat > "$dir/template.yaml" <<'YAML'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Events:
+        Hello:
+          Type: Api
+          Properties: {Path: "/hello/{name}", Method: get}
+YAML
+}

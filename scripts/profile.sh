@@ -60,23 +60,7 @@ mock | proxy)
 lambda)
     cargo build --release -p hello >&2
     HELLO=$(realpath "target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/hello")
-    # A project as `sam build` leaves it, as bench-lambda.sh makes one.
-    mkdir -p "$WORK/project/.aws-sam/build/HelloFunction" "$WORK/project/hello"
-    ln -s "$HELLO" "$WORK/project/.aws-sam/build/HelloFunction/bootstrap"
-    cat > "$WORK/project/template.yaml" <<'YAML'
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  HelloFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: hello
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Events:
-        Hello:
-          Type: Api
-          Properties: {Path: "/hello/{name}", Method: get}
-YAML
+    hello_project "$WORK/project" "$HELLO"
     (cd "$WORK/project" && exec env "${ENV[@]}" "$TOLLGATE_BIN" start-api --account-throttle off \
         -t template.yaml --skip-build --no-watch --warm-containers EAGER -p "$PORT") \
         >/dev/null 2>"$WORK/tollgate.err" &

@@ -11,10 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     let gw = bench_gateway();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tollgate_benches::runtime();
     c.bench_function("pipeline: GET /mock, whole response read", |b| {
         b.iter(|| rt.block_on(async { std::hint::black_box(get_mock(&gw).await) }))
     });

@@ -17,10 +17,7 @@ const REQUESTS: usize = 10_000;
 
 fn main() {
     let gw = bench_gateway();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tollgate_benches::runtime();
     // Warm: first-use caches and lazily built tables are not per-request costs.
     rt.block_on(async {
         for _ in 0..100 {

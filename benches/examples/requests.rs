@@ -25,10 +25,7 @@ fn main() {
         }
     };
     let gw = bench_gateway();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tollgate_benches::runtime();
     rt.block_on(async {
         for _ in 0..requests {
             std::hint::black_box(get_mock(&gw).await);

@@ -36,6 +36,14 @@ pub fn bench_gateway() -> Gateway {
     )
 }
 
+/// A one-thread runtime to drive requests in process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// `GET /mock` through the whole pipeline, its body read to the end.
 pub async fn get_mock(gw: &Gateway) -> bytes::Bytes {
     let conn = ConnInfo {
