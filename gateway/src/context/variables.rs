@@ -1,7 +1,6 @@
 //! `$context.*`: the variables templates, gateway responses and access logs read. A name is
-//! resolved to a [`Variable`] once (an access-log format when it is parsed) and read through
-//! that: matching the name against every variable's on each read showed in the profile of the
-//! access log (docs/benchmarks.md, "Instructions per request").
+//! resolved to a [`Variable`] once where it is known ahead (an access-log format, when it is
+//! parsed), so a line is written without looking its names up again.
 
 use std::borrow::Cow;
 use std::time::Duration;
