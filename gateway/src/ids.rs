@@ -191,11 +191,6 @@ pub struct TraceIds {
 impl TraceIds {
     /// Continue an incoming `traceparent`, else the X-Ray trace (`Root=1-{8}-{24}` is the same
     /// 128 bits, as X-Ray's OpenTelemetry mapping has it), else start one.
-    pub fn from_headers(headers: &http::HeaderMap, xray_root: &str) -> TraceIds {
-        TraceIds::from_sources(&TraceSources::of(headers), xray_root)
-    }
-
-    /// As [`TraceIds::from_headers`], from the two headers kept aside.
     pub(crate) fn from_sources(sources: &TraceSources, xray_root: &str) -> TraceIds {
         let mut hex = uuid::Uuid::encode_buffer();
         let span_id = uuid_v4().simple().encode_lower(&mut hex)[..16].to_string();
