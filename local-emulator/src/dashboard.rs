@@ -75,7 +75,7 @@ impl Record {
                 .iter()
                 .map(|t| Stage {
                     name: t.phase.as_str(),
-                    ms: t.elapsed.as_secs_f64() * 1000.0,
+                    ms: t.elapsed().as_secs_f64() * 1000.0,
                 })
                 .collect(),
             api_key_id: ctx.api_key_id.clone(),

@@ -241,8 +241,8 @@ fn spans(ctx: &RequestContext, now: SystemTime) -> Option<Vec<SpanData>> {
             root_id,
             SpanKind::Internal,
             t.phase.as_str().to_string(),
-            at(t.started),
-            at(t.started + t.elapsed),
+            at(t.started_after(ctx.start)),
+            at(t.started_after(ctx.start) + t.elapsed()),
             vec![KeyValue::new("tollgate.stage", t.phase.as_str())],
             status,
         ));

@@ -205,12 +205,12 @@ impl RequestContext {
     /// (aws-behaviour §7).
     pub fn outgoing_trace_header(&self) -> String {
         let trace = self.trace();
-        let parent = trace
-            .parent_span_id
-            .clone()
-            .unwrap_or_else(|| trace.span_id.clone());
+        let parent = trace.parent_span_id.as_deref().unwrap_or(&trace.span_id);
         let root = self.trace_id.split(';').next().unwrap_or_default();
-        let mut header = format!("{root};Parent={parent}");
+        let mut header = String::with_capacity(root.len() + parent.len() + 19);
+        header.push_str(root);
+        header.push_str(";Parent=");
+        header.push_str(parent);
         if let Some(sampled) = trace.sampled {
             header.push_str(if sampled { ";Sampled=1" } else { ";Sampled=0" });
         }
@@ -225,8 +225,7 @@ impl RequestContext {
     /// there (one clock reading per phase, not two).
     pub fn record(&mut self, phase: Phase, started: Instant) -> Instant {
         let now = Instant::now();
-        self.timings
-            .push(PhaseTiming::between(phase, self.start, started, now));
+        self.timings.push(PhaseTiming::new(phase, started, now));
         now
     }
 }

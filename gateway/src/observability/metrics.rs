@@ -166,7 +166,7 @@ impl Metrics {
         for t in &ctx.timings {
             self.stage_latency
                 .get_or_create(&vec![("stage".into(), t.phase.as_str().to_string())])
-                .observe(t.elapsed.as_secs_f64());
+                .observe(t.elapsed().as_secs_f64());
         }
         if let Some(phase) = ctx.answered_by {
             self.answered_by

@@ -99,7 +99,12 @@ impl HttpClient {
 
 impl HttpClient {
     /// Send a request as it is (integration traffic; the caller bounds the time).
-    pub fn send(&self, req: http::Request<Body>) -> hyper_util::client::legacy::ResponseFuture {
+    pub fn send(&self, mut req: http::Request<Body>) -> hyper_util::client::legacy::ResponseFuture {
+        if !req.headers().contains_key(http::header::HOST) {
+            if let Some(host) = host_header(req.uri()) {
+                req.headers_mut().insert(http::header::HOST, host);
+            }
+        }
         self.client.request(req)
     }
 
@@ -202,6 +207,22 @@ impl HttpClient {
 }
 
 /// An error and its sources, as one line.
+/// The `Host` header hyper-util's client would add, taken from the URI's authority as written
+/// instead of formatted anew on every request: the host, and the port unless it is the scheme's
+/// default. `None` (the client then adds its own) for an authority with user information.
+fn host_header(uri: &http::Uri) -> Option<http::HeaderValue> {
+    let authority = uri.authority()?.as_str();
+    if authority.contains('@') || authority.ends_with(':') {
+        return None;
+    }
+    let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+    let text = match (uri.port_u16(), secure) {
+        (Some(443), true) | (Some(80), false) => uri.host()?,
+        _ => authority,
+    };
+    http::HeaderValue::from_str(text).ok()
+}
+
 pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
@@ -210,4 +231,39 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_header;
+
+    /// hyper-util's own rule (`set_host` in its legacy client), written out.
+    fn hyper_util_host(uri: &http::Uri) -> String {
+        let host = uri.host().expect("a host");
+        let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+        match (uri.port_u16(), secure) {
+            (Some(443), true) | (Some(80), false) | (None, _) => host.to_string(),
+            (Some(port), _) => format!("{host}:{port}"),
+        }
+    }
+
+    #[test]
+    fn the_host_header_is_the_one_the_client_would_write() {
+        for text in [
+            "http://127.0.0.1:18081/x",
+            "http://example.com/x",
+            "http://example.com:80/x",
+            "https://example.com:443/x?q=1",
+            "https://example.com:80/x",
+            "http://example.com:443/x",
+            "https://[::1]:8443/",
+            "http://[::1]/",
+        ] {
+            let uri: http::Uri = text.parse().expect("uri");
+            let ours = host_header(&uri).expect("a host header");
+            assert_eq!(ours, hyper_util_host(&uri), "{text}");
+        }
+        let with_user: http::Uri = "http://user@example.com:8080/".parse().expect("uri");
+        assert_eq!(host_header(&with_user), None);
+    }
 }

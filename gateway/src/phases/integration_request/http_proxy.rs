@@ -3,7 +3,10 @@
 
 use http::HeaderMap;
 
-use super::params::{query_values, set, source_value};
+use super::params::{
+    port_text, query_values, set, source_value, X_AMZN_APIGATEWAY_API_ID, X_AMZN_TRACE_ID,
+    X_FORWARDED_FOR, X_FORWARDED_PORT, X_FORWARDED_PROTO,
+};
 use super::uri::fill_uri;
 use super::{upstream_for, UNMAPPABLE};
 use crate::context::RequestContext;
@@ -135,25 +138,21 @@ pub(super) fn request(
         Some(prev) => format!("{prev}, {}", ctx.source_ip),
         None => ctx.source_ip.clone(),
     };
-    set(&mut headers, "x-forwarded-for", &forwarded_for);
+    set(&mut headers, X_FORWARDED_FOR, &forwarded_for);
     set(
         &mut headers,
-        "x-forwarded-proto",
+        X_FORWARDED_PROTO,
         if ctx.conn.tls { "https" } else { "http" },
     );
     set(
         &mut headers,
-        "x-forwarded-port",
-        &ctx.conn.local.port().to_string(),
+        X_FORWARDED_PORT,
+        &port_text(ctx.conn.local.port()),
     );
-    set(
-        &mut headers,
-        "x-amzn-trace-id",
-        &ctx.outgoing_trace_header(),
-    );
+    set(&mut headers, X_AMZN_TRACE_ID, &ctx.outgoing_trace_header());
     // Sent to HTTP_PROXY upstreams too, as to HTTP ones (aws-behaviour §7).
     if api.kind == crate::spec::ApiKind::Rest {
-        set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
+        set(&mut headers, X_AMZN_APIGATEWAY_API_ID, &api.api_id);
     }
     let method = h.method.clone().unwrap_or_else(|| req.method.clone());
     let body = req.body.take().unwrap_or_else(crate::body::empty);

@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::params::{override_pairs, query_values, set, source_value};
+use super::params::{
+    override_pairs, query_values, set, source_value, X_AMZN_APIGATEWAY_API_ID, X_AMZN_TRACE_ID,
+};
 use super::uri::fill_uri;
 use super::{upstream_for, UNMAPPABLE};
 use crate::context::RequestContext;
@@ -228,24 +230,20 @@ pub(super) fn http_request(
             .header_value("content-type")
             .unwrap_or("application/json")
             .to_string();
-        set(&mut headers, "content-type", &ct);
+        set(&mut headers, http::header::CONTENT_TYPE, &ct);
     }
     if !headers.contains_key(http::header::ACCEPT) {
-        set(&mut headers, "accept", "application/json");
+        set(&mut headers, http::header::ACCEPT, "application/json");
     }
     if !headers.contains_key(http::header::USER_AGENT) {
         set(
             &mut headers,
-            "user-agent",
+            http::header::USER_AGENT,
             &format!("AmazonAPIGateway_{}", api.api_id),
         );
     }
-    set(&mut headers, "x-amzn-apigateway-api-id", &api.api_id);
-    set(
-        &mut headers,
-        "x-amzn-trace-id",
-        &ctx.outgoing_trace_header(),
-    );
+    set(&mut headers, X_AMZN_APIGATEWAY_API_ID, &api.api_id);
+    set(&mut headers, X_AMZN_TRACE_ID, &ctx.outgoing_trace_header());
     let method = h.method.clone().unwrap_or_else(|| req.method.clone());
     Ok(IntegrationRequest::Http(Box::new(HttpRequestPlan {
         method,

@@ -61,8 +61,33 @@ pub(super) fn source_value(
     }
 }
 
-pub(super) fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+pub(super) fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(HeaderName::from_static(name), v);
+        headers.insert(name, v);
     }
+}
+
+// Names the gateway adds, made at compile time: `HeaderName::from_static` at run time checks
+// every byte of the name again on each request.
+pub(super) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(super) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(super) const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+pub(super) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+pub(super) const X_AMZN_APIGATEWAY_API_ID: HeaderName =
+    HeaderName::from_static("x-amzn-apigateway-api-id");
+
+/// A port as text, without the formatting machinery.
+pub(super) fn port_text(port: u16) -> String {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = port;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().map(|&d| char::from(d)).collect()
 }

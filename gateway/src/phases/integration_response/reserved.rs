@@ -49,6 +49,62 @@ const HTTP_PROXY_DROPPED: &[&str] = &[
     "via",
 ];
 
+/// `x-amzn-Remapped-<name>` for every name a list above renames, made at compile time (a
+/// header name is lowercase in a `HeaderName`, and HTTP/1 writes it so).
+static REMAPPED_NAMES: [(&str, HeaderName); 14] = [
+    (
+        "authorization",
+        HeaderName::from_static("x-amzn-remapped-authorization"),
+    ),
+    (
+        "connection",
+        HeaderName::from_static("x-amzn-remapped-connection"),
+    ),
+    (
+        "content-length",
+        HeaderName::from_static("x-amzn-remapped-content-length"),
+    ),
+    (
+        "content-md5",
+        HeaderName::from_static("x-amzn-remapped-content-md5"),
+    ),
+    ("date", HeaderName::from_static("x-amzn-remapped-date")),
+    ("expect", HeaderName::from_static("x-amzn-remapped-expect")),
+    ("host", HeaderName::from_static("x-amzn-remapped-host")),
+    (
+        "max-forwards",
+        HeaderName::from_static("x-amzn-remapped-max-forwards"),
+    ),
+    (
+        "proxy-authenticate",
+        HeaderName::from_static("x-amzn-remapped-proxy-authenticate"),
+    ),
+    ("server", HeaderName::from_static("x-amzn-remapped-server")),
+    (
+        "trailer",
+        HeaderName::from_static("x-amzn-remapped-trailer"),
+    ),
+    (
+        "upgrade",
+        HeaderName::from_static("x-amzn-remapped-upgrade"),
+    ),
+    (
+        "user-agent",
+        HeaderName::from_static("x-amzn-remapped-user-agent"),
+    ),
+    (
+        "www-authenticate",
+        HeaderName::from_static("x-amzn-remapped-www-authenticate"),
+    ),
+];
+
+fn remapped_name(name: &str) -> Option<HeaderName> {
+    REMAPPED_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, remapped)| remapped.clone())
+}
+
 /// Apply the renames and drops for headers that came from `kind`'s backend or mappings.
 pub(super) fn apply(headers: HeaderMap, kind: &IntegrationKind) -> HeaderMap {
     let (remapped, dropped): (&[&[&str]], &[&str]) = match kind {
@@ -71,7 +127,7 @@ pub(super) fn apply(headers: HeaderMap, kind: &IntegrationKind) -> HeaderMap {
             continue;
         }
         if remapped.iter().any(|list| list.contains(&s)) {
-            if let Ok(rn) = HeaderName::from_bytes(format!("x-amzn-Remapped-{s}").as_bytes()) {
+            if let Some(rn) = remapped_name(s) {
                 out.append(rn, value);
             }
             continue;
@@ -79,4 +135,41 @@ pub(super) fn apply(headers: HeaderMap, kind: &IntegrationKind) -> HeaderMap {
         out.append(n.clone(), value);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_renamed_header_has_its_remapped_name() {
+        for name in ALWAYS_REMAPPED
+            .iter()
+            .chain(BACKEND_REMAPPED)
+            .chain(HTTP_PROXY_REMAPPED)
+        {
+            let expected = HeaderName::from_bytes(format!("x-amzn-Remapped-{name}").as_bytes())
+                .expect("a valid name");
+            assert_eq!(remapped_name(name), Some(expected), "{name}");
+        }
+        assert_eq!(remapped_name("content-type"), None);
+    }
+
+    #[test]
+    fn an_http_proxy_answer_keeps_its_own_headers_and_renames_the_reserved_ones() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "date",
+            "Tue, 01 Dec 2026 00:00:00 GMT".parse().expect("value"),
+        );
+        headers.insert("server", "nginx".parse().expect("value"));
+        headers.append("x-custom", "a".parse().expect("value"));
+        headers.append("x-custom", "b".parse().expect("value"));
+        headers.insert("transfer-encoding", "chunked".parse().expect("value"));
+        let out = apply(headers, &IntegrationKind::HttpProxy);
+        assert_eq!(out["x-amzn-Remapped-date"], "Tue, 01 Dec 2026 00:00:00 GMT");
+        assert_eq!(out["x-amzn-Remapped-server"], "nginx");
+        assert_eq!(out.get_all("x-custom").iter().count(), 2);
+        assert!(!out.contains_key("date") && !out.contains_key("transfer-encoding"));
+    }
 }
