@@ -11,7 +11,9 @@ mod sample;
 mod uri;
 
 pub(crate) use binary::is_binary;
-pub(crate) use events::{http_v2_event, rest_event, to_bytes as event_bytes};
+pub(crate) use events::{
+    http_v2_event, rest_event, to_bytes as event_bytes, to_value as event_value,
+};
 pub use invoke::{error_message, InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, Invoker};
 pub(crate) use responses::{parse_http_v2_response, parse_rest_response, ResponseError};
 pub use sample::{sample_event, SampleFormat};

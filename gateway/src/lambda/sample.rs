@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use super::events::{http_v2_event, rest_event};
+use super::events::{http_v2_event, rest_event, to_value};
 use crate::context::RequestContext;
 use crate::model::{Integration, Mapping, ResolvedApi, Route, RouteAuth, Router, Stage};
 use crate::request::{parse_query, MethodRequest};
@@ -92,15 +92,9 @@ pub fn sample_event(
     };
     let body = Bytes::from(body.to_string());
     match format {
-        SampleFormat::Rest => {
-            serde_json::to_value(rest_event(&api, &route, &ctx, &req, &body, None))
-        }
-        SampleFormat::HttpV1 => {
-            serde_json::to_value(rest_event(&api, &route, &ctx, &req, &body, Some("1.0")))
-        }
-        SampleFormat::HttpV2 => {
-            serde_json::to_value(http_v2_event(&api, &route, &ctx, &req, &body))
-        }
+        SampleFormat::Rest => to_value(&rest_event(&api, &route, &ctx, &req, &body, None)),
+        SampleFormat::HttpV1 => to_value(&rest_event(&api, &route, &ctx, &req, &body, Some("1.0"))),
+        SampleFormat::HttpV2 => to_value(&http_v2_event(&api, &route, &ctx, &req, &body)),
     }
     .map_err(|e| e.to_string())
 }

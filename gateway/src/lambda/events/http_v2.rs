@@ -3,11 +3,10 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
 
-use super::objects::{Object, One, Pairs, Scopes, Variables};
-use super::{header_str, integration_headers, EventBody, Pair};
+use super::json::{key, JsonWriter};
+use super::objects::{object, pairs, scopes, strings, variables};
+use super::{header_str, integration_headers, Event, EventBody, Pair};
 use crate::context::RequestContext;
 use crate::model::{ResolvedApi, Route};
 use crate::request::MethodRequest;
@@ -104,101 +103,114 @@ pub(crate) fn http_v2_event<'a>(
     }
 }
 
-impl Serialize for HttpV2Event<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Event for HttpV2Event<'_> {
+    fn write(&self, w: &mut JsonWriter) -> Result<(), serde_json::Error> {
         let (ctx, req) = (self.ctx, self.req);
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("version", "2.0")?;
-        m.serialize_entry("routeKey", &self.route.route_key)?;
-        m.serialize_entry("rawPath", &self.raw_path)?;
-        m.serialize_entry("rawQueryString", req.raw_query.as_deref().unwrap_or(""))?;
+        w.begin_object();
+        key!(w, "version");
+        w.string("2.0");
+        key!(w, "routeKey");
+        w.string(&self.route.route_key);
+        key!(w, "rawPath");
+        w.string(&self.raw_path);
+        key!(w, "rawQueryString");
+        w.string(req.raw_query.as_deref().unwrap_or(""));
         if !self.cookies.is_empty() {
-            m.serialize_entry("cookies", &self.cookies)?;
+            key!(w, "cookies");
+            strings(w, self.cookies.iter().copied());
         }
-        m.serialize_entry("headers", &Pairs(&self.headers))?;
+        key!(w, "headers");
+        pairs(w, &self.headers);
         if !self.query.is_empty() {
-            m.serialize_entry("queryStringParameters", &Pairs(&self.query))?;
+            key!(w, "queryStringParameters");
+            pairs(w, &self.query);
         }
-        m.serialize_entry("requestContext", &V2Context(self))?;
+        key!(w, "requestContext");
+        self.write_context(w)?;
         if !req.path_params.is_empty() {
-            m.serialize_entry("pathParameters", &Object(&req.path_params))?;
+            key!(w, "pathParameters");
+            object(w, &req.path_params);
         }
         if !ctx.stage_variables.is_empty() {
-            m.serialize_entry("stageVariables", &Variables(&ctx.stage_variables))?;
+            key!(w, "stageVariables");
+            variables(w, &ctx.stage_variables);
         }
         if let Some(body) = self.body.text() {
-            m.serialize_entry("body", body)?;
+            key!(w, "body");
+            w.string(body);
         }
-        m.serialize_entry("isBase64Encoded", &self.body.is_base64())?;
-        m.end()
+        key!(w, "isBase64Encoded");
+        w.bool(self.body.is_base64());
+        w.end_object();
+        Ok(())
     }
 }
 
-/// `requestContext` of a 2.0 event.
-struct V2Context<'e, 'a>(&'e HttpV2Event<'a>);
-
-impl Serialize for V2Context<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = self.0;
-        let (api, ctx) = (e.api, e.ctx);
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("accountId", crate::ACCOUNT_ID)?;
-        m.serialize_entry("apiId", &api.api_id)?;
-        m.serialize_entry("domainName", &ctx.domain_name)?;
-        m.serialize_entry("domainPrefix", &ctx.variable_text("domainPrefix"))?;
-        m.serialize_entry("http", &V2Http(e))?;
-        m.serialize_entry("requestId", &ctx.extended_request_id)?;
-        m.serialize_entry("routeKey", &e.route.route_key)?;
-        m.serialize_entry("stage", &api.stage.name)?;
-        m.serialize_entry("time", &ctx.request_time)?;
-        m.serialize_entry("timeEpoch", &ctx.request_time_epoch)?;
-        // `{jwt: {claims, scopes}}` or `{lambda: {...}}`.
+impl HttpV2Event<'_> {
+    /// `requestContext` of a 2.0 event.
+    fn write_context(&self, w: &mut JsonWriter) -> Result<(), serde_json::Error> {
+        let (api, ctx, req) = (self.api, self.ctx, self.req);
+        w.begin_object();
+        key!(w, "accountId");
+        w.string(crate::ACCOUNT_ID);
+        key!(w, "apiId");
+        w.string(&api.api_id);
+        key!(w, "domainName");
+        w.string(&ctx.domain_name);
+        key!(w, "domainPrefix");
+        w.string_or_null(ctx.variable_text("domainPrefix").as_deref());
+        key!(w, "http");
+        w.begin_object();
+        key!(w, "method");
+        w.string(req.method.as_str());
+        key!(w, "path");
+        w.string(&self.raw_path);
+        key!(w, "protocol");
+        w.string(ctx.protocol);
+        key!(w, "sourceIp");
+        w.string(&ctx.source_ip);
+        key!(w, "userAgent");
+        w.string(ctx.user_agent.as_deref().unwrap_or(""));
+        w.end_object();
+        key!(w, "requestId");
+        w.string(&ctx.extended_request_id);
+        key!(w, "routeKey");
+        w.string(&self.route.route_key);
+        key!(w, "stage");
+        w.string(&api.stage.name);
+        key!(w, "time");
+        w.string(&ctx.request_time);
+        key!(w, "timeEpoch");
+        w.int(ctx.request_time_epoch);
+        // `{jwt: {claims, scopes}}` (the claims with their JSON types) or `{lambda: {...}}`.
         if let Some(a) = &ctx.authorizer {
+            key!(w, "authorizer");
+            w.begin_object();
             match &a.claims {
                 Some(claims) => {
-                    let jwt = Jwt {
-                        claims,
-                        scopes: &a.scopes,
-                    };
-                    m.serialize_entry("authorizer", &One("jwt", jwt))?
+                    key!(w, "jwt");
+                    w.begin_object();
+                    key!(w, "claims");
+                    w.serialized(claims.as_ref())?;
+                    key!(w, "scopes");
+                    scopes(w, &a.scopes);
+                    w.end_object();
                 }
-                None => m.serialize_entry("authorizer", &One("lambda", &a.context))?,
+                None => {
+                    key!(w, "lambda");
+                    w.serialized(&a.context)?;
+                }
             }
+            w.end_object();
         }
         if let Some(cert) = &ctx.client_cert {
-            m.serialize_entry("authentication", &One("clientCert", cert.to_json()))?;
+            key!(w, "authentication");
+            w.begin_object();
+            key!(w, "clientCert");
+            w.serialized(&cert.to_json())?;
+            w.end_object();
         }
-        m.end()
-    }
-}
-
-/// A JWT authorizer in a 2.0 event: the claims with their JSON types, and the scopes.
-struct Jwt<'a> {
-    claims: &'a Map<String, Value>,
-    scopes: &'a [String],
-}
-
-impl Serialize for Jwt<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("claims", self.claims)?;
-        m.serialize_entry("scopes", &Scopes(self.scopes))?;
-        m.end()
-    }
-}
-
-/// `requestContext.http` of a 2.0 event.
-struct V2Http<'e, 'a>(&'e HttpV2Event<'a>);
-
-impl Serialize for V2Http<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (ctx, req) = (self.0.ctx, self.0.req);
-        let mut m = s.serialize_map(Some(5))?;
-        m.serialize_entry("method", req.method.as_str())?;
-        m.serialize_entry("path", &self.0.raw_path)?;
-        m.serialize_entry("protocol", ctx.protocol)?;
-        m.serialize_entry("sourceIp", &ctx.source_ip)?;
-        m.serialize_entry("userAgent", ctx.user_agent.as_deref().unwrap_or(""))?;
-        m.end()
+        w.end_object();
+        Ok(())
     }
 }

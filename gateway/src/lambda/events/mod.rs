@@ -11,6 +11,7 @@
 //! compatible.
 
 mod http_v2;
+mod json;
 mod objects;
 mod rest;
 #[cfg(test)]
@@ -21,10 +22,10 @@ use std::borrow::Cow;
 use base64::Engine;
 use bytes::Bytes;
 use http::HeaderMap;
-use serde::ser::Serialize;
 
 use crate::context::RequestContext;
 use crate::request::MethodRequest;
+use json::JsonWriter;
 
 pub(crate) use http_v2::http_v2_event;
 pub(crate) use rest::rest_event;
@@ -47,13 +48,23 @@ const DROPPED_REQUEST_HEADERS: &[&str] = &[
     "www-authenticate",
 ];
 
+/// An event that writes its own JSON text.
+pub(crate) trait Event {
+    fn write(&self, w: &mut JsonWriter) -> Result<(), serde_json::Error>;
+}
+
 /// An event's JSON text, as the function receives it. Writing one does not fail in practice
-/// (every key is text and every number finite); should it, the error is passed on.
-pub(crate) fn to_bytes(event: &impl Serialize) -> Result<Bytes, serde_json::Error> {
-    // Room for a typical event, so the buffer rarely grows while it is written.
-    let mut out = Vec::with_capacity(2048);
-    serde_json::to_writer(&mut out, event)?;
-    Ok(Bytes::from(out))
+/// (the values serde_json writes are JSON already); should it, the error is passed on.
+pub(crate) fn to_bytes(event: &impl Event) -> Result<Bytes, serde_json::Error> {
+    let mut w = JsonWriter::new();
+    event.write(&mut w)?;
+    Ok(Bytes::from(w.into_bytes()))
+}
+
+/// An event as a JSON value, for the places that change it before it is sent (a Lambda
+/// authorizer's event) or show it (`tollgate sample-event`).
+pub(crate) fn to_value(event: &impl Event) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_slice(&to_bytes(event)?)
 }
 
 /// A header or query parameter as an event carries it.

@@ -1,13 +1,11 @@
 //! The REST event (payload 1.0), which HTTP API payload 1.0 shares (aws-behaviour §3a).
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use super::objects::{AllValues, LastValues, Object, Scopes, Variables};
-use super::{header_str, integration_headers, EventBody, Pair};
+use super::json::{key, JsonWriter};
+use super::objects::{all_values, last_values, object, scopes, variables};
+use super::{header_str, integration_headers, Event, EventBody, Pair};
 use crate::context::RequestContext;
 use crate::lambda::binary::is_binary;
 use crate::model::{ResolvedApi, Route};
@@ -50,195 +48,193 @@ pub(crate) fn rest_event<'a>(
     }
 }
 
-impl Serialize for RestEvent<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
+impl Event for RestEvent<'_> {
+    fn write(&self, w: &mut JsonWriter) -> Result<(), serde_json::Error> {
+        w.begin_object();
         if let Some(v) = self.version {
-            m.serialize_entry("version", v)?;
+            key!(w, "version");
+            w.string(v);
         }
-        m.serialize_entry("resource", &self.route.resource_path)?;
-        m.serialize_entry("path", &self.req.path)?;
-        m.serialize_entry("httpMethod", self.req.method.as_str())?;
+        key!(w, "resource");
+        w.string(&self.route.resource_path);
+        key!(w, "path");
+        w.string(&self.req.path);
+        key!(w, "httpMethod");
+        w.string(self.req.method.as_str());
         let (headers, query) = (&self.headers[..], &self.req.query[..]);
-        m.serialize_entry(
-            "headers",
-            &LastValues {
-                pairs: headers,
-                fold_case: true,
-            },
-        )?;
-        m.serialize_entry(
-            "multiValueHeaders",
-            &AllValues {
-                pairs: headers,
-                fold_case: true,
-            },
-        )?;
-        m.serialize_entry(
-            "queryStringParameters",
-            &LastValues {
-                pairs: query,
-                fold_case: false,
-            },
-        )?;
-        m.serialize_entry(
-            "multiValueQueryStringParameters",
-            &AllValues {
-                pairs: query,
-                fold_case: false,
-            },
-        )?;
-        m.serialize_entry("pathParameters", &Object(&self.req.path_params))?;
-        m.serialize_entry("stageVariables", &Variables(&self.ctx.stage_variables))?;
-        m.serialize_entry(
-            "requestContext",
-            &RestContext {
-                api: self.api,
-                ctx: self.ctx,
-            },
-        )?;
-        m.serialize_entry("body", &self.body.text())?;
-        m.serialize_entry("isBase64Encoded", &self.body.is_base64())?;
-        m.end()
+        key!(w, "headers");
+        last_values(w, headers, true);
+        key!(w, "multiValueHeaders");
+        all_values(w, headers, true);
+        key!(w, "queryStringParameters");
+        last_values(w, query, false);
+        key!(w, "multiValueQueryStringParameters");
+        all_values(w, query, false);
+        key!(w, "pathParameters");
+        object(w, &self.req.path_params);
+        key!(w, "stageVariables");
+        variables(w, &self.ctx.stage_variables);
+        key!(w, "requestContext");
+        rest_context(w, self.api, self.ctx)?;
+        key!(w, "body");
+        w.string_or_null(self.body.text());
+        key!(w, "isBase64Encoded");
+        w.bool(self.body.is_base64());
+        w.end_object();
+        Ok(())
     }
 }
 
 /// REST `requestContext` (also used by HTTP API payload 1.0).
-struct RestContext<'a> {
-    api: &'a ResolvedApi,
-    ctx: &'a RequestContext,
-}
-
-impl Serialize for RestContext<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (api, ctx) = (self.api, self.ctx);
-        let deployment = crate::ids::api_id_for(&format!("{}/{}", api.name, api.stage.name));
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("accountId", crate::ACCOUNT_ID)?;
-        m.serialize_entry("apiId", &api.api_id)?;
-        m.serialize_entry("deploymentId", &deployment[..6])?;
-        m.serialize_entry("domainName", &ctx.domain_name)?;
-        m.serialize_entry("domainPrefix", &ctx.variable_text("domainPrefix"))?;
-        m.serialize_entry("extendedRequestId", &ctx.extended_request_id)?;
-        m.serialize_entry("httpMethod", &ctx.http_method)?;
-        m.serialize_entry("identity", &Identity(ctx))?;
-        m.serialize_entry("path", &ctx.path)?;
-        m.serialize_entry("protocol", ctx.protocol)?;
-        m.serialize_entry("requestId", &ctx.request_id)?;
-        m.serialize_entry("requestTime", &ctx.request_time)?;
-        m.serialize_entry("requestTimeEpoch", &ctx.request_time_epoch)?;
-        m.serialize_entry("resourceId", &ctx.variable_text("resourceId"))?;
-        m.serialize_entry("resourcePath", &ctx.resource_path)?;
-        m.serialize_entry("stage", &api.stage.name)?;
-        if let Some(name) = &ctx.operation_name {
-            m.serialize_entry("operationName", name)?;
-        }
-        match &ctx.authorizer {
-            // JWT / Cognito: claims (as strings, as REST sends them) and scopes.
-            Some(a) if a.claims.is_some() => m.serialize_entry(
-                "authorizer",
-                &ClaimsAuthorizer {
-                    claims: a.claims.as_deref(),
-                    scopes: &a.scopes,
-                },
-            )?,
-            // A Lambda authorizer's principal and context, with the context's JSON types kept.
-            Some(a) => m.serialize_entry("authorizer", &LambdaAuthorizer(a))?,
-            None => {}
-        }
-        m.end()
+fn rest_context(
+    w: &mut JsonWriter,
+    api: &ResolvedApi,
+    ctx: &RequestContext,
+) -> Result<(), serde_json::Error> {
+    let deployment = crate::ids::api_id_for(&format!("{}/{}", api.name, api.stage.name));
+    w.begin_object();
+    key!(w, "accountId");
+    w.string(crate::ACCOUNT_ID);
+    key!(w, "apiId");
+    w.string(&api.api_id);
+    key!(w, "deploymentId");
+    w.string(&deployment[..6]);
+    key!(w, "domainName");
+    w.string(&ctx.domain_name);
+    key!(w, "domainPrefix");
+    w.string_or_null(ctx.variable_text("domainPrefix").as_deref());
+    key!(w, "extendedRequestId");
+    w.string(&ctx.extended_request_id);
+    key!(w, "httpMethod");
+    w.string(&ctx.http_method);
+    key!(w, "identity");
+    identity(w, ctx)?;
+    key!(w, "path");
+    w.string(&ctx.path);
+    key!(w, "protocol");
+    w.string(ctx.protocol);
+    key!(w, "requestId");
+    w.string(&ctx.request_id);
+    key!(w, "requestTime");
+    w.string(&ctx.request_time);
+    key!(w, "requestTimeEpoch");
+    w.int(ctx.request_time_epoch);
+    key!(w, "resourceId");
+    w.string_or_null(ctx.variable_text("resourceId").as_deref());
+    key!(w, "resourcePath");
+    w.string_or_null(ctx.resource_path.as_deref());
+    key!(w, "stage");
+    w.string(&api.stage.name);
+    if let Some(name) = &ctx.operation_name {
+        key!(w, "operationName");
+        w.string(name);
     }
+    match &ctx.authorizer {
+        // JWT / Cognito: claims (as strings, as REST sends them) and scopes.
+        Some(a) if a.claims.is_some() => {
+            key!(w, "authorizer");
+            claims_authorizer(w, a.claims.as_deref(), &a.scopes);
+        }
+        // A Lambda authorizer's principal and context, with the context's JSON types kept.
+        Some(a) => {
+            key!(w, "authorizer");
+            lambda_authorizer(w, a)?;
+        }
+        None => {}
+    }
+    w.end_object();
+    Ok(())
 }
 
 /// `requestContext.identity` of a 1.0 event.
-struct Identity<'a>(&'a RequestContext);
-
-impl Serialize for Identity<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ctx = self.0;
-        let iam = ctx.iam.as_ref();
-        let user = iam.and_then(|i| i.user.as_deref());
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("accessKey", &iam.map(|i| &i.access_key))?;
-        m.serialize_entry("accountId", &iam.map(|i| &i.account_id))?;
-        m.serialize_entry("caller", &user)?;
-        for absent in [
-            "cognitoAuthenticationProvider",
-            "cognitoAuthenticationType",
-            "cognitoIdentityId",
-            "cognitoIdentityPoolId",
-            "principalOrgId",
-        ] {
-            m.serialize_entry(absent, &())?;
-        }
-        m.serialize_entry("sourceIp", &ctx.source_ip)?;
-        m.serialize_entry("user", &user)?;
-        m.serialize_entry("userAgent", &ctx.user_agent)?;
-        m.serialize_entry("userArn", &iam.and_then(|i| i.user_arn.as_deref()))?;
-        if let Some(cert) = &ctx.client_cert {
-            m.serialize_entry("clientCert", &cert.to_json())?;
-        }
-        // Present once a method's API key has passed the usage-plan check.
-        if let Some(key) = &ctx.api_key {
-            m.serialize_entry("apiKey", key)?;
-            m.serialize_entry("apiKeyId", &ctx.api_key_id)?;
-        }
-        m.end()
+fn identity(w: &mut JsonWriter, ctx: &RequestContext) -> Result<(), serde_json::Error> {
+    let iam = ctx.iam.as_ref();
+    let user = iam.and_then(|i| i.user.as_deref());
+    w.begin_object();
+    key!(w, "accessKey");
+    w.string_or_null(iam.map(|i| i.access_key.as_str()));
+    key!(w, "accountId");
+    w.string_or_null(iam.map(|i| i.account_id.as_str()));
+    key!(w, "caller");
+    w.string_or_null(user);
+    for absent in [
+        "cognitoAuthenticationProvider",
+        "cognitoAuthenticationType",
+        "cognitoIdentityId",
+        "cognitoIdentityPoolId",
+        "principalOrgId",
+    ] {
+        w.key(absent);
+        w.null();
     }
+    key!(w, "sourceIp");
+    w.string(&ctx.source_ip);
+    key!(w, "user");
+    w.string_or_null(user);
+    key!(w, "userAgent");
+    w.string_or_null(ctx.user_agent.as_deref());
+    key!(w, "userArn");
+    w.string_or_null(iam.and_then(|i| i.user_arn.as_deref()));
+    if let Some(cert) = &ctx.client_cert {
+        key!(w, "clientCert");
+        w.serialized(&cert.to_json())?;
+    }
+    // Present once a method's API key has passed the usage-plan check.
+    if let Some(key) = &ctx.api_key {
+        key!(w, "apiKey");
+        w.string(key);
+        key!(w, "apiKeyId");
+        w.string_or_null(ctx.api_key_id.as_deref());
+    }
+    w.end_object();
+    Ok(())
 }
 
 /// A JWT or Cognito authorizer in a REST event: every claim as a string, and the scopes.
-struct ClaimsAuthorizer<'a> {
-    claims: Option<&'a Map<String, Value>>,
-    scopes: &'a [String],
-}
-
-impl Serialize for ClaimsAuthorizer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct AsText<'a>(Option<&'a Map<String, Value>>);
-        impl Serialize for AsText<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_map(self.0.into_iter().flatten().map(|(k, v)| {
-                    let text = match v {
-                        Value::String(t) => Cow::Borrowed(t.as_str()),
-                        other => Cow::Owned(other.to_string()),
-                    };
-                    (k, text)
-                }))
-            }
+fn claims_authorizer(w: &mut JsonWriter, claims: Option<&Map<String, Value>>, list: &[String]) {
+    w.begin_object();
+    key!(w, "claims");
+    w.begin_object();
+    for (k, v) in claims.into_iter().flatten() {
+        w.key(k);
+        match v {
+            Value::String(t) => w.string(t),
+            other => w.string(&other.to_string()),
         }
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("claims", &AsText(self.claims))?;
-        m.serialize_entry("scopes", &Scopes(self.scopes))?;
-        m.end()
     }
+    w.end_object();
+    key!(w, "scopes");
+    scopes(w, list);
+    w.end_object();
 }
 
 /// A Lambda authorizer in a REST event: its principal, its latency, then its context. A context
 /// key of the same name replaces the first two in place, as it would in a JSON object.
-struct LambdaAuthorizer<'a>(&'a crate::context::AuthorizerOutput);
-
-impl Serialize for LambdaAuthorizer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const PRINCIPAL: &str = "principalId";
-        const LATENCY: &str = "integrationLatency";
-        let a = self.0;
-        let mut m = s.serialize_map(None)?;
-        match a.context.get(PRINCIPAL) {
-            Some(v) => m.serialize_entry(PRINCIPAL, v)?,
-            None => m.serialize_entry(PRINCIPAL, &a.principal_id)?,
-        }
-        match a.context.get(LATENCY) {
-            Some(v) => m.serialize_entry(LATENCY, v)?,
-            None => m.serialize_entry(LATENCY, &(a.latency.as_millis() as u64))?,
-        }
-        for (k, v) in a
-            .context
-            .iter()
-            .filter(|(k, _)| *k != PRINCIPAL && *k != LATENCY)
-        {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+fn lambda_authorizer(
+    w: &mut JsonWriter,
+    a: &crate::context::AuthorizerOutput,
+) -> Result<(), serde_json::Error> {
+    const PRINCIPAL: &str = "principalId";
+    const LATENCY: &str = "integrationLatency";
+    w.begin_object();
+    w.key(PRINCIPAL);
+    match a.context.get(PRINCIPAL) {
+        Some(v) => w.serialized(v)?,
+        None => w.string_or_null(a.principal_id.as_deref()),
     }
+    w.key(LATENCY);
+    match a.context.get(LATENCY) {
+        Some(v) => w.serialized(v)?,
+        None => w.int(i64::try_from(a.latency.as_millis()).unwrap_or(i64::MAX)),
+    }
+    for (k, v) in a
+        .context
+        .iter()
+        .filter(|(k, _)| *k != PRINCIPAL && *k != LATENCY)
+    {
+        w.key(k);
+        w.serialized(v)?;
+    }
+    w.end_object();
+    Ok(())
 }

@@ -135,7 +135,7 @@ fn everything_else(ctx: &mut RequestContext) {
     ctx.operation_name = Some("addItem".into());
 }
 
-fn text(event: &impl Serialize) -> String {
+fn text(event: &impl Event) -> String {
     String::from_utf8(to_bytes(event).expect("written").to_vec()).expect("utf8")
 }
 

@@ -76,11 +76,11 @@ pub(super) async fn run(
                     let v2 = a.payload_version.as_deref() == Some("2.0");
                     let empty = Bytes::new();
                     let e = if v2 {
-                        serde_json::to_value(crate::lambda::http_v2_event(
+                        crate::lambda::event_value(&crate::lambda::http_v2_event(
                             api, route, ctx, req, &empty,
                         ))
                     } else {
-                        serde_json::to_value(crate::lambda::rest_event(
+                        crate::lambda::event_value(&crate::lambda::rest_event(
                             api,
                             route,
                             ctx,

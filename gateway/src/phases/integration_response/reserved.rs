@@ -114,6 +114,11 @@ pub(super) fn apply(headers: HeaderMap, kind: &IntegrationKind) -> HeaderMap {
         }
         _ => (&[ALWAYS_REMAPPED, BACKEND_REMAPPED], &["transfer-encoding"]),
     };
+    let touched = |s: &str| dropped.contains(&s) || remapped.iter().any(|list| list.contains(&s));
+    // Most answers of MOCK and Lambda integrations carry none of these: keep their map.
+    if !headers.keys().any(|n| touched(n.as_str())) {
+        return headers;
+    }
     let mut out = HeaderMap::with_capacity(headers.len());
     let mut name = None;
     for (n, value) in headers {
@@ -171,5 +176,17 @@ mod tests {
         assert_eq!(out["x-amzn-Remapped-server"], "nginx");
         assert_eq!(out.get_all("x-custom").iter().count(), 2);
         assert!(!out.contains_key("date") && !out.contains_key("transfer-encoding"));
+
+        // Nothing reserved: the same headers come back.
+        let mut plain = HeaderMap::new();
+        plain.insert("content-type", "application/json".parse().expect("value"));
+        plain.append("x-custom", "a".parse().expect("value"));
+        plain.append("x-custom", "b".parse().expect("value"));
+        assert_eq!(apply(plain.clone(), &IntegrationKind::Mock), plain);
+        // A reserved name for MOCK is renamed there too.
+        plain.insert("server", "mine".parse().expect("value"));
+        let out = apply(plain, &IntegrationKind::Mock);
+        assert_eq!(out["x-amzn-Remapped-server"], "mine");
+        assert_eq!(out.get_all("x-custom").iter().count(), 2);
     }
 }
