@@ -23,6 +23,7 @@ pub mod body;
 mod compile;
 mod config;
 mod context;
+mod digits;
 mod error;
 mod filters;
 mod front;

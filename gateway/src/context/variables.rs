@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::RequestContext;
+use crate::digits::push_decimal;
 
 /// A `$context` variable, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,22 +225,6 @@ impl RequestContext {
             Unknown => return None,
         })
     }
-}
-
-/// `n` in decimal.
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Borrowed text, as a `$context` value.

@@ -110,18 +110,9 @@ impl JsonWriter {
         if n < 0 {
             self.out.push(b'-');
         }
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = n.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.out.extend_from_slice(&digits[at..]);
+        let mut buf = [0u8; 20];
+        self.out
+            .extend_from_slice(crate::digits::decimal(n.unsigned_abs(), &mut buf));
     }
 
     /// Anything else, written by serde_json (authorizer context values, claims, a certificate).

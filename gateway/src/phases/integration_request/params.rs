@@ -78,16 +78,7 @@ pub(super) const X_AMZN_APIGATEWAY_API_ID: HeaderName =
 
 /// A port as text, without the formatting machinery.
 pub(super) fn port_text(port: u16) -> String {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut rest = port;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    digits[at..].iter().map(|&d| char::from(d)).collect()
+    let mut text = String::with_capacity(5);
+    crate::digits::push_decimal(&mut text, u64::from(port));
+    text
 }
