@@ -62,7 +62,7 @@ pub(crate) fn to_bytes(event: &impl Event) -> Result<Bytes, serde_json::Error> {
 }
 
 /// An event as a JSON value, for the places that change it before it is sent (a Lambda
-/// authorizer's event) or show it (`tollgate sample-event`).
+/// authorizer's event) or show it (`tollgate generate-event`).
 pub(crate) fn to_value(event: &impl Event) -> Result<serde_json::Value, serde_json::Error> {
     serde_json::from_slice(&to_bytes(event)?)
 }
