@@ -28,7 +28,6 @@ case "$ROUTE" in mock | proxy | lambda | hyper | hyper-proxy) ;; *)
     ;;
 esac
 need valgrind valgrind
-need nginx nginx
 case "$ROUTE" in hyper*) ;; *)
     release_tollgate
     TOLLGATE_BIN=$(realpath "$TOLLGATE_BIN")
@@ -38,11 +37,16 @@ bench_workspace
 COUNTED=tollgate
 
 PORT=$(free_port)
+# nginx `return 200` on $UPSTREAM, for the routes that forward.
+upstream_start() {
+    need nginx nginx
+    nginx_start "server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{\"ok\":true}'; } }"
+}
 VALGRIND=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out")
 case "$ROUTE" in
 mock | proxy)
     UPSTREAM=$(free_port)
-    nginx_start "server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{\"ok\":true}'; } }"
+    if [ "$ROUTE" = proxy ]; then upstream_start; fi
     TOLLGATE_LOG=warn "${VALGRIND[@]}" "$TOLLGATE_BIN" start-api --account-throttle off \
         --openapi openapi/bench.yaml --stage-variable "upstream=http://127.0.0.1:$UPSTREAM" \
         --no-watch -p "$PORT" >/dev/null 2>"$WORK/tollgate.err" &
@@ -63,8 +67,9 @@ hyper | hyper-proxy)
     cargo build --release -p local-emulator --example hyper_floor >&2
     FLOOR=target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release/examples/hyper_floor
     UPSTREAM=$(free_port)
-    nginx_start "server { listen 127.0.0.1:$UPSTREAM; location / { return 200 '{\"ok\":true}'; } }"
-    if [ "$ROUTE" = hyper ]; then FORWARD=(); else FORWARD=("http://127.0.0.1:$UPSTREAM"); fi
+    if [ "$ROUTE" = hyper-proxy ]; then upstream_start; fi
+    FORWARD=()
+    if [ "$ROUTE" = hyper-proxy ]; then FORWARD=("http://127.0.0.1:$UPSTREAM"); fi
     "${VALGRIND[@]}" "$FLOOR" "$PORT" "${FORWARD[@]}" >/dev/null 2>"$WORK/tollgate.err" &
     TG=$!
     TARGET=/x

@@ -46,24 +46,30 @@ impl JsonWriter {
         self.first = false;
     }
 
-    pub(super) fn begin_object(&mut self) {
-        self.out.push(b'{');
+    fn open(&mut self, bracket: u8) {
+        self.out.push(bracket);
         self.first = true;
+    }
+
+    fn close(&mut self, bracket: u8) {
+        self.out.push(bracket);
+        self.first = false;
+    }
+
+    pub(super) fn begin_object(&mut self) {
+        self.open(b'{');
     }
 
     pub(super) fn end_object(&mut self) {
-        self.out.push(b'}');
-        self.first = false;
+        self.close(b'}');
     }
 
     pub(super) fn begin_array(&mut self) {
-        self.out.push(b'[');
-        self.first = true;
+        self.open(b'[');
     }
 
     pub(super) fn end_array(&mut self) {
-        self.out.push(b']');
-        self.first = false;
+        self.close(b']');
     }
 
     /// An object's key; its value is written next.

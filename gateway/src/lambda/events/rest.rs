@@ -157,14 +157,15 @@ fn identity(w: &mut JsonWriter, ctx: &RequestContext) -> Result<(), serde_json::
     w.string_or_null(iam.map(|i| i.account_id.as_str()));
     key!(w, "caller");
     w.string_or_null(user);
+    // Always null here; quoted as `key!` would write them.
     for absent in [
-        "cognitoAuthenticationProvider",
-        "cognitoAuthenticationType",
-        "cognitoIdentityId",
-        "cognitoIdentityPoolId",
-        "principalOrgId",
+        "\"cognitoAuthenticationProvider\":",
+        "\"cognitoAuthenticationType\":",
+        "\"cognitoIdentityId\":",
+        "\"cognitoIdentityPoolId\":",
+        "\"principalOrgId\":",
     ] {
-        w.key(absent);
+        w.quoted_key(absent);
         w.null();
     }
     key!(w, "sourceIp");

@@ -1,6 +1,8 @@
 //! Headers API Gateway will not pass as they are on the way back to the client (aws-behaviour
 //! §9): renamed to `x-amzn-Remapped-<name>`, or dropped. Which ones depends on the integration.
 
+use std::sync::LazyLock;
+
 use http::{HeaderMap, HeaderName};
 
 use crate::phases::handoff::IntegrationKind;
@@ -49,54 +51,19 @@ const HTTP_PROXY_DROPPED: &[&str] = &[
     "via",
 ];
 
-/// `x-amzn-Remapped-<name>` for every name a list above renames, made at compile time (a
-/// header name is lowercase in a `HeaderName`, and HTTP/1 writes it so).
-static REMAPPED_NAMES: [(&str, HeaderName); 14] = [
-    (
-        "authorization",
-        HeaderName::from_static("x-amzn-remapped-authorization"),
-    ),
-    (
-        "connection",
-        HeaderName::from_static("x-amzn-remapped-connection"),
-    ),
-    (
-        "content-length",
-        HeaderName::from_static("x-amzn-remapped-content-length"),
-    ),
-    (
-        "content-md5",
-        HeaderName::from_static("x-amzn-remapped-content-md5"),
-    ),
-    ("date", HeaderName::from_static("x-amzn-remapped-date")),
-    ("expect", HeaderName::from_static("x-amzn-remapped-expect")),
-    ("host", HeaderName::from_static("x-amzn-remapped-host")),
-    (
-        "max-forwards",
-        HeaderName::from_static("x-amzn-remapped-max-forwards"),
-    ),
-    (
-        "proxy-authenticate",
-        HeaderName::from_static("x-amzn-remapped-proxy-authenticate"),
-    ),
-    ("server", HeaderName::from_static("x-amzn-remapped-server")),
-    (
-        "trailer",
-        HeaderName::from_static("x-amzn-remapped-trailer"),
-    ),
-    (
-        "upgrade",
-        HeaderName::from_static("x-amzn-remapped-upgrade"),
-    ),
-    (
-        "user-agent",
-        HeaderName::from_static("x-amzn-remapped-user-agent"),
-    ),
-    (
-        "www-authenticate",
-        HeaderName::from_static("x-amzn-remapped-www-authenticate"),
-    ),
-];
+/// `x-amzn-Remapped-<name>` for every name a list above renames, made once from the lists (a
+/// `format!` and a parse per renamed header showed in the per-request count).
+static REMAPPED_NAMES: LazyLock<Vec<(&'static str, HeaderName)>> = LazyLock::new(|| {
+    ALWAYS_REMAPPED
+        .iter()
+        .chain(BACKEND_REMAPPED)
+        .chain(HTTP_PROXY_REMAPPED)
+        .filter_map(|&n| {
+            let remapped = HeaderName::from_bytes(format!("x-amzn-Remapped-{n}").as_bytes());
+            remapped.ok().map(|r| (n, r))
+        })
+        .collect()
+});
 
 fn remapped_name(name: &str) -> Option<HeaderName> {
     REMAPPED_NAMES
